@@ -1,0 +1,564 @@
+// Package bolt is the embedded session store: one bbolt file in the data directory, every
+// commit fsynced before it is acknowledged.
+//
+// Concurrent writes are group-committed: whatever writes queue up while one transaction is
+// being synced go into the next transaction together, so a burst of creates pays for a few
+// fsyncs rather than one each, and a lone write pays for exactly one with no added delay.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/sparkgate/sparkgate/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// maxGroup bounds how many queued writes share one transaction.
+const maxGroup = 256
+
+// Store is the bbolt backend.
+type Store struct {
+	db     *bbolt.DB
+	log    *slog.Logger
+	writes chan *write
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+}
+
+type write struct {
+	fn   func(tx *bbolt.Tx) error
+	done chan error
+}
+
+// Open opens (creating if needed) the store file at path.
+func Open(path string, log *slog.Logger) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create store directory: %w", err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("open store %s: another sparkgate holds it: %w", path, store.ErrUnavailable)
+		}
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, k := range []store.Kind{store.KindBatch, store.KindInteractive} {
+			for _, b := range bucketNames(k) {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := tx.CreateBucketIfNotExists(metaBucket)
+		return err
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("initialise store %s: %w", path, err)
+	}
+	s := &Store{db: db, log: log, writes: make(chan *write, maxGroup), stop: make(chan struct{}), done: make(chan struct{})}
+	go s.commitLoop()
+	return s, nil
+}
+
+// Close stops the committer and closes the file. Writes after Close fail with ErrUnavailable.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		<-s.done
+		err = s.db.Close()
+	})
+	return err
+}
+
+var metaBucket = []byte("meta")
+
+type buckets struct{ live, deleted, names, active, finished []byte }
+
+func bucketsOf(k store.Kind) buckets {
+	return buckets{
+		live:     []byte("sessions:" + string(k)),
+		deleted:  []byte("deleted:" + string(k)),
+		names:    []byte("names:" + string(k)),
+		active:   []byte("active:" + string(k)),
+		finished: []byte("finished:" + string(k)),
+	}
+}
+
+func bucketNames(k store.Kind) [][]byte {
+	b := bucketsOf(k)
+	return [][]byte{b.live, b.deleted, b.names, b.active, b.finished}
+}
+
+func countKey(k store.Kind) []byte { return []byte("count:" + string(k)) }
+
+func idKey(id int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(id)) }
+
+func finishedKey(at time.Time, id int64) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano())), uint64(id))
+}
+
+// record is the stored form: the session plus the layout version that wrote it.
+type record struct {
+	V int `json:"v"`
+	*store.Session
+}
+
+func encode(s *store.Session) ([]byte, error) {
+	return json.Marshal(record{V: store.SchemaVersion, Session: s})
+}
+
+func decode(b []byte) (*store.Session, error) {
+	r := record{Session: &store.Session{}}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("corrupt record: %w", err)
+	}
+	if r.V < 1 || r.V > store.SchemaVersion {
+		return nil, fmt.Errorf("record has schema version %d, this build reads up to %d", r.V, store.SchemaVersion)
+	}
+	return r.Session, nil
+}
+
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	for {
+		select {
+		case <-s.stop:
+			for {
+				select {
+				case w := <-s.writes:
+					w.done <- fmt.Errorf("store closed: %w", store.ErrUnavailable)
+				default:
+					return
+				}
+			}
+		case w := <-s.writes:
+			group := []*write{w}
+		drain:
+			for len(group) < maxGroup {
+				select {
+				case w := <-s.writes:
+					group = append(group, w)
+				default:
+					break drain
+				}
+			}
+			s.commit(group)
+		}
+	}
+}
+
+// commit runs a group in one transaction. When one write of the group fails, the
+// transaction is rolled back and every write is run again alone, so that one write's
+// error never undoes another's.
+func (s *Store) commit(group []*write) {
+	if len(group) > 1 {
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			for _, w := range group {
+				if err := w.fn(tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			for _, w := range group {
+				w.done <- nil
+			}
+			return
+		}
+	}
+	for _, w := range group {
+		w.done <- s.db.Update(w.fn)
+	}
+}
+
+// update runs fn in a durable write transaction shared with other concurrent writes. fn must
+// assign its results only after its last possible error, since it may run twice.
+func (s *Store) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	w := &write{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- w:
+	case <-s.stop:
+		return fmt.Errorf("store closed: %w", store.ErrUnavailable)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the write will be committed or refused promptly; waiting for the answer
+	// (rather than giving up on ctx) keeps the caller from guessing at the outcome.
+	return interpret(<-w.done)
+}
+
+func (s *Store) view(fn func(tx *bbolt.Tx) error) error {
+	return interpret(s.db.View(fn))
+}
+
+// interpret keeps bbolt's errors behind the interface.
+func interpret(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNameTaken),
+		errors.Is(err, store.ErrStateConflict), errors.Is(err, store.ErrUnavailable),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, bolterrors.ErrDatabaseNotOpen), errors.Is(err, bolterrors.ErrTxClosed):
+		return fmt.Errorf("bolt: %v: %w", err, store.ErrUnavailable)
+	default:
+		return fmt.Errorf("bolt: %v: %w", err, store.ErrUnavailable)
+	}
+}
+
+func checkKind(k store.Kind) error {
+	if !k.Valid() {
+		return fmt.Errorf("unknown session kind %q", k)
+	}
+	return nil
+}
+
+func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*store.Session, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	var created *store.Session
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		b := bucketsOf(p.Kind)
+		live := tx.Bucket(b.live)
+		names := tx.Bucket(b.names)
+		if p.Name != "" && names.Get([]byte(p.Name)) != nil {
+			return store.ErrNameTaken
+		}
+		seq, err := live.NextSequence()
+		if err != nil {
+			return err
+		}
+		sess := &store.Session{
+			Kind: p.Kind, ID: int64(seq), Name: p.Name, Owner: p.Owner, ProxyUser: p.ProxyUser,
+			State: p.State, Tag: p.Tag, Request: p.Request, CreatedAt: p.Now, UpdatedAt: p.Now,
+		}
+		if err := s.put(tx, b, sess); err != nil {
+			return err
+		}
+		if p.Name != "" {
+			if err := names.Put([]byte(p.Name), idKey(sess.ID)); err != nil {
+				return err
+			}
+		}
+		if err := addCount(tx, p.Kind, 1); err != nil {
+			return err
+		}
+		created = sess
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// put writes a record into the live or deleted bucket and keeps the state indexes in step.
+func (s *Store) put(tx *bbolt.Tx, b buckets, sess *store.Session) error {
+	enc, err := encode(sess)
+	if err != nil {
+		return err
+	}
+	target := b.live
+	if sess.Deleted() {
+		target = b.deleted
+	}
+	key := idKey(sess.ID)
+	if err := tx.Bucket(target).Put(key, enc); err != nil {
+		return err
+	}
+	if sess.State.Terminal() {
+		if err := tx.Bucket(b.active).Delete(key); err != nil {
+			return err
+		}
+		return tx.Bucket(b.finished).Put(finishedKey(sess.FinishedAt, sess.ID), nil)
+	}
+	return tx.Bucket(b.active).Put(key, nil)
+}
+
+func addCount(tx *bbolt.Tx, k store.Kind, delta int64) error {
+	meta := tx.Bucket(metaBucket)
+	var n int64
+	if v := meta.Get(countKey(k)); len(v) == 8 {
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	return meta.Put(countKey(k), binary.BigEndian.AppendUint64(nil, uint64(n+delta)))
+}
+
+func (s *Store) GetSession(ctx context.Context, kind store.Kind, id int64) (*store.Session, error) {
+	if err := checkKind(kind); err != nil {
+		return nil, err
+	}
+	var out *store.Session
+	err := s.view(func(tx *bbolt.Tx) error {
+		sess, err := s.load(tx.Bucket(bucketsOf(kind).live), id)
+		out = sess
+		return err
+	})
+	return out, err
+}
+
+// load decodes one record; a corrupt one is logged and reported as not found, so that one
+// bad record never stops the server.
+func (s *Store) load(bucket *bbolt.Bucket, id int64) (*store.Session, error) {
+	v := bucket.Get(idKey(id))
+	if v == nil {
+		return nil, store.ErrNotFound
+	}
+	sess, err := decode(v)
+	if err != nil {
+		s.log.Error("skipping unreadable session record", "bucket", string(bucket.Tx().DB().Path()), "id", id, "err", err)
+		return nil, store.ErrNotFound
+	}
+	return sess, nil
+}
+
+func (s *Store) GetSessionByName(ctx context.Context, kind store.Kind, name string) (*store.Session, error) {
+	if err := checkKind(kind); err != nil {
+		return nil, err
+	}
+	var out *store.Session
+	err := s.view(func(tx *bbolt.Tx) error {
+		b := bucketsOf(kind)
+		v := tx.Bucket(b.names).Get([]byte(name))
+		if len(v) != 8 {
+			return store.ErrNotFound
+		}
+		sess, err := s.load(tx.Bucket(b.live), int64(binary.BigEndian.Uint64(v)))
+		out = sess
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) ListSessions(ctx context.Context, p *store.ListParams) (*store.Page, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	page := &store.Page{Sessions: []*store.Session{}}
+	err := s.view(func(tx *bbolt.Tx) error {
+		if v := tx.Bucket(metaBucket).Get(countKey(p.Kind)); len(v) == 8 {
+			page.Total = int(binary.BigEndian.Uint64(v))
+		}
+		c := tx.Bucket(bucketsOf(p.Kind).live).Cursor()
+		skipped := 0
+		for k, v := c.First(); k != nil && len(page.Sessions) < p.Size; k, v = c.Next() {
+			if skipped < p.From {
+				skipped++
+				continue
+			}
+			sess, err := decode(v)
+			if err != nil {
+				s.log.Error("skipping unreadable session record", "kind", p.Kind, "key", k, "err", err)
+				continue
+			}
+			page.Sessions = append(page.Sessions, sess)
+		}
+		return nil
+	})
+	return page, err
+}
+
+func (s *Store) ListActive(ctx context.Context, kind store.Kind) ([]*store.Session, error) {
+	if err := checkKind(kind); err != nil {
+		return nil, err
+	}
+	var out []*store.Session
+	err := s.view(func(tx *bbolt.Tx) error {
+		b := bucketsOf(kind)
+		return tx.Bucket(b.active).ForEach(func(k, _ []byte) error {
+			id := int64(binary.BigEndian.Uint64(k))
+			sess, err := s.load(tx.Bucket(b.live), id)
+			if errors.Is(err, store.ErrNotFound) {
+				sess, err = s.load(tx.Bucket(b.deleted), id)
+			}
+			if err == nil {
+				out = append(out, sess)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// loadAny finds a session whether live or deleted.
+func (s *Store) loadAny(tx *bbolt.Tx, b buckets, id int64) (*store.Session, error) {
+	sess, err := s.load(tx.Bucket(b.live), id)
+	if errors.Is(err, store.ErrNotFound) {
+		sess, err = s.load(tx.Bucket(b.deleted), id)
+	}
+	return sess, err
+}
+
+func (s *Store) UpdateSession(ctx context.Context, p *store.UpdateParams) (*store.Session, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	var updated *store.Session
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		b := bucketsOf(p.Kind)
+		sess, err := s.loadAny(tx, b, p.ID)
+		if err != nil {
+			return err
+		}
+		if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, sess.State) {
+			return fmt.Errorf("%w: session %d is %s", store.ErrStateConflict, p.ID, sess.State)
+		}
+		wasTerminal := sess.State.Terminal()
+		applyUpdate(sess, p)
+		if sess.State.Terminal() && !wasTerminal {
+			sess.FinishedAt = p.Now
+		}
+		if err := s.put(tx, b, sess); err != nil {
+			return err
+		}
+		updated = sess
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return updated, nil
+}
+
+func applyUpdate(sess *store.Session, p *store.UpdateParams) {
+	if p.State != nil {
+		sess.State = *p.State
+	}
+	if p.AppID != nil {
+		sess.AppID = *p.AppID
+	}
+	if p.AppInfo != nil {
+		sess.AppInfo = *p.AppInfo
+	}
+	if p.Launch != nil {
+		l := *p.Launch
+		sess.Launch = &l
+	}
+	if p.ExitCode != nil {
+		c := *p.ExitCode
+		sess.ExitCode = &c
+	}
+	if p.Reason != nil {
+		sess.Reason = *p.Reason
+	}
+	sess.UpdatedAt = p.Now
+}
+
+func (s *Store) DeleteSession(ctx context.Context, kind store.Kind, id int64, now time.Time) (*store.Session, error) {
+	if err := checkKind(kind); err != nil {
+		return nil, err
+	}
+	var before *store.Session
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		b := bucketsOf(kind)
+		sess, err := s.load(tx.Bucket(b.live), id)
+		if err != nil {
+			return err
+		}
+		prior := *sess
+		if err := tx.Bucket(b.live).Delete(idKey(id)); err != nil {
+			return err
+		}
+		if sess.Name != "" {
+			if err := tx.Bucket(b.names).Delete([]byte(sess.Name)); err != nil {
+				return err
+			}
+		}
+		if !sess.State.Terminal() {
+			sess.State = store.StateKilled
+			sess.FinishedAt = now
+		}
+		sess.DeletedAt = now
+		sess.UpdatedAt = now
+		if err := s.put(tx, b, sess); err != nil {
+			return err
+		}
+		if err := addCount(tx, kind, -1); err != nil {
+			return err
+		}
+		before = &prior
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return before, nil
+}
+
+func (s *Store) PurgeSessions(ctx context.Context, p *store.PurgeParams) ([]*store.Session, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	var purged []*store.Session
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		var out []*store.Session
+		b := bucketsOf(p.Kind)
+		end := finishedKey(p.Before, 0)
+		c := tx.Bucket(b.finished).Cursor()
+		var keys [][]byte
+		for k, _ := c.First(); k != nil && bytes.Compare(k, end) < 0 && len(keys) < limit; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			id := int64(binary.BigEndian.Uint64(k[8:]))
+			if err := tx.Bucket(b.finished).Delete(k); err != nil {
+				return err
+			}
+			sess, err := s.loadAny(tx, b, id)
+			if err != nil {
+				continue
+			}
+			if !sess.State.Terminal() || !bytes.Equal(finishedKey(sess.FinishedAt, id), k) {
+				continue // a stale index entry; the record itself is not due
+			}
+			key := idKey(id)
+			if sess.Deleted() {
+				if err := tx.Bucket(b.deleted).Delete(key); err != nil {
+					return err
+				}
+			} else {
+				if err := tx.Bucket(b.live).Delete(key); err != nil {
+					return err
+				}
+				if sess.Name != "" {
+					if err := tx.Bucket(b.names).Delete([]byte(sess.Name)); err != nil {
+						return err
+					}
+				}
+				if err := addCount(tx, p.Kind, -1); err != nil {
+					return err
+				}
+			}
+			out = append(out, sess)
+		}
+		purged = out
+		return nil
+	})
+	return purged, err
+}
