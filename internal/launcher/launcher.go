@@ -1,0 +1,372 @@
+// Package launcher turns a session's Spark settings into a spark-submit command, enforces the
+// server's submission policy (local-path whitelist, conf blacklist, impersonation), and starts,
+// finds and signals applications by their tag through detached supervisors.
+//
+// spark-submit is always run from an argument vector, never a shell, and every user value is
+// passed as "--flag=value" so that no value can be read as a flag of its own.
+package launcher
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/supervisor"
+)
+
+// DefaultConfBlacklist is Livy's spark-blacklist.conf: settings users may not override.
+var DefaultConfBlacklist = []string{
+	"spark.master", "spark.submit.deployMode",
+	"spark.yarn.jar", "spark.yarn.jars", "spark.yarn.archive",
+	"livy.rsc.server.idle-timeout",
+}
+
+// TagConf is the Spark conf key that carries the application's tag.
+const TagConf = "spark.sparkgate.tag"
+
+// Config is the launcher's share of the server configuration.
+type Config struct {
+	SparkHome  string
+	Master     string
+	DeployMode string
+	// LocalDirWhitelist lists the directories local files may be submitted from.
+	LocalDirWhitelist []string
+	ConfBlacklist     []string
+	Impersonation     bool
+	// AppsDir holds one directory per application tag.
+	AppsDir string
+	// SupervisorCmd runs this binary's "supervise --detach".
+	SupervisorCmd []string
+	// Env is the environment spark-submit runs in (the tag is added).
+	Env []string
+}
+
+// Spec is what a session asks of Spark.
+type Spec struct {
+	File           string
+	ClassName      string
+	Args           []string
+	Jars           []string
+	PyFiles        []string
+	Files          []string
+	Archives       []string
+	DriverMemory   string
+	DriverCores    *int
+	ExecutorMemory string
+	ExecutorCores  *int
+	NumExecutors   *int
+	Queue          string
+	Name           string
+	ProxyUser      string
+	Conf           map[string]string
+}
+
+// Launcher builds and starts spark-submit commands.
+type Launcher struct {
+	cfg       Config
+	whitelist []string // cleaned, symlinks resolved
+}
+
+// New checks the configuration and resolves the whitelist.
+func New(cfg Config) (*Launcher, error) {
+	if cfg.AppsDir == "" || len(cfg.SupervisorCmd) == 0 {
+		return nil, errors.New("launcher: AppsDir and SupervisorCmd are required")
+	}
+	if cfg.ConfBlacklist == nil {
+		cfg.ConfBlacklist = DefaultConfBlacklist
+	}
+	l := &Launcher{cfg: cfg}
+	for _, d := range cfg.LocalDirWhitelist {
+		if d = strings.TrimSpace(d); d == "" {
+			continue
+		}
+		if !filepath.IsAbs(d) {
+			abs, err := filepath.Abs(d)
+			if err != nil {
+				return nil, fmt.Errorf("local-dir-whitelist entry %q: %w", d, err)
+			}
+			d = abs
+		}
+		l.whitelist = append(l.whitelist, resolveExisting(filepath.Clean(d)))
+	}
+	return l, nil
+}
+
+// SparkSubmit is the spark-submit executable used.
+func (l *Launcher) SparkSubmit() string {
+	if l.cfg.SparkHome == "" {
+		return "spark-submit"
+	}
+	return filepath.Join(l.cfg.SparkHome, "bin", "spark-submit")
+}
+
+// NewTag returns a fresh application tag for the session of that kind and id.
+func NewTag(kind string, id int64) string {
+	return fmt.Sprintf("sparkgate-%s-%d-%s", kind, id, RandomSuffix())
+}
+
+// RandomSuffix is the random part of a tag.
+func RandomSuffix() string {
+	b := make([]byte, 5)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+var tagPattern = regexp.MustCompile(`^[a-z0-9-]{1,128}$`)
+
+// Dir is the application directory of tag.
+func (l *Launcher) Dir(tag string) (supervisor.Dir, error) {
+	if !tagPattern.MatchString(tag) {
+		return "", fmt.Errorf("invalid application tag %q", tag)
+	}
+	return supervisor.Dir(filepath.Join(l.cfg.AppsDir, tag)), nil
+}
+
+// LogPath is where the application's output is kept.
+func (l *Launcher) LogPath(tag string) string {
+	d, err := l.Dir(tag)
+	if err != nil {
+		return ""
+	}
+	return d.LogPath()
+}
+
+// fileListConfs are the conf keys whose values are lists of files, each of which passes the
+// same path policy as the request's own file lists.
+var fileListConfs = []string{
+	"spark.jars", "spark.files", "spark.submit.pyFiles", "spark.archives",
+	"spark.yarn.dist.archives", "spark.yarn.dist.files", "spark.yarn.dist.jars",
+}
+
+var listSeparator = regexp.MustCompile(`[, ]+`)
+
+// Command validates spec against the server's policy and returns the spark-submit argument
+// vector for the application tagged tag. Its errors are client errors (errkind.Invalid).
+func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
+	var blocked []string
+	for k := range spec.Conf {
+		if slices.Contains(l.cfg.ConfBlacklist, k) || strings.HasPrefix(k, "spark.sparkgate.") {
+			blocked = append(blocked, k)
+		}
+	}
+	if len(blocked) > 0 {
+		sort.Strings(blocked)
+		return nil, errkind.Invalidf("Blacklisted configuration values in session config: %s", strings.Join(blocked, ", "))
+	}
+	file, err := l.resolve("file", spec.File)
+	if err != nil {
+		return nil, err
+	}
+	conf := map[string]string{}
+	for k, v := range spec.Conf {
+		conf[k] = v
+	}
+	archivesKey := "spark.archives"
+	if strings.HasPrefix(l.cfg.Master, "yarn") {
+		archivesKey = "spark.yarn.dist.archives"
+	}
+	for key, fromRequest := range map[string][]string{
+		"spark.jars": spec.Jars, "spark.files": spec.Files, "spark.submit.pyFiles": spec.PyFiles, archivesKey: spec.Archives,
+	} {
+		if len(fromRequest) > 0 {
+			conf[key] = strings.Join(append(slices.Clone(fromRequest), conf[key]), ",")
+		}
+	}
+	for _, key := range fileListConfs {
+		v, ok := conf[key]
+		if !ok {
+			continue
+		}
+		var resolved []string
+		for _, item := range listSeparator.Split(v, -1) {
+			if item == "" {
+				continue
+			}
+			r, err := l.resolve(key, item)
+			if err != nil {
+				return nil, err
+			}
+			resolved = append(resolved, r)
+		}
+		conf[key] = strings.Join(resolved, ",")
+		if len(resolved) == 0 {
+			delete(conf, key)
+		}
+	}
+	// Resource fields win over the same keys in conf, as in Livy.
+	setIf := func(key, v string) {
+		if v != "" {
+			conf[key] = v
+		}
+	}
+	setIf("spark.driver.memory", spec.DriverMemory)
+	setIf("spark.executor.memory", spec.ExecutorMemory)
+	for key, v := range map[string]*int{"spark.driver.cores": spec.DriverCores, "spark.executor.cores": spec.ExecutorCores, "spark.executor.instances": spec.NumExecutors} {
+		if v != nil {
+			conf[key] = strconv.Itoa(*v)
+		}
+	}
+	conf[TagConf] = tag
+	switch {
+	case strings.HasPrefix(l.cfg.Master, "yarn"):
+		conf["spark.yarn.tags"] = strings.Trim(tag+","+conf["spark.yarn.tags"], ",")
+	case strings.HasPrefix(l.cfg.Master, "k8s://"):
+		conf["spark.kubernetes.driver.label.sparkgate-tag"] = tag
+	}
+	pyFiles := conf["spark.submit.pyFiles"]
+	delete(conf, "spark.submit.pyFiles")
+
+	argv := []string{l.SparkSubmit(), "--master=" + l.cfg.Master}
+	if l.cfg.DeployMode != "" {
+		argv = append(argv, "--deploy-mode="+l.cfg.DeployMode)
+	}
+	if spec.Name != "" {
+		argv = append(argv, "--name="+spec.Name)
+	}
+	if spec.ClassName != "" {
+		argv = append(argv, "--class="+spec.ClassName)
+	}
+	keys := make([]string, 0, len(conf))
+	for k := range conf {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		argv = append(argv, "--conf="+k+"="+conf[k])
+	}
+	if pyFiles != "" {
+		argv = append(argv, "--py-files="+pyFiles)
+	}
+	if spec.ProxyUser != "" && l.cfg.Impersonation {
+		argv = append(argv, "--proxy-user="+spec.ProxyUser)
+	}
+	if spec.Queue != "" {
+		argv = append(argv, "--queue="+spec.Queue)
+	}
+	argv = append(argv, file)
+	return append(argv, spec.Args...), nil
+}
+
+// resolve applies the path policy to one file reference: a path without a scheme must be
+// absolute; a local one (no scheme, file: or local:) must lie, once made clean and its
+// symlinks resolved, under a whitelisted directory. Remote schemes pass unchanged.
+func (l *Launcher) resolve(field, ref string) (string, error) {
+	if strings.ContainsAny(ref, "\x00\n\r") {
+		return "", errkind.Invalidf("%s: %q is not a valid path or URI", field, ref)
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "", errkind.Invalidf("%s: %q is not a valid path or URI: %v", field, ref, err)
+	}
+	var path, scheme string
+	switch u.Scheme {
+	case "":
+		if !strings.HasPrefix(ref, "/") {
+			return "", errkind.Invalidf("%s: Path '%s' is not absolute.", field, ref)
+		}
+		path = ref
+	case "file", "local":
+		if u.Host != "" && u.Host != "localhost" {
+			return "", errkind.Invalidf("%s: %q names a host; a local file URI is file:///absolute/path", field, ref)
+		}
+		path, scheme = u.Path, u.Scheme+":"
+		if u.Opaque != "" {
+			path = u.Opaque
+		}
+		if !strings.HasPrefix(path, "/") {
+			return "", errkind.Invalidf("%s: Path '%s' is not absolute.", field, ref)
+		}
+	default:
+		return ref, nil
+	}
+	resolved := resolveExisting(filepath.Clean(path))
+	for _, dir := range l.whitelist {
+		if resolved == dir || strings.HasPrefix(resolved, dir+"/") || dir == "/" {
+			return scheme + resolved, nil
+		}
+	}
+	if len(l.whitelist) == 0 {
+		return "", errkind.Invalidf("%s: Local path %s cannot be added to user sessions: local files are refused until the server lists their directory in --local-dir-whitelist (or use a remote URI such as hdfs:// or s3a://)", field, path)
+	}
+	return "", errkind.Invalidf("%s: Local path %s cannot be added to user sessions: it is not under a directory of --local-dir-whitelist", field, path)
+}
+
+// resolveExisting resolves the symlinks of the longest existing ancestor of a clean absolute
+// path and appends the rest, so that a path through a link is judged by where it leads.
+func resolveExisting(p string) string {
+	rest := ""
+	for cur := p; ; {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+		cur = parent
+	}
+}
+
+// Start launches argv for tag through a detached supervisor and returns its pid. Starting
+// twice for one tag runs spark-submit at most once (see package supervisor).
+func (l *Launcher) Start(ctx context.Context, tag string, argv []string) (int, error) {
+	d, err := l.Dir(tag)
+	if err != nil {
+		return 0, err
+	}
+	env := append(slices.Clone(l.cfg.Env), "SPARKGATE_TAG="+tag)
+	return supervisor.Spawn(ctx, l.cfg.SupervisorCmd, d, argv, env)
+}
+
+// Inspect tells what became of the application tagged tag.
+func (l *Launcher) Inspect(tag string) (supervisor.Status, *supervisor.Exit, error) {
+	d, err := l.Dir(tag)
+	if err != nil {
+		return 0, nil, err
+	}
+	return supervisor.Inspect(d)
+}
+
+// Signal sends sig to the application's process group; knownPID as in supervisor.Signal.
+func (l *Launcher) Signal(tag string, knownPID int, sig syscall.Signal) (bool, error) {
+	d, err := l.Dir(tag)
+	if err != nil {
+		return false, err
+	}
+	return supervisor.Signal(d, knownPID, sig)
+}
+
+// Note appends a line of the server's own to the application's log.
+func (l *Launcher) Note(tag, line string) error {
+	d, err := l.Dir(tag)
+	if err != nil {
+		return err
+	}
+	return supervisor.AppendLog(d, "sparkgate: "+line)
+}
+
+// Remove deletes the application's directory (after it finished and was purged).
+func (l *Launcher) Remove(tag string) error {
+	d, err := l.Dir(tag)
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(string(d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}

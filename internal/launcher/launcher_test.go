@@ -1,0 +1,95 @@
+package launcher
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sparkgate/sparkgate/internal/errkind"
+)
+
+func newTestLauncher(t *testing.T, master string) (*Launcher, string, string) {
+	t.Helper()
+	root := t.TempDir()
+	allowed := filepath.Join(root, "allowed")
+	secret := filepath.Join(root, "secret")
+	for _, d := range []string{allowed, secret} {
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "job.py"), []byte("print(1)"), 0o644)
+	}
+	os.Symlink(secret, filepath.Join(allowed, "link"))
+	l, err := New(Config{SparkHome: "/spark", Master: master, LocalDirWhitelist: []string{allowed},
+		AppsDir: filepath.Join(root, "apps"), SupervisorCmd: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, allowed, secret
+}
+
+func TestCommandRefusesWhatPolicyForbids(t *testing.T) {
+	l, allowed, secret := newTestLauncher(t, "local[*]")
+	cases := []struct {
+		name string
+		spec Spec
+		want string // part of the message
+	}{
+		{"relative path", Spec{File: "job.py"}, "is not absolute"},
+		{"dot-dot escape", Spec{File: allowed + "/../secret/job.py"}, "cannot be added"},
+		{"symlink escape", Spec{File: allowed + "/link/job.py"}, "cannot be added"},
+		{"outside", Spec{File: secret + "/job.py"}, "cannot be added"},
+		{"file URI outside", Spec{File: "file://" + secret + "/job.py"}, "cannot be added"},
+		{"local URI outside", Spec{File: "local:" + secret + "/job.py"}, "cannot be added"},
+		{"jar outside", Spec{File: allowed + "/job.py", Jars: []string{secret + "/x.jar"}}, "cannot be added"},
+		{"conf file list outside", Spec{File: allowed + "/job.py", Conf: map[string]string{"spark.files": allowed + "/job.py," + secret + "/job.py"}}, "cannot be added"},
+		{"blacklisted master", Spec{File: allowed + "/job.py", Conf: map[string]string{"spark.master": "yarn"}}, "Blacklisted configuration values in session config: spark.master"},
+		{"own tag", Spec{File: allowed + "/job.py", Conf: map[string]string{"spark.sparkgate.tag": "x"}}, "Blacklisted"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := l.Command(&c.spec, "sparkgate-batch-1-ab")
+			if err == nil || errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Command error = %v, want a client error containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestEmptyWhitelistSaysHowToAllow(t *testing.T) {
+	l, err := New(Config{AppsDir: t.TempDir(), SupervisorCmd: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Command(&Spec{File: "/tmp/job.py"}, "t")
+	if err == nil || !strings.Contains(err.Error(), "--local-dir-whitelist") {
+		t.Fatalf("error = %v, want a hint at --local-dir-whitelist", err)
+	}
+}
+
+func TestCommandMapsEveryField(t *testing.T) {
+	l, allowed, _ := newTestLauncher(t, "yarn")
+	two, three := 2, 3
+	argv, err := l.Command(&Spec{
+		File: allowed + "/job.py", ClassName: "org.x.Main", Args: []string{"--input", "a b"},
+		Jars: []string{"hdfs:///lib/a.jar"}, PyFiles: []string{allowed + "/job.py"}, Files: []string{"s3a://b/f"},
+		Archives: []string{"hdfs:///z.zip"}, DriverMemory: "1g", DriverCores: &two, ExecutorMemory: "2g",
+		ExecutorCores: &three, NumExecutors: &two, Queue: "etl", Name: "--class=evil", ProxyUser: "bob",
+		Conf: map[string]string{"spark.jars": "hdfs:///lib/b.jar", "spark.driver.memory": "8g", "spark.yarn.tags": "mine"},
+	}, "sparkgate-batch-7-ab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/spark/bin/spark-submit", "--master=yarn", "--name=--class=evil", "--class=org.x.Main",
+		"--conf=spark.driver.cores=2", "--conf=spark.driver.memory=1g", "--conf=spark.executor.cores=3",
+		"--conf=spark.executor.instances=2", "--conf=spark.executor.memory=2g", "--conf=spark.files=s3a://b/f",
+		"--conf=spark.jars=hdfs:///lib/a.jar,hdfs:///lib/b.jar", "--conf=spark.sparkgate.tag=sparkgate-batch-7-ab",
+		"--conf=spark.yarn.dist.archives=hdfs:///z.zip", "--conf=spark.yarn.tags=sparkgate-batch-7-ab,mine",
+		"--py-files=" + allowed + "/job.py", "--queue=etl", allowed + "/job.py", "--input", "a b"}
+	if !slices.Equal(argv, want) {
+		t.Errorf("argv =\n%q\nwant\n%q", argv, want)
+	}
+	if slices.Contains(argv, "--proxy-user=bob") {
+		t.Errorf("proxyUser became a flag with impersonation off")
+	}
+}

@@ -1,0 +1,243 @@
+// Package livy is Apache Livy's REST vocabulary as sparkgate serves it: request bodies, their
+// strict decoding and rule checks, and the JSON views clients index directly. It knows
+// nothing of HTTP routing, the store or Spark processes.
+package livy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/sparkgate/sparkgate/internal/errkind"
+)
+
+// APIVersion is the Livy release whose REST contract sparkgate serves.
+const APIVersion = "0.9.0"
+
+// String is a JSON string that, like Livy's Jackson mapper, also accepts a number or a
+// boolean and keeps its text (clients send {"spark.executor.instances": 2}).
+type String string
+
+func (s *String) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = String(v)
+		return nil
+	}
+	isBool := bytes.Equal(b, []byte("true")) || bytes.Equal(b, []byte("false"))
+	isNumber := len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9'))
+	if !isBool && !isNumber {
+		return &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeFor[string]()}
+	}
+	*s = String(b)
+	return nil
+}
+
+func jsonValueKind(b []byte) string {
+	switch {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '{':
+		return "object"
+	case b[0] == '[':
+		return "array"
+	case b[0] == 'n':
+		return "null"
+	}
+	return "value"
+}
+
+// CreateBatchRequest is the body of POST /batches, field for field as Livy defines it.
+type CreateBatchRequest struct {
+	File           string            `json:"file"`
+	ProxyUser      *string           `json:"proxyUser"`
+	ClassName      *string           `json:"className"`
+	Args           []String          `json:"args"`
+	Jars           []string          `json:"jars"`
+	PyFiles        []string          `json:"pyFiles"`
+	Files          []string          `json:"files"`
+	DriverMemory   *string           `json:"driverMemory"`
+	DriverCores    *int              `json:"driverCores"`
+	ExecutorMemory *string           `json:"executorMemory"`
+	ExecutorCores  *int              `json:"executorCores"`
+	NumExecutors   *int              `json:"numExecutors"`
+	Archives       []string          `json:"archives"`
+	Queue          *string           `json:"queue"`
+	Name           *string           `json:"name"`
+	Conf           map[string]String `json:"conf"`
+}
+
+// Decode reads one JSON value into v, refusing unknown fields, trailing data and an empty
+// body, with messages that name the offending field.
+func Decode(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errkind.Invalidf("request body has data after its JSON value")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return errkind.Invalidf("request body is empty; expected a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errkind.Invalidf("request body is not valid JSON: it ends too early")
+	case errors.As(err, &syntax):
+		return errkind.Invalidf("request body is not valid JSON: %v (at byte %d)", syntax, syntax.Offset)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return errkind.Invalidf("request body must be a JSON object, not %s", typ.Value)
+		}
+		return errkind.Invalidf("field %q must be %s, not %s", typ.Field, describeType(typ.Type), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return errkind.Invalidf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	case strings.Contains(err.Error(), "http: request body too large"):
+		return errkind.Wrap(errkind.TooLarge, err, "request body is too large")
+	}
+	return errkind.Invalidf("request body is not valid: %v", err)
+}
+
+func describeType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int64:
+		return "an integer"
+	case reflect.Slice:
+		return "an array of " + strings.TrimPrefix(describeType(t.Elem()), "a ")
+	case reflect.Map:
+		return "an object of strings"
+	case reflect.Pointer:
+		return describeType(t.Elem())
+	}
+	return t.String()
+}
+
+var (
+	memoryPattern = regexp.MustCompile(`(?i)^[0-9]+[kmgtp]?b?$`)
+	digitsPattern = regexp.MustCompile(`^[0-9]+$`)
+)
+
+// ValidateName applies Livy's rule: a session name may not be a number, since /{id} accepts
+// an id or a name.
+func ValidateName(name *string) error {
+	if name == nil {
+		return nil
+	}
+	switch {
+	case *name == "":
+		return errkind.Invalidf("name must not be empty; omit it or give a name")
+	case digitsPattern.MatchString(*name):
+		return errkind.Invalidf("Invalid session name: %s (a name may not be a number, which would read as an id)", *name)
+	case len(*name) > 256:
+		return errkind.Invalidf("name is longer than 256 characters")
+	case strings.ContainsAny(*name, "/\x00\n\r"):
+		return errkind.Invalidf("name must not contain '/', NUL or line breaks")
+	}
+	return nil
+}
+
+// ValidateResources checks the memory and core fields common to batches and sessions.
+func ValidateResources(driverMemory *string, driverCores *int, executorMemory *string, executorCores, numExecutors *int) error {
+	for _, m := range []struct {
+		field string
+		v     *string
+	}{{"driverMemory", driverMemory}, {"executorMemory", executorMemory}} {
+		if m.v != nil && !memoryPattern.MatchString(*m.v) {
+			return errkind.Invalidf("%s %q is not a memory size such as 512m or 2g", m.field, *m.v)
+		}
+	}
+	for _, c := range []struct {
+		field string
+		v     *int
+		min   int
+	}{{"driverCores", driverCores, 1}, {"executorCores", executorCores, 1}, {"numExecutors", numExecutors, 0}} {
+		if c.v != nil && (*c.v < c.min || *c.v > 100000) {
+			return errkind.Invalidf("%s must be an integer from %d to 100000, not %d", c.field, c.min, *c.v)
+		}
+	}
+	return nil
+}
+
+// ValidateConf checks the shape of conf keys and values (policy, such as the blacklist, is
+// the launcher's).
+func ValidateConf(conf map[string]String) error {
+	for k, v := range conf {
+		switch {
+		case strings.TrimSpace(k) == "":
+			return errkind.Invalidf("conf has an empty key")
+		case strings.ContainsAny(k, "= \t\n\r\x00"):
+			return errkind.Invalidf("conf key %q must not contain '=', spaces or control characters", k)
+		case strings.ContainsAny(string(v), "\n\r\x00"):
+			return errkind.Invalidf("conf value of %q must not contain line breaks or NUL", k)
+		}
+	}
+	return nil
+}
+
+// Validate checks a batch request's own rules: what Livy refuses before looking at policy.
+func (r *CreateBatchRequest) Validate() error {
+	if strings.TrimSpace(r.File) == "" {
+		return errkind.Invalidf("File is required: give \"file\", the application's jar or Python file")
+	}
+	if err := ValidateName(r.Name); err != nil {
+		return err
+	}
+	if err := ValidateResources(r.DriverMemory, r.DriverCores, r.ExecutorMemory, r.ExecutorCores, r.NumExecutors); err != nil {
+		return err
+	}
+	if r.ClassName != nil && (*r.ClassName == "" || strings.HasPrefix(*r.ClassName, "-") || strings.ContainsAny(*r.ClassName, " \n\x00")) {
+		return errkind.Invalidf("className %q is not a class name", *r.ClassName)
+	}
+	for _, s := range []struct {
+		field string
+		v     *string
+	}{{"queue", r.Queue}, {"proxyUser", r.ProxyUser}} {
+		if s.v != nil && (*s.v == "" || strings.ContainsAny(*s.v, "\n\r\x00")) {
+			return errkind.Invalidf("%s must be a non-empty single-line string", s.field)
+		}
+	}
+	for _, a := range r.Args {
+		if strings.ContainsRune(string(a), 0) {
+			return errkind.Invalidf("args must not contain NUL")
+		}
+	}
+	return ValidateConf(r.Conf)
+}
+
+// Canonical returns a form of the request in which key order, white space and fields given
+// as their defaults make no difference: the basis of a request fingerprint.
+func (r *CreateBatchRequest) Canonical() []byte {
+	c := *r
+	if len(c.Args) == 0 {
+		c.Args = nil
+	}
+	for _, l := range []*[]string{&c.Jars, &c.PyFiles, &c.Files, &c.Archives} {
+		if len(*l) == 0 {
+			*l = nil
+		}
+	}
+	if len(c.Conf) == 0 {
+		c.Conf = nil
+	}
+	b, err := json.Marshal(&c) // map keys are sorted by encoding/json
+	if err != nil {
+		panic(fmt.Sprintf("canonical form of a decoded request: %v", err))
+	}
+	return b
+}

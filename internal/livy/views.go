@@ -1,0 +1,71 @@
+package livy
+
+// The views below are what clients index directly: every field is always present, with
+// null or [] when empty (no omitempty anywhere).
+
+// AppInfo is Livy's appInfo object.
+type AppInfo struct {
+	DriverLogURL    *string `json:"driverLogUrl"`
+	SparkUIURL      *string `json:"sparkUiUrl"`
+	ExecutorLogURLs *string `json:"executorLogUrls"`
+}
+
+// Batch is the view of one batch session.
+type Batch struct {
+	ID        int64    `json:"id"`
+	Name      *string  `json:"name"`
+	Owner     *string  `json:"owner"`
+	ProxyUser *string  `json:"proxyUser"`
+	State     string   `json:"state"`
+	AppID     *string  `json:"appId"`
+	AppInfo   AppInfo  `json:"appInfo"`
+	Log       []string `json:"log"`
+}
+
+// BatchList is the answer of GET /batches.
+type BatchList struct {
+	From     int      `json:"from"`
+	Total    int      `json:"total"`
+	Sessions []*Batch `json:"sessions"`
+}
+
+// State is the answer of GET /{type}/{id}/state.
+type State struct {
+	ID    int64  `json:"id"`
+	State string `json:"state"`
+}
+
+// Log is the answer of GET /{type}/{id}/log.
+type Log struct {
+	ID    int64    `json:"id"`
+	From  int      `json:"from"`
+	Total int      `json:"total"`
+	Log   []string `json:"log"`
+}
+
+// Message is Livy's error and acknowledgement body.
+type Message struct {
+	Msg string `json:"msg"`
+}
+
+// Version is the answer of GET /version: Livy's keys, plus sparkgate's own version.
+type Version struct {
+	Version          string `json:"version"`
+	User             string `json:"user"`
+	Revision         string `json:"revision"`
+	Branch           string `json:"branch"`
+	Date             string `json:"date"`
+	URL              string `json:"url"`
+	SparkgateVersion string `json:"sparkgateVersion"`
+}
+
+// BatchViewLogLines is how many of the log's last lines a batch view carries, as in Livy.
+const BatchViewLogLines = 10
+
+// Optional turns "" into null.
+func Optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
