@@ -98,9 +98,10 @@ type CreateParams struct {
 	Owner     string
 	ProxyUser string
 	State     State
-	Tag       string
-	Request   []byte
-	Now       time.Time
+	// Tag is the application tag; "{id}" in it is replaced by the allocated id.
+	Tag     string
+	Request []byte
+	Now     time.Time
 }
 
 // UpdateParams changes some fields of one session. Nil fields are left as they are.

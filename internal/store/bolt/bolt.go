@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -250,9 +252,10 @@ func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*stor
 		if err != nil {
 			return err
 		}
+		id := int64(seq) - 1 // Livy's ids start at 0
 		sess := &store.Session{
-			Kind: p.Kind, ID: int64(seq), Name: p.Name, Owner: p.Owner, ProxyUser: p.ProxyUser,
-			State: p.State, Tag: p.Tag, Request: p.Request, CreatedAt: p.Now, UpdatedAt: p.Now,
+			Kind: p.Kind, ID: id, Name: p.Name, Owner: p.Owner, ProxyUser: p.ProxyUser,
+			State: p.State, Tag: strings.ReplaceAll(p.Tag, "{id}", strconv.FormatInt(id, 10)), Request: p.Request, CreatedAt: p.Now, UpdatedAt: p.Now,
 		}
 		if err := s.put(tx, b, sess); err != nil {
 			return err

@@ -46,8 +46,15 @@ func Run(t *testing.T, open Opener) {
 			if b.ID != a.ID+1 {
 				t.Errorf("second batch id = %d, want %d", b.ID, a.ID+1)
 			}
-			if c.ID != a.ID {
-				t.Errorf("first interactive id = %d, want its own counter starting at %d", c.ID, a.ID)
+			if a.ID != 0 || c.ID != 0 {
+				t.Errorf("first ids = %d (batch), %d (interactive); want each kind's own counter starting at 0 as in Livy", a.ID, c.ID)
+			}
+		}},
+		{"TagTemplateGetsTheID", func(t *testing.T, s store.Store) {
+			create(t, s, store.KindBatch, "")
+			sess, err := s.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting, Tag: "app-{id}-x", Now: t0})
+			if err != nil || sess.Tag != "app-1-x" {
+				t.Fatalf("tag = %q, %v; want app-1-x", sess.Tag, err)
 			}
 		}},
 		{"RoundTripKeepsEveryField", func(t *testing.T, s store.Store) {

@@ -1,0 +1,65 @@
+# sparkgate — `make run` serves Livy's API on the embedded store; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PYSPARK_VERSION ?= 4.3.0
+PYSPARK35_VERSION ?= 3.5.9
+VENV ?= .venv
+VENV35 ?= .venv35
+GO ?= go
+BIN := bin/sparkgate
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/sparkgate/sparkgate/internal/version.Version=$(VERSION)
+
+# spark_home(venv): the Spark distribution that pip's pyspark package carries.
+spark_home = $(shell $(1)/bin/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
+SPARK_ENV = SPARK_HOME=$(call spark_home,$(VENV)) PYSPARK_PYTHON=$(CURDIR)/$(VENV)/bin/python
+SPARK35_ENV = SPARK_HOME=$(call spark_home,$(VENV35)) PYSPARK_PYTHON=$(CURDIR)/$(VENV35)/bin/python
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check pyspark==$(PYSPARK_VERSION)
+	touch $@
+
+$(VENV35)/.installed:
+	$(PYTHON) -m venv $(VENV35)
+	$(VENV35)/bin/pip install --quiet --disable-pip-version-check pyspark==$(PYSPARK35_VERSION)
+	touch $@
+
+.PHONY: deps
+deps: $(VENV)/.installed ## install Go modules and pyspark $(PYSPARK_VERSION) into .venv
+	$(GO) mod download
+
+.PHONY: build
+build: ## build bin/sparkgate
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sparkgate
+
+.PHONY: run
+run: deps build ## serve on 127.0.0.1:8998 with the embedded store in ./data and examples/ allowed
+	$(SPARK_ENV) ./$(BIN) serve --data-dir ./data --local-dir-whitelist $(CURDIR)/examples $(ARGS)
+
+.PHONY: test
+test: deps build ## run every test (unit and real-Spark integration, with -race)
+	$(SPARK_ENV) SPARKGATE_REQUIRE_SPARK=1 $(GO) test -race -count=1 -timeout 30m ./...
+
+.PHONY: test-spark35
+test-spark35: $(VENV35)/.installed build ## run the integration tests on pyspark $(PYSPARK35_VERSION)
+	$(SPARK35_ENV) SPARKGATE_REQUIRE_SPARK=1 $(GO) test -race -count=1 -timeout 30m ./test/...
+
+.PHONY: vet
+vet: ## go vet and gofmt
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l cmd internal test)" || (gofmt -l cmd internal test; exit 1)
+
+.PHONY: bench
+bench: deps build ## measure the server (load generator against a running server; stub spark-submit)
+	$(GO) run ./bench/loadgen -bin ./$(BIN)
+
+.PHONY: clean
+clean: ## remove build output (not ./data)
+	rm -rf bin

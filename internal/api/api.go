@@ -1,0 +1,223 @@
+// Package api serves Livy's REST contract over HTTP: it decodes requests, calls the session
+// managers and encodes Livy's views. Every error becomes a status and a {"msg": ...} body in
+// one place, writeError.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os/user"
+	"regexp"
+	"strconv"
+
+	"github.com/sparkgate/sparkgate/internal/batch"
+	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/store"
+	"github.com/sparkgate/sparkgate/internal/version"
+)
+
+// DefaultMaxBodyBytes bounds a request body; larger ones get 413.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Config is the API's share of the server configuration.
+type Config struct {
+	MaxBodyBytes int64
+}
+
+// Server is the HTTP face of sparkgate.
+type Server struct {
+	cfg     Config
+	batches *batch.Manager
+	log     *slog.Logger
+	mux     *http.ServeMux
+	version livy.Version
+}
+
+// New returns the API handler.
+func New(cfg Config, batches *batch.Manager, log *slog.Logger) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s := &Server{cfg: cfg, batches: batches, log: log, mux: http.NewServeMux()}
+	vi := version.Get()
+	s.version = livy.Version{Version: livy.APIVersion, Revision: vi.Revision, Date: vi.Date,
+		URL: "https://github.com/sparkgate/sparkgate", Branch: "main", SparkgateVersion: vi.Version}
+	if u, err := user.Current(); err == nil {
+		s.version.User = u.Username
+	}
+	s.routes()
+	return s
+}
+
+// reply is what a handler answers: a status, a body to encode, and extra headers.
+type reply struct {
+	status int
+	body   any
+	header http.Header
+}
+
+func ok(body any) (*reply, error) { return &reply{status: http.StatusOK, body: body}, nil }
+
+type handler func(r *http.Request) (*reply, error)
+
+func (s *Server) handle(pattern string, h handler) {
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		rep, err := h(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		for k, v := range rep.header {
+			w.Header()[k] = v
+		}
+		writeJSON(w, rep.status, rep.body)
+	}))
+}
+
+func (s *Server) routes() {
+	s.handle("GET /version", func(*http.Request) (*reply, error) { return ok(s.version) })
+	for _, p := range []string{"/batches", "/batches/{$}"} {
+		s.handle("GET "+p, s.listBatches)
+		s.handle("POST "+p, s.createBatch)
+	}
+	s.handle("GET /batches/{ref}", s.getBatch)
+	s.handle("GET /batches/{ref}/state", s.getBatchState)
+	s.handle("GET /batches/{ref}/log", s.getBatchLog)
+	s.handle("DELETE /batches/{ref}", s.deleteBatch)
+}
+
+// ServeHTTP routes the request; unknown routes and wrong methods answer in Livy's JSON shape.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
+			writeJSON(w, http.StatusInternalServerError, livy.Message{Msg: "internal server error"})
+		}
+	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		// Let the mux decide between 404 and 405 (it knows the allowed methods), then answer
+		// with a JSON body instead of its text one.
+		rec := &statusRecorder{header: http.Header{}}
+		s.mux.ServeHTTP(rec, r)
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		msg := fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)
+		if rec.status == http.StatusMethodNotAllowed {
+			msg = fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)
+		}
+		writeJSON(w, rec.status, livy.Message{Msg: msg})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header         { return r.header }
+func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *statusRecorder) WriteHeader(code int)        { r.status = code }
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"msg":"internal server error: cannot encode response"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// writeError is the one place where an error becomes an HTTP status.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var status int
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		status = http.StatusRequestEntityTooLarge
+		err = errkind.Wrap(errkind.TooLarge, err, "request body is larger than %d bytes", mbe.Limit)
+	case errkind.Of(err) != errkind.Internal:
+		status = map[errkind.Kind]int{
+			errkind.Invalid: http.StatusBadRequest, errkind.NotFound: http.StatusNotFound,
+			errkind.Forbidden: http.StatusForbidden, errkind.Conflict: http.StatusConflict,
+			errkind.Unprocessable: http.StatusUnprocessableEntity, errkind.TooLarge: http.StatusRequestEntityTooLarge,
+			errkind.Unavailable: http.StatusServiceUnavailable,
+		}[errkind.Of(err)]
+	case errors.Is(err, store.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		status = http.StatusServiceUnavailable
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return // the client went away
+	default:
+		status = http.StatusInternalServerError
+	}
+	msg := err.Error()
+	switch status {
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "1")
+		s.log.Warn("request failed: dependency unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "service temporarily unavailable; retry"
+	case http.StatusInternalServerError:
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal server error"
+	}
+	writeJSON(w, status, livy.Message{Msg: msg})
+}
+
+var negativeInt = regexp.MustCompile(`^-[0-9]+$`)
+
+// parseRef reads a session reference: a non-negative integer id, or else a name.
+func parseRef(ref string) (id int64, name string, err error) {
+	if ref == "" {
+		return 0, "", errkind.Invalidf("missing session id")
+	}
+	if negativeInt.MatchString(ref) {
+		return 0, "", errkind.Invalidf("invalid session id %s: ids are non-negative integers", ref)
+	}
+	if ref[0] >= '0' && ref[0] <= '9' {
+		id, err := strconv.ParseInt(ref, 10, 64)
+		if err != nil {
+			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+				return 0, "", errkind.Invalidf("invalid session id %s: too large", ref)
+			}
+			return 0, ref, nil // e.g. "2024-report": a name
+		}
+		return id, "", nil
+	}
+	return 0, ref, nil
+}
+
+// queryInt reads a non-negative integer query parameter.
+func queryInt(r *http.Request, key string) (int, bool, error) {
+	v := r.URL.Query().Get(key)
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, false, errkind.Invalidf("%s must be a non-negative integer, not %q", key, v)
+	}
+	return n, true, nil
+}
+
+func notFound(ref string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return errkind.Wrap(errkind.NotFound, err, "Session '%s' not found.", ref)
+	}
+	return err
+}
+

@@ -1,0 +1,202 @@
+// Package config owns the server's settings: their defaults, and how a config file, SPARKGATE_*
+// environment variables and command-line flags override them, in that order. One name serves
+// all three: the flag --data-dir is the file key data-dir and the variable SPARKGATE_DATA_DIR.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config is every setting of "sparkgate serve".
+type Config struct {
+	ConfigFile            string
+	Addr                  string
+	DataDir               string
+	SparkHome             string
+	SparkMaster           string
+	DeployMode            string
+	LocalDirWhitelist     []string
+	ConfBlacklist         []string
+	MaxConcurrentLaunches int
+	LaunchTimeout         time.Duration
+	RetainFinished        time.Duration
+	KillGrace             time.Duration
+	Impersonation         bool
+	MaxBodyBytes          int64
+	LogFormat             string
+	LogLevel              string
+}
+
+// listFlag is a comma-separated list.
+type listFlag struct{ v *[]string }
+
+func (l listFlag) String() string {
+	if l.v == nil {
+		return ""
+	}
+	return strings.Join(*l.v, ",")
+}
+
+func (l listFlag) Set(s string) error {
+	*l.v = nil
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*l.v = append(*l.v, part)
+		}
+	}
+	return nil
+}
+
+// FlagSet declares every setting on a flag set bound to c, with its default.
+func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("sparkgate serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.ConfigFile, "config", "", "read settings from this file (lines of key = value, keys named as these flags)")
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8998", "address to serve Livy's REST API on")
+	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the session store and the applications' logs")
+	fs.StringVar(&c.SparkHome, "spark-home", os.Getenv("SPARK_HOME"), "Spark installation whose bin/spark-submit runs applications (default $SPARK_HOME)")
+	fs.StringVar(&c.SparkMaster, "spark-master", "local[*]", "Spark master applications are submitted to")
+	fs.StringVar(&c.DeployMode, "spark-deploy-mode", "", "spark-submit deploy mode (client or cluster; empty: Spark's default)")
+	c.LocalDirWhitelist = nil
+	fs.Var(listFlag{&c.LocalDirWhitelist}, "local-dir-whitelist", "comma-separated directories whose local files may be submitted (Livy's livy.file.local-dir-whitelist); empty refuses local paths")
+	c.ConfBlacklist = []string{"spark.master", "spark.submit.deployMode", "spark.yarn.jar", "spark.yarn.jars", "spark.yarn.archive", "livy.rsc.server.idle-timeout"}
+	fs.Var(listFlag{&c.ConfBlacklist}, "spark-conf-blacklist", "comma-separated Spark conf keys users may not set")
+	fs.IntVar(&c.MaxConcurrentLaunches, "max-concurrent-launches", max(2, runtime.NumCPU()), "how many applications may be starting (spark-submit up to a live SparkContext) at once; more wait in a durable queue")
+	fs.DurationVar(&c.LaunchTimeout, "launch-timeout", time.Minute, "longest a launch holds its slot without a sign of a SparkContext")
+	fs.DurationVar(&c.RetainFinished, "retain-finished", 24*time.Hour, "how long finished batches stay listed, with their logs")
+	fs.DurationVar(&c.KillGrace, "kill-grace", 10*time.Second, "time between SIGTERM and SIGKILL when a session is deleted")
+	fs.BoolVar(&c.Impersonation, "impersonation", false, "pass proxyUser to spark-submit as --proxy-user (Livy's livy.impersonation.enabled)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return fs
+}
+
+// Load builds the configuration from defaults, then the config file, then the environment,
+// then args, and validates it.
+func Load(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := c.FlagSet(out)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	fromFlags := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { fromFlags[f.Name] = true })
+	file := c.ConfigFile
+	if file == "" {
+		file = getenv("SPARKGATE_CONFIG")
+	}
+	if file != "" {
+		settings, err := readFile(file)
+		if err != nil {
+			return nil, err
+		}
+		for _, kv := range settings {
+			if fromFlags[kv[0]] || getenv(envName(kv[0])) != "" {
+				continue
+			}
+			if err := setting(fs, kv[0], kv[1], "config file "+file); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && !fromFlags[f.Name] && envErr == nil {
+			envErr = setting(fs, f.Name, v, "environment variable "+envName(f.Name))
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	return c, c.Validate()
+}
+
+func envName(flagName string) string {
+	return "SPARKGATE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func setting(fs *flag.FlagSet, key, value, source string) error {
+	if fs.Lookup(key) == nil {
+		return fmt.Errorf("%s: unknown setting %q", source, key)
+	}
+	if err := fs.Set(key, value); err != nil {
+		return fmt.Errorf("%s: %s: %w", source, key, err)
+	}
+	return nil
+}
+
+func readFile(path string) ([][2]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	var out [][2]string
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("config file %s:%d: expected key = value", path, n)
+		}
+		out = append(out, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
+	}
+	return out, sc.Err()
+}
+
+// Validate checks the settings and says precisely what is wrong.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("addr must not be empty"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir must not be empty"))
+	}
+	if c.SparkMaster == "" {
+		errs = append(errs, errors.New("spark-master must not be empty"))
+	}
+	if c.DeployMode != "" && c.DeployMode != "client" && c.DeployMode != "cluster" {
+		errs = append(errs, fmt.Errorf("spark-deploy-mode must be client or cluster, not %q", c.DeployMode))
+	}
+	if c.MaxConcurrentLaunches < 1 {
+		errs = append(errs, fmt.Errorf("max-concurrent-launches must be at least 1, not %d", c.MaxConcurrentLaunches))
+	}
+	for name, d := range map[string]time.Duration{"retain-finished": c.RetainFinished, "launch-timeout": c.LaunchTimeout, "kill-grace": c.KillGrace} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, not %s", name, d))
+		}
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("max-body-bytes must be at least 1024, not %d", c.MaxBodyBytes))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log-format must be text or json, not %q", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log-level must be debug, info, warn or error, not %q", c.LogLevel))
+	}
+	for _, d := range c.LocalDirWhitelist {
+		if strings.Contains(d, "://") {
+			errs = append(errs, fmt.Errorf("local-dir-whitelist entry %q must be a directory, not a URI", d))
+		}
+	}
+	return errors.Join(errs...)
+}
