@@ -1,0 +1,313 @@
+// Package integration starts the real sparkgate binary and drives it over HTTP, on real
+// Spark in local mode (SPARK_HOME) or on a stub spark-submit where only the server is
+// under test.
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sparkgate-it-")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "sparkgate")
+	build := exec.Command("go", "build", "-race", "-o", binPath, "../../cmd/sparkgate")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build sparkgate:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func testdata(t *testing.T, rel string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("testdata", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// sparkHome returns the real Spark to test against; without one the test is skipped, unless
+// SPARKGATE_REQUIRE_SPARK is set (as make test does), where it fails.
+func sparkHome(t *testing.T) string {
+	t.Helper()
+	home := os.Getenv("SPARK_HOME")
+	if home == "" {
+		if os.Getenv("SPARKGATE_REQUIRE_SPARK") != "" {
+			t.Fatal("SPARK_HOME is not set; run through make test")
+		}
+		t.Skip("SPARK_HOME is not set: real-Spark test skipped (make test sets it)")
+	}
+	return home
+}
+
+type server struct {
+	t       *testing.T
+	addr    string
+	dataDir string
+	args    []string
+	env     []string
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	out     *bytes.Buffer
+	waited  chan struct{}
+}
+
+type serverOpts struct {
+	sparkHome string
+	args      []string
+	env       []string
+	dataDir   string
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServer runs sparkgate serve and waits until it answers.
+func startServer(t *testing.T, o serverOpts) *server {
+	t.Helper()
+	if o.dataDir == "" {
+		o.dataDir = t.TempDir()
+	}
+	s := &server{t: t, addr: freeAddr(t), dataDir: o.dataDir, env: o.env}
+	s.args = append([]string{"serve", "--addr", s.addr, "--data-dir", o.dataDir, "--spark-home", o.sparkHome,
+		"--local-dir-whitelist", testdata(t, "jobs") + "," + examplesDir(t), "--log-level", "debug"}, o.args...)
+	s.start()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("server output:\n%s", s.output())
+		}
+	})
+	return s
+}
+
+func examplesDir(t *testing.T) string {
+	p, err := filepath.Abs("../../examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (s *server) start() {
+	s.t.Helper()
+	s.mu.Lock()
+	cmd := exec.Command(binPath, s.args...)
+	cmd.Env = append(os.Environ(), s.env...)
+	if s.out == nil {
+		s.out = &bytes.Buffer{}
+	}
+	cmd.Stdout, cmd.Stderr = &lockedWriter{mu: &s.mu, w: s.out}, &lockedWriter{mu: &s.mu, w: s.out}
+	if err := cmd.Start(); err != nil {
+		s.mu.Unlock()
+		s.t.Fatal(err)
+	}
+	s.cmd = cmd
+	s.waited = make(chan struct{})
+	waited := s.waited
+	s.mu.Unlock()
+	go func() { cmd.Wait(); close(waited) }()
+	waitFor(s.t, 30*time.Second, "server to answer", func() bool {
+		resp, err := http.Get(s.url("/version"))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (s *server) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
+func (s *server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	cmd, waited := s.cmd, s.waited
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(sig)
+	select {
+	case <-waited:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-waited
+	}
+	s.mu.Lock()
+	s.cmd = nil
+	s.mu.Unlock()
+}
+
+// kill SIGKILLs the server: no goodbye, as in a crash.
+func (s *server) kill() { s.signal(syscall.SIGKILL) }
+
+// stop asks the server to shut down gracefully.
+func (s *server) stop() { s.signal(syscall.SIGTERM) }
+
+func (s *server) url(path string) string { return "http://" + s.addr + path }
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r *response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("response %d is not a JSON object: %q", r.status, r.body)
+	}
+	return m
+}
+
+func (s *server) do(method, path, body string, headers ...string) *response {
+	s.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.url(path), rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return &response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// createBatch posts a batch and returns its id.
+func (s *server) createBatch(body string) int {
+	s.t.Helper()
+	r := s.do("POST", "/batches", body)
+	if r.status != 201 {
+		s.t.Fatalf("POST /batches = %d %s", r.status, r.body)
+	}
+	return int(r.json(s.t)["id"].(float64))
+}
+
+func (s *server) state(id int) string {
+	s.t.Helper()
+	r := s.do("GET", fmt.Sprintf("/batches/%d/state", id), "")
+	if r.status != 200 {
+		return fmt.Sprintf("http-%d", r.status)
+	}
+	return r.json(s.t)["state"].(string)
+}
+
+func (s *server) waitState(id int, timeout time.Duration, want ...string) string {
+	s.t.Helper()
+	var got string
+	waitFor(s.t, timeout, fmt.Sprintf("batch %d to reach %v", id, want), func() bool {
+		got = s.state(id)
+		for _, w := range want {
+			if got == w {
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// allLog pages through the whole log of a batch.
+func (s *server) allLog(id, pageSize int) []string {
+	s.t.Helper()
+	var lines []string
+	for from := 0; ; from += pageSize {
+		r := s.do("GET", fmt.Sprintf("/batches/%d/log?from=%d&size=%d", id, from, pageSize), "")
+		if r.status != 200 {
+			s.t.Fatalf("log page: %d %s", r.status, r.body)
+		}
+		var page struct {
+			From  int      `json:"from"`
+			Total int      `json:"total"`
+			Log   []string `json:"log"`
+		}
+		json.Unmarshal(r.body, &page)
+		lines = append(lines, page.Log...)
+		if from+pageSize >= page.Total {
+			return lines
+		}
+	}
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// processesWithTag lists live processes whose command line or environment carries tag.
+func processesWithTag(tag string) []string {
+	var found []string
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, []byte(tag)) {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "stat"))
+		if s := string(stat); strings.Contains(s, ") Z ") {
+			continue // a zombie nobody reaped is not a running process
+		}
+		found = append(found, strings.ReplaceAll(string(b), "\x00", " "))
+	}
+	return found
+}

@@ -1,0 +1,2 @@
+"""A job that succeeds at once (used with the stub spark-submit)."""
+print("ok")
