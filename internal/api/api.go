@@ -220,4 +220,3 @@ func notFound(ref string, err error) error {
 	}
 	return err
 }
-

@@ -1,0 +1,3 @@
+"""Stands for a job that runs a while (the stub spark-submit sleeps for it)."""
+import time
+time.sleep(30)
