@@ -1,0 +1,54 @@
+package config
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPrecedenceDefaultsFileEnvFlags(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sparkgate.conf")
+	os.WriteFile(file, []byte("# comment\naddr = 0.0.0.0:1\ndata-dir = /file\nretain-finished = 2h\nlocal-dir-whitelist = /a, /b\n"), 0o600)
+	env := map[string]string{"SPARKGATE_DATA_DIR": "/env", "SPARKGATE_RETAIN_FINISHED": "3h"}
+	c, err := Load([]string{"--config", file, "--retain-finished", "4h"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "0.0.0.0:1" || c.DataDir != "/env" || c.RetainFinished != 4*time.Hour ||
+		strings.Join(c.LocalDirWhitelist, "|") != "/a|/b" || c.SparkMaster != "local[*]" {
+		t.Errorf("config = %+v", c)
+	}
+}
+
+func TestInvalidSettingsSayWhat(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--max-concurrent-launches", "0"}, nil, "max-concurrent-launches must be at least 1"},
+		{[]string{"--log-format", "xml"}, nil, "log-format must be text or json"},
+		{[]string{"--retain-finished", "-1s"}, nil, "retain-finished must be positive"},
+		{nil, map[string]string{"SPARKGATE_KILL_GRACE": "soon"}, "SPARKGATE_KILL_GRACE"},
+		{[]string{"extra"}, nil, "unexpected argument"},
+		{[]string{"--spark-deploy-mode", "both"}, nil, "client or cluster"},
+	}
+	for _, c := range cases {
+		_, err := Load(c.args, func(k string) string { return c.env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Load(%v, %v) error = %v, want %q", c.args, c.env, err, c.want)
+		}
+	}
+}
+
+func TestUnknownFileKeyIsAnError(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.conf")
+	os.WriteFile(file, []byte("adr = x\n"), 0o600)
+	_, err := Load([]string{"--config", file}, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `unknown setting "adr"`) {
+		t.Errorf("error = %v", err)
+	}
+}

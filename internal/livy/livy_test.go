@@ -1,0 +1,113 @@
+package livy
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sparkgate/sparkgate/internal/errkind"
+)
+
+func TestDecodeBatchRequest(t *testing.T) {
+	cases := []struct {
+		name, body string
+		wantErr    string // "" for success
+		check      func(*CreateBatchRequest) bool
+	}{
+		{"every field", `{"file":"/a.py","proxyUser":"bob","className":"C","args":["1",2,true],"jars":["/j"],"pyFiles":["/p"],
+			"files":["/f"],"driverMemory":"1g","driverCores":1,"executorMemory":"2g","executorCores":2,"numExecutors":3,
+			"archives":["/z"],"queue":"q","name":"n","conf":{"spark.x":"1","spark.y":2}}`, "",
+			func(r *CreateBatchRequest) bool {
+				return r.File == "/a.py" && *r.ProxyUser == "bob" && len(r.Args) == 3 && r.Args[1] == "2" && r.Args[2] == "true" &&
+					*r.NumExecutors == 3 && r.Conf["spark.y"] == "2"
+			}},
+		{"nulls are absent", `{"file":"/a.py","name":null,"args":null,"conf":null}`, "",
+			func(r *CreateBatchRequest) bool { return r.Name == nil && r.Args == nil && r.Conf == nil }},
+		{"unknown field", `{"file":"/a.py","extra":1}`, `unknown field "extra"`, nil},
+		{"int as string", `{"file":"/a.py","numExecutors":"3"}`, `"numExecutors" must be an integer`, nil},
+		{"fraction", `{"file":"/a.py","driverCores":1.5}`, `"driverCores" must be an integer`, nil},
+		{"object in args", `{"file":"/a.py","args":[{}]}`, `"args" must be a string, not object`, nil},
+		{"string for list", `{"file":"/a.py","jars":"/j"}`, `"jars" must be an array of string`, nil},
+		{"syntax", `{"file":}`, "not valid JSON", nil},
+		{"truncated", `{"file":"/a.py"`, "ends too early", nil},
+		{"empty", ``, "empty", nil},
+		{"array", `[]`, "must be a JSON object", nil},
+		{"two values", `{} {}`, "after its JSON value", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var r CreateBatchRequest
+			err := Decode(strings.NewReader(c.body), &r)
+			if c.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Decode: %v", err)
+				}
+				if !c.check(&r) {
+					t.Errorf("decoded %+v", r)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) || errkind.Of(err) != errkind.Invalid {
+				t.Fatalf("Decode error = %v, want a client error containing %q", err, c.wantErr)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		body, wantErr string
+	}{
+		{`{"file":"/a.py"}`, ""},
+		{`{"file":" "}`, "File is required"},
+		{`{"file":"/a.py","name":"42"}`, "Invalid session name"},
+		{`{"file":"/a.py","name":""}`, "must not be empty"},
+		{`{"file":"/a.py","name":"a/b"}`, "must not contain"},
+		{`{"file":"/a.py","driverMemory":"1 g"}`, "memory size"},
+		{`{"file":"/a.py","executorMemory":"512M"}`, ""},
+		{`{"file":"/a.py","numExecutors":-1}`, "numExecutors"},
+		{`{"file":"/a.py","className":"--conf"}`, "not a class name"},
+		{`{"file":"/a.py","conf":{"a=b":"c"}}`, "must not contain '='"},
+		{`{"file":"/a.py","conf":{"a":"line\nbreak"}}`, "line breaks"},
+		{`{"file":"/a.py","queue":""}`, "queue"},
+	}
+	for _, c := range cases {
+		var r CreateBatchRequest
+		if err := Decode(strings.NewReader(c.body), &r); err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		err := r.Validate()
+		if (c.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.wantErr)) {
+			t.Errorf("Validate(%s) = %v, want %q", c.body, err, c.wantErr)
+		}
+	}
+}
+
+// Key order, white space and explicit empty values do not change the canonical form; any
+// real difference does.
+func TestCanonical(t *testing.T) {
+	canon := func(body string) string {
+		var r CreateBatchRequest
+		if err := Decode(strings.NewReader(body), &r); err != nil {
+			t.Fatal(err)
+		}
+		return string(r.Canonical())
+	}
+	base := canon(`{"file":"/a.py","args":["1"],"conf":{"a":"1","b":"2"}}`)
+	for _, same := range []string{
+		`{"conf":{"b":"2","a":"1"},  "args":["1"], "file":"/a.py"}`,
+		`{"file":"/a.py","args":["1"],"conf":{"a":1,"b":2},"jars":[],"name":null}`,
+	} {
+		if got := canon(same); got != base {
+			t.Errorf("canonical(%s) = %s, want %s", same, got, base)
+		}
+	}
+	for _, different := range []string{
+		`{"file":"/a.py","args":["2"],"conf":{"a":"1","b":"2"}}`,
+		`{"file":"/a.py","args":["1"],"conf":{"a":"1"}}`,
+		`{"file":"/b.py","args":["1"],"conf":{"a":"1","b":"2"}}`,
+	} {
+		if canon(different) == base {
+			t.Errorf("canonical(%s) equals a different request's", different)
+		}
+	}
+}
