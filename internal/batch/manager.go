@@ -220,8 +220,8 @@ func (m *Manager) Log(sess *store.Session, from, size int) ([]string, int, error
 
 // LogTail returns the last n lines of the batch's log.
 func (m *Manager) LogTail(sess *store.Session, n int) ([]string, error) {
-	lines, _, err := m.logs.Tail(m.launcher.LogPath(sess.Tag), n)
-	return lines, err
+	// A finished batch's log is complete: finish() is recorded after the supervisor exited.
+	return m.logs.Tail(m.launcher.LogPath(sess.Tag), n, sess.State.Terminal())
 }
 
 // Delete removes a batch from view and kills its application: SIGTERM to its process group

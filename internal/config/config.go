@@ -19,6 +19,7 @@ import (
 type Config struct {
 	ConfigFile            string
 	Addr                  string
+	DebugAddr             string
 	DataDir               string
 	SparkHome             string
 	SparkMaster           string
@@ -61,6 +62,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.SetOutput(out)
 	fs.StringVar(&c.ConfigFile, "config", "", "read settings from this file (lines of key = value, keys named as these flags)")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8998", "address to serve Livy's REST API on")
+	fs.StringVar(&c.DebugAddr, "debug-addr", "", "address of a separate listener for Go's pprof profiles (empty: none)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the session store and the applications' logs")
 	fs.StringVar(&c.SparkHome, "spark-home", os.Getenv("SPARK_HOME"), "Spark installation whose bin/spark-submit runs applications (default $SPARK_HOME)")
 	fs.StringVar(&c.SparkMaster, "spark-master", "local[*]", "Spark master applications are submitted to")

@@ -125,14 +125,25 @@ func RandomSuffix() string {
 	return hex.EncodeToString(b)
 }
 
-var tagPattern = regexp.MustCompile(`^[a-z0-9-]{1,128}$`)
+// validTag reports whether tag is safe as a directory name: 1 to 128 of [a-z0-9-].
+func validTag(tag string) bool {
+	if len(tag) == 0 || len(tag) > 128 {
+		return false
+	}
+	for i := 0; i < len(tag); i++ {
+		if c := tag[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Dir is the application directory of tag.
 func (l *Launcher) Dir(tag string) (supervisor.Dir, error) {
-	if !tagPattern.MatchString(tag) {
+	if !validTag(tag) {
 		return "", fmt.Errorf("invalid application tag %q", tag)
 	}
-	return supervisor.Dir(filepath.Join(l.cfg.AppsDir, tag)), nil
+	return supervisor.Dir(l.cfg.AppsDir + "/" + tag), nil
 }
 
 // LogPath is where the application's output is kept.

@@ -23,6 +23,10 @@ type Index struct {
 
 type fileIndex struct {
 	mu sync.Mutex
+	// tail caches the last lines served by Tail, valid while the file keeps tailSize bytes.
+	tail     []string
+	tailN    int
+	tailSize int64
 	// newlines holds the offset of every newline seen; line i ends at newlines[i].
 	newlines []int64
 	scanned  int64 // bytes examined so far
@@ -144,11 +148,43 @@ func (ix *Index) Lines(path string, from, size int) ([]string, int, error) {
 	return lines, total, nil
 }
 
-// Tail returns the last n lines of the file and its total number of lines.
-func (ix *Index) Tail(path string, n int) ([]string, int, error) {
+// Tail returns the last n lines of the file. A file that has not grown since the last call
+// costs one stat; a file the caller knows is final (its writer is gone) costs nothing.
+func (ix *Index) Tail(path string, n int, final bool) ([]string, error) {
+	if final {
+		fi := ix.get(path)
+		fi.mu.Lock()
+		tail, ok := fi.tail, fi.tail != nil && fi.tailN == n
+		fi.mu.Unlock()
+		if ok {
+			return tail, nil
+		}
+	}
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	fi := ix.get(path)
+	fi.mu.Lock()
+	if fi.tail != nil && fi.tailN == n && fi.tailSize == st.Size() {
+		tail := fi.tail
+		fi.mu.Unlock()
+		return tail, nil
+	}
+	fi.mu.Unlock()
 	_, total, err := ix.Lines(path, 0, 0)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	return ix.Lines(path, max(0, total-n), n)
+	lines, _, err := ix.Lines(path, max(0, total-n), n)
+	if err != nil {
+		return nil, err
+	}
+	fi.mu.Lock()
+	fi.tail, fi.tailN, fi.tailSize = lines, n, fi.scanned
+	fi.mu.Unlock()
+	return lines, nil
 }

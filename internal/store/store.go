@@ -8,6 +8,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -75,9 +76,9 @@ type Session struct {
 	Tag     string  `json:"tag"`
 	AppID   string  `json:"appId,omitempty"`
 	AppInfo AppInfo `json:"appInfo"`
-	// Request is the create request as the session manager canonicalised it.
-	Request []byte  `json:"request"`
-	Launch  *Launch `json:"launch,omitempty"`
+	// Request is the create request (JSON) as the session manager canonicalised it.
+	Request json.RawMessage `json:"request"`
+	Launch  *Launch         `json:"launch,omitempty"`
 	// ExitCode is the application's exit status once known.
 	ExitCode *int `json:"exitCode,omitempty"`
 	// Reason says, for a terminal state other than success, what ended the session.

@@ -41,6 +41,7 @@ type Store struct {
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
+	cache  recordCache
 }
 
 type write struct {
@@ -315,7 +316,7 @@ func (s *Store) GetSession(ctx context.Context, kind store.Kind, id int64) (*sto
 	}
 	var out *store.Session
 	err := s.view(func(tx *bbolt.Tx) error {
-		sess, err := s.load(tx.Bucket(bucketsOf(kind).live), id)
+		sess, err := s.load(tx, kind, false, id)
 		out = sess
 		return err
 	})
@@ -323,18 +324,31 @@ func (s *Store) GetSession(ctx context.Context, kind store.Kind, id int64) (*sto
 }
 
 // load decodes one record; a corrupt one is logged and reported as not found, so that one
-// bad record never stops the server.
-func (s *Store) load(bucket *bbolt.Bucket, id int64) (*store.Session, error) {
-	v := bucket.Get(idKey(id))
+// bad record never stops the server. Decoded records are cached by content: a cached record
+// is used only while the stored bytes are exactly those it was decoded from, so the cache
+// needs no invalidation. Callers get their own copy of the top-level struct.
+func (s *Store) load(tx *bbolt.Tx, kind store.Kind, deleted bool, id int64) (*store.Session, error) {
+	b := bucketsOf(kind)
+	name := b.live
+	if deleted {
+		name = b.deleted
+	}
+	v := tx.Bucket(name).Get(idKey(id))
 	if v == nil {
 		return nil, store.ErrNotFound
 	}
+	key := cacheKey{kind: kind, deleted: deleted, id: id}
+	if sess := s.cache.get(key, v); sess != nil {
+		return sess, nil
+	}
 	sess, err := decode(v)
 	if err != nil {
-		s.log.Error("skipping unreadable session record", "bucket", string(bucket.Tx().DB().Path()), "id", id, "err", err)
+		s.log.Error("skipping unreadable session record", "kind", kind, "deleted", deleted, "id", id, "err", err)
 		return nil, store.ErrNotFound
 	}
-	return sess, nil
+	s.cache.put(key, v, sess)
+	cp := *sess
+	return &cp, nil
 }
 
 func (s *Store) GetSessionByName(ctx context.Context, kind store.Kind, name string) (*store.Session, error) {
@@ -348,7 +362,7 @@ func (s *Store) GetSessionByName(ctx context.Context, kind store.Kind, name stri
 		if len(v) != 8 {
 			return store.ErrNotFound
 		}
-		sess, err := s.load(tx.Bucket(b.live), int64(binary.BigEndian.Uint64(v)))
+		sess, err := s.load(tx, kind, false, int64(binary.BigEndian.Uint64(v)))
 		out = sess
 		return err
 	})
@@ -392,10 +406,7 @@ func (s *Store) ListActive(ctx context.Context, kind store.Kind) ([]*store.Sessi
 		b := bucketsOf(kind)
 		return tx.Bucket(b.active).ForEach(func(k, _ []byte) error {
 			id := int64(binary.BigEndian.Uint64(k))
-			sess, err := s.load(tx.Bucket(b.live), id)
-			if errors.Is(err, store.ErrNotFound) {
-				sess, err = s.load(tx.Bucket(b.deleted), id)
-			}
+			sess, err := s.loadAny(tx, kind, id)
 			if err == nil {
 				out = append(out, sess)
 			}
@@ -406,10 +417,10 @@ func (s *Store) ListActive(ctx context.Context, kind store.Kind) ([]*store.Sessi
 }
 
 // loadAny finds a session whether live or deleted.
-func (s *Store) loadAny(tx *bbolt.Tx, b buckets, id int64) (*store.Session, error) {
-	sess, err := s.load(tx.Bucket(b.live), id)
+func (s *Store) loadAny(tx *bbolt.Tx, kind store.Kind, id int64) (*store.Session, error) {
+	sess, err := s.load(tx, kind, false, id)
 	if errors.Is(err, store.ErrNotFound) {
-		sess, err = s.load(tx.Bucket(b.deleted), id)
+		sess, err = s.load(tx, kind, true, id)
 	}
 	return sess, err
 }
@@ -421,7 +432,7 @@ func (s *Store) UpdateSession(ctx context.Context, p *store.UpdateParams) (*stor
 	var updated *store.Session
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		b := bucketsOf(p.Kind)
-		sess, err := s.loadAny(tx, b, p.ID)
+		sess, err := s.loadAny(tx, p.Kind, p.ID)
 		if err != nil {
 			return err
 		}
@@ -476,7 +487,7 @@ func (s *Store) DeleteSession(ctx context.Context, kind store.Kind, id int64, no
 	var before *store.Session
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		b := bucketsOf(kind)
-		sess, err := s.load(tx.Bucket(b.live), id)
+		sess, err := s.load(tx, kind, false, id)
 		if err != nil {
 			return err
 		}
@@ -533,7 +544,7 @@ func (s *Store) PurgeSessions(ctx context.Context, p *store.PurgeParams) ([]*sto
 			if err := tx.Bucket(b.finished).Delete(k); err != nil {
 				return err
 			}
-			sess, err := s.loadAny(tx, b, id)
+			sess, err := s.loadAny(tx, p.Kind, id)
 			if err != nil {
 				continue
 			}
@@ -564,4 +575,50 @@ func (s *Store) PurgeSessions(ctx context.Context, p *store.PurgeParams) ([]*sto
 		return nil
 	})
 	return purged, err
+}
+
+// recordCache keeps decoded records with the bytes they were decoded from.
+type recordCache struct {
+	mu      sync.Mutex
+	entries map[cacheKey]cacheEntry
+}
+
+type cacheKey struct {
+	kind    store.Kind
+	deleted bool
+	id      int64
+}
+
+type cacheEntry struct {
+	raw  []byte
+	sess *store.Session
+}
+
+const cacheSize = 16384
+
+func (c *recordCache) get(k cacheKey, raw []byte) *store.Session {
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if !ok || !bytes.Equal(e.raw, raw) {
+		return nil
+	}
+	cp := *e.sess
+	return &cp
+}
+
+func (c *recordCache) put(k cacheKey, raw []byte, sess *store.Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = make(map[cacheKey]cacheEntry)
+	}
+	if len(c.entries) >= cacheSize {
+		for old := range c.entries { // evict an arbitrary entry
+			delete(c.entries, old)
+			break
+		}
+	}
+	cp := *sess
+	c.entries[k] = cacheEntry{raw: bytes.Clone(raw), sess: &cp}
 }

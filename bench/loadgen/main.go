@@ -1,0 +1,329 @@
+// Command loadgen measures a sparkgate binary from outside, as a user would meet it: time to
+// ready with a large store, idle memory, read throughput, durable create latency alone and in
+// a burst, and (with a real Spark) the time from POST to success against spark-submit by hand.
+//
+//	go run ./bench/loadgen -bin ./bin/sparkgate [-spark-home DIR] [-records 100000]
+//
+// Launches use a stub spark-submit unless -spark-home is given for the end-to-end figure, so
+// that the server's own costs are what is measured.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/store"
+	"github.com/sparkgate/sparkgate/internal/store/bolt"
+)
+
+func main() {
+	bin := flag.String("bin", "./bin/sparkgate", "sparkgate binary to measure")
+	sparkHome := flag.String("spark-home", os.Getenv("SPARK_HOME"), "real Spark for the POST-to-success figure (empty: skip it)")
+	records := flag.Int("records", 100000, "records in the store for the start-to-ready figure")
+	duration := flag.Duration("duration", 5*time.Second, "how long each throughput run lasts")
+	workers := flag.Int("workers", 32, "concurrent connections of the throughput runs")
+	runs := flag.Int("runs", 3, "runs of the POST-to-success comparison")
+	serveBare := flag.String("serve-bare", "", "(internal) serve a static batch view on this address, as the reference")
+	flag.Parse()
+	if *serveBare != "" {
+		check(http.ListenAndServe(*serveBare, bareHandler()))
+		return
+	}
+
+	work, err := os.MkdirTemp("", "sparkgate-bench-")
+	check(err)
+	defer os.RemoveAll(work)
+	stub, err := filepath.Abs("test/integration/testdata/stubspark")
+	check(err)
+	jobs, err := filepath.Abs("test/integration/testdata/jobs")
+	check(err)
+	examples, err := filepath.Abs("examples")
+	check(err)
+
+	fmt.Printf("sparkgate benchmark: %s, %d connections, load generator on the same machine\n\n", *bin, *workers)
+
+	// 1. Ready time with a large store, and idle RSS.
+	dataDir := filepath.Join(work, "big")
+	seed(dataDir, *records)
+	srv := start(*bin, dataDir, stub, jobs+","+examples, nil)
+	fmt.Printf("start to ready with %d records:   %v\n", *records, srv.ready.Round(time.Millisecond))
+	time.Sleep(2 * time.Second)
+	fmt.Printf("idle RSS:                            %.1f MB\n", float64(rss(srv.cmd.Process.Pid))/1024)
+	srv.stop()
+
+	// 2. Read throughput and durable create latency, on a fresh store.
+	srv = start(*bin, filepath.Join(work, "fresh"), stub, jobs+","+examples, []string{"STUB_SLEEP=60"})
+	id := createBatch(srv.url, `{"file":"`+jobs+`/ok.py"}`)
+	waitState(srv.url, id, "success")
+	n, lat := hammer(*workers, *duration, func(c *http.Client) error {
+		return get(c, srv.url+"/batches/"+strconv.Itoa(id))
+	})
+	fmt.Printf("GET /batches/{id}:                   %.0f req/s (p50 %v, p99 %v)\n", float64(n)/duration.Seconds(), pct(lat, 50), pct(lat, 99))
+	bare := startBare()
+	bn, blat := hammer(*workers, *duration, func(c *http.Client) error { return get(c, bare.url+"/batches/0") })
+	bare.stop()
+	fmt.Printf("  reference, bare net/http handler:  %.0f req/s (p50 %v, p99 %v): sparkgate does %.0f%% of it\n",
+		float64(bn)/duration.Seconds(), pct(blat, 50), pct(blat, 99), 100*float64(n)/float64(bn))
+
+	var single []time.Duration
+	for range 200 {
+		t0 := time.Now()
+		createBatch(srv.url, `{"file":"`+jobs+`/ok.py"}`)
+		single = append(single, time.Since(t0))
+	}
+	fmt.Printf("POST /batches one at a time:         p50 %v, p99 %v (persisted before the answer)\n", pct(single, 50), pct(single, 99))
+
+	burst := make([]time.Duration, 100)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Go(func() {
+			t0 := time.Now()
+			createBatch(srv.url, `{"file":"`+jobs+`/sleep.py"}`)
+			burst[i] = time.Since(t0)
+		})
+	}
+	wg.Wait()
+	fmt.Printf("burst of 100 concurrent POSTs:       p50 %v, p99 %v, max %v (launches queue behind them)\n", pct(burst, 50), pct(burst, 99), pct(burst, 100))
+	srv.stop()
+	killStubs(work)
+
+	// 3. POST to success of the example job, against spark-submit by hand.
+	if *sparkHome == "" {
+		fmt.Println("\nPOST-to-success: skipped (no -spark-home)")
+		return
+	}
+	srv = start(*bin, filepath.Join(work, "spark"), *sparkHome, jobs+","+examples, nil)
+	defer srv.stop()
+	submit := filepath.Join(*sparkHome, "bin", "spark-submit")
+	var byHand, viaGateway []time.Duration
+	for range *runs {
+		t0 := time.Now()
+		out, err := exec.Command(submit, "--master=local[*]", examples+"/pi.py", "2").CombinedOutput()
+		if err != nil {
+			fmt.Printf("spark-submit by hand failed: %v\n%s", err, out)
+			return
+		}
+		byHand = append(byHand, time.Since(t0))
+		t0 = time.Now()
+		id := createBatch(srv.url, `{"file":"`+examples+`/pi.py","args":["2"]}`)
+		if st := waitState(srv.url, id, "success", "dead"); st != "success" {
+			fmt.Printf("batch %d ended %s\n", id, st)
+			return
+		}
+		viaGateway = append(viaGateway, time.Since(t0))
+	}
+	h, g := pct(byHand, 50), pct(viaGateway, 50)
+	fmt.Printf("\nexamples/pi.py, %d runs each (median):\n  spark-submit by hand:              %v\n  POST /batches to state success:    %v (%.1f%% of by hand)\n",
+		*runs, h.Round(time.Millisecond), g.Round(time.Millisecond), 100*float64(g)/float64(h))
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+// seed writes n finished batches straight into a store, as a long-lived server would have.
+func seed(dataDir string, n int) {
+	st, err := bolt.Open(filepath.Join(dataDir, "sparkgate.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	check(err)
+	defer st.Close()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 256)
+	success := store.StateSuccess
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			sess, err := st.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting,
+				Tag: "sparkgate-batch-{id}-seed", Request: []byte(`{"file":"/x.py"}`), Now: time.Now()})
+			check(err)
+			_, err = st.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindBatch, ID: sess.ID, State: &success, Now: time.Now()})
+			check(err)
+			_ = i
+		})
+	}
+	wg.Wait()
+}
+
+type server struct {
+	cmd   *exec.Cmd
+	url   string
+	ready time.Duration
+}
+
+func start(bin, dataDir, sparkHome, whitelist string, env []string) *server {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dataDir, "--spark-home", sparkHome,
+		"--local-dir-whitelist", whitelist, "--log-level", "warn", "--max-concurrent-launches", "2")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	t0 := time.Now()
+	check(cmd.Start())
+	s := &server{cmd: cmd, url: "http://" + addr}
+	for {
+		if resp, err := http.Get(s.url + "/version"); err == nil {
+			resp.Body.Close()
+			s.ready = time.Since(t0)
+			return s
+		}
+		if time.Since(t0) > 30*time.Second {
+			check(fmt.Errorf("server did not become ready"))
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (s *server) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	s.cmd.Wait()
+}
+
+// killStubs ends the stub applications still sleeping under dir.
+func killStubs(dir string) {
+	exec.Command("pkill", "-f", "stubspark/bin/spark-submit").Run()
+	_ = dir
+}
+
+func rss(pid int) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return kb
+		}
+	}
+	return 0
+}
+
+var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+
+func createBatch(url, body string) int {
+	resp, err := client.Post(url+"/batches", "application/json", bytes.NewBufferString(body))
+	check(err)
+	defer resp.Body.Close()
+	var v struct{ ID int }
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 201 {
+		check(fmt.Errorf("POST /batches: %d %s", resp.StatusCode, b))
+	}
+	check(json.Unmarshal(b, &v))
+	return v.ID
+}
+
+func waitState(url string, id int, want ...string) string {
+	for {
+		resp, err := client.Get(fmt.Sprintf("%s/batches/%d/state", url, id))
+		check(err)
+		var v struct{ State string }
+		json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		if slices.Contains(want, v.State) || v.State == "dead" {
+			return v.State
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func get(c *http.Client, url string) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// hammer runs fn from workers goroutines for d and returns the count and latencies.
+func hammer(workers int, d time.Duration, fn func(*http.Client) error) (int64, []time.Duration) {
+	var n atomic.Int64
+	lats := make([][]time.Duration, workers)
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				if err := fn(c); err != nil {
+					check(err)
+				}
+				lats[w] = append(lats[w], time.Since(t0))
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	return n.Load(), all
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := min(len(s)-1, (len(s)*p)/100)
+	return s[i].Round(time.Microsecond)
+}
+
+// bareHandler serves a fixed batch view with nothing behind it: the ceiling of this machine
+// and this load generator for a GET.
+func bareHandler() http.Handler {
+	body := []byte(`{"id":0,"name":null,"owner":null,"proxyUser":null,"state":"success","appId":null,` +
+		`"appInfo":{"driverLogUrl":null,"sparkUiUrl":null,"executorLogUrls":null},"log":["stub application done"]}` + "\n")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	})
+}
+
+func startBare() *server {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	addr := ln.Addr().String()
+	ln.Close()
+	self, err := os.Executable()
+	check(err)
+	cmd := exec.Command(self, "-serve-bare", addr)
+	check(cmd.Start())
+	s := &server{cmd: cmd, url: "http://" + addr}
+	for t0 := time.Now(); ; time.Sleep(time.Millisecond) {
+		if resp, err := http.Get(s.url + "/"); err == nil {
+			resp.Body.Close()
+			return s
+		}
+		if time.Since(t0) > 10*time.Second {
+			check(fmt.Errorf("reference server did not start"))
+		}
+	}
+}
