@@ -57,8 +57,8 @@ vet: ## go vet and gofmt
 	@test -z "$$(gofmt -l cmd internal test)" || (gofmt -l cmd internal test; exit 1)
 
 .PHONY: bench
-bench: deps build ## measure the server (load generator against a running server; stub spark-submit)
-	$(GO) run ./bench/loadgen -bin ./$(BIN)
+bench: deps build ## benchmark the server (stub spark-submit) and POST-to-success on real Spark
+	$(SPARK_ENV) $(GO) run ./bench/loadgen -bin ./$(BIN) $(ARGS)
 
 .PHONY: clean
 clean: ## remove build output (not ./data)
