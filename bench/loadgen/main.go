@@ -156,7 +156,7 @@ func seed(dataDir string, n int) {
 			sess, err := st.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting,
 				Tag: "sparkgate-batch-{id}-seed", Request: []byte(`{"file":"/x.py"}`), Now: time.Now()})
 			check(err)
-			_, err = st.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindBatch, ID: sess.ID, State: &success, Now: time.Now()})
+			_, err = st.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindBatch, ID: sess.Session.ID, State: &success, Now: time.Now()})
 			check(err)
 			_ = i
 		})

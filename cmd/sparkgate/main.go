@@ -157,6 +157,7 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 	batches := batch.New(batch.Config{
 		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout,
 		RetainFinished: cfg.RetainFinished, KillGrace: cfg.KillGrace,
+		IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL,
 	}, st, l, logfile.New(), log.With("component", "batches"))
 	if err := batches.Start(ctx); err != nil {
 		return err

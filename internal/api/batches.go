@@ -3,7 +3,12 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
+	"github.com/google/uuid"
+
+	"github.com/sparkgate/sparkgate/internal/batch"
+	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/store"
 )
@@ -52,17 +57,122 @@ func (s *Server) listBatches(r *http.Request) (*reply, error) {
 	return ok(out)
 }
 
-func (s *Server) createBatch(r *http.Request) (*reply, error) {
-	var req livy.CreateBatchRequest
+// createRequest is a create body as the idempotent routes take it: LIVY-782 adds putKey to
+// CreateBatchRequest for PUT /batches/{id}; every other create refuses it.
+type createRequest struct {
+	livy.CreateBatchRequest
+	PutKey *string `json:"putKey"`
+}
+
+func decodeCreate(r *http.Request, wantPutKey bool) (*createRequest, error) {
+	var req createRequest
 	if err := livy.Decode(r.Body, &req); err != nil {
 		return nil, err
 	}
-	sess, err := s.batches.Create(r.Context(), &req)
+	switch {
+	case wantPutKey && (req.PutKey == nil || *req.PutKey == ""):
+		return nil, errkind.Invalidf("PUT /batches/{id} needs \"putKey\" in the body: the one POST /batches/id returned with the id")
+	case !wantPutKey && req.PutKey != nil:
+		return nil, errkind.Invalidf("putKey is only accepted by PUT /batches/{id}, with an id reserved by POST /batches/id")
+	}
+	return &req, nil
+}
+
+// createBatch is Livy's POST /batches, unchanged.
+func (s *Server) createBatch(r *http.Request) (*reply, error) {
+	req, err := decodeCreate(r, false)
 	if err != nil {
 		return nil, err
 	}
-	return &reply{status: http.StatusCreated, body: s.batchView(sess),
-		header: http.Header{"Location": {"/batches/" + strconv.FormatInt(sess.ID, 10)}}}, nil
+	return s.create(r, &req.CreateBatchRequest, batch.CreateOptions{})
+}
+
+// putBatch is LIVY-782's first proposal: PUT /batches with a requestId header.
+func (s *Server) putBatch(r *http.Request) (*reply, error) {
+	requestID, err := requestIDFrom(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	req, err := decodeCreate(r, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.create(r, &req.CreateBatchRequest, batch.CreateOptions{RequestID: requestID})
+}
+
+// reserveBatchID is LIVY-782's second proposal, first half: POST /batches/id.
+func (s *Server) reserveBatchID(r *http.Request) (*reply, error) {
+	id, putKey, err := s.batches.ReserveID(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return &reply{status: http.StatusCreated, body: &livy.Reservation{SessionID: id, PutKey: putKey}}, nil
+}
+
+// putBatchID is the second half: PUT /batches/{id} with the reservation's putKey.
+func (s *Server) putBatchID(r *http.Request) (*reply, error) {
+	ref := r.PathValue("ref")
+	id, name, err := parseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	if name != "" {
+		return nil, errkind.Invalidf("PUT /batches/%s: the path must be an id reserved by POST /batches/id", ref)
+	}
+	req, err := decodeCreate(r, true)
+	if err != nil {
+		return nil, err
+	}
+	return s.create(r, &req.CreateBatchRequest, batch.CreateOptions{ReservedID: &id, PutKey: *req.PutKey})
+}
+
+// create answers 201 for a new batch and 200 for a replay, with the batch's current view.
+func (s *Server) create(r *http.Request, req *livy.CreateBatchRequest, opts batch.CreateOptions) (*reply, error) {
+	created, err := s.batches.Create(r.Context(), req, opts)
+	if err != nil {
+		return nil, err
+	}
+	rep := &reply{status: http.StatusCreated, body: s.batchView(created.Session),
+		header: http.Header{"Location": {"/batches/" + strconv.FormatInt(created.Session.ID, 10)}}}
+	if created.Replayed {
+		rep.status = http.StatusOK
+		rep.header.Set("Idempotent-Replayed", "true")
+	}
+	return rep, nil
+}
+
+// requestIDFrom reads a PUT's idempotency key: LIVY-782's requestId header, or the IETF
+// draft's Idempotency-Key as an alias. It must be a GUID; it is kept in lower case.
+func requestIDFrom(h http.Header) (string, error) {
+	const expect = "a GUID such as 0f8fad5b-d9cb-469f-a165-70867728950e, the same on every retry of one request"
+	rid := strings.TrimSpace(h.Get("requestId"))
+	// The IETF header is a structured-field string: it may come quoted.
+	ik := strings.Trim(strings.TrimSpace(h.Get("Idempotency-Key")), `"`)
+	if rid == "" && ik == "" {
+		return "", errkind.Invalidf("PUT /batches needs a requestId header: %s (Idempotency-Key is accepted as an alias)", expect)
+	}
+	canon := func(header, v string) (string, error) {
+		if v == "" {
+			return "", nil
+		}
+		u, err := uuid.Parse(v)
+		if err != nil || len(v) != 36 {
+			return "", errkind.Invalidf("%s header %q is not a GUID: expected %s", header, v, expect)
+		}
+		return u.String(), nil
+	}
+	a, err := canon("requestId", rid)
+	if err != nil {
+		return "", err
+	}
+	b, err := canon("Idempotency-Key", ik)
+	if err != nil {
+		return "", err
+	}
+	if a != "" && b != "" && a != b {
+		return "", errkind.Invalidf("requestId %s and Idempotency-Key %s differ: send one, or the same GUID in both", a, b)
+	}
+	return max(a, b), nil
 }
 
 func (s *Server) lookupBatch(r *http.Request) (*store.Session, error) {

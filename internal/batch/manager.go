@@ -10,6 +10,8 @@ package batch
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +21,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/launcher"
@@ -41,6 +45,11 @@ type Config struct {
 	KillGrace time.Duration
 	// PollInterval is how often a running application's directory is checked.
 	PollInterval time.Duration
+	// IdempotencyRetention is how long a requestId (or a used reservation) keeps answering
+	// replays with its session.
+	IdempotencyRetention time.Duration
+	// ReservationTTL is how long a reserved id waits for its PUT.
+	ReservationTTL time.Duration
 }
 
 func (c *Config) withDefaults() {
@@ -58,6 +67,12 @@ func (c *Config) withDefaults() {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 100 * time.Millisecond
+	}
+	if c.IdempotencyRetention <= 0 {
+		c.IdempotencyRetention = 7 * 24 * time.Hour
+	}
+	if c.ReservationTTL <= 0 {
+		c.ReservationTTL = 24 * time.Hour
 	}
 }
 
@@ -144,8 +159,21 @@ func (m *Manager) recover(sess *store.Session) {
 	}
 }
 
-// Create validates req, stores the new batch durably and queues its launch.
-func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest) (*store.Session, error) {
+// CreateOptions make a create idempotent, in one of LIVY-782's two ways.
+type CreateOptions struct {
+	// RequestID is the client's requestId (PUT /batches): a repeat returns the same batch.
+	RequestID string
+	// ReservedID and PutKey create the batch under an id from ReserveID (PUT /batches/{id}).
+	ReservedID *int64
+	PutKey     string
+	// Owner is the authenticated user, who scopes request ids.
+	Owner string
+}
+
+// Create validates req, stores the new batch durably and queues its launch. With a request
+// id or a reserved id, a repeat of the same request returns the batch created first
+// (Replayed), touching neither the store nor Spark.
+func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts CreateOptions) (*store.Created, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
@@ -161,20 +189,50 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest) (*st
 	if req.ProxyUser != nil {
 		proxyUser = *req.ProxyUser
 	}
-	suffix := launcher.RandomSuffix()
-	sess, err := m.store.CreateSession(ctx, &store.CreateParams{
-		Kind: store.KindBatch, Name: name, ProxyUser: proxyUser, State: store.StateStarting,
-		Tag:     "sparkgate-batch-{id}-" + suffix,
-		Request: req.Canonical(), Now: m.now(),
-	})
-	if errors.Is(err, store.ErrNameTaken) {
-		return nil, errkind.Wrap(errkind.Invalid, err, "Duplicate session name: %s", name)
+	canonical := req.Canonical()
+	sum := sha256.Sum256(canonical)
+	now := m.now()
+	p := &store.CreateParams{
+		Kind: store.KindBatch, Name: name, Owner: opts.Owner, ProxyUser: proxyUser, State: store.StateStarting,
+		Tag:     "sparkgate-batch-{id}-" + launcher.RandomSuffix(),
+		Request: canonical, Fingerprint: hex.EncodeToString(sum[:]), Now: now,
+		ReservedID: opts.ReservedID, PutKey: opts.PutKey, ReservedAfter: now.Add(-m.cfg.ReservationTTL),
 	}
-	if err != nil {
+	if opts.RequestID != "" {
+		p.Key = &store.IdempotencyKey{Scope: string(store.KindBatch) + "/" + opts.Owner, Key: opts.RequestID}
+	}
+	created, err := m.store.CreateSession(ctx, p)
+	switch {
+	case errors.Is(err, store.ErrNameTaken):
+		return nil, errkind.Wrap(errkind.Invalid, err, "Duplicate session name: %s", name)
+	case errors.Is(err, store.ErrKeyMismatch) && opts.RequestID != "":
+		return nil, errkind.Wrap(errkind.Unprocessable, err,
+			"requestId %s was already used for a different request; a retry must repeat the first request exactly, and a new request needs a new requestId", opts.RequestID)
+	case errors.Is(err, store.ErrKeyMismatch):
+		return nil, errkind.Wrap(errkind.Unprocessable, err,
+			"batch %d was already created with a different request; a retry of PUT /batches/%d must repeat the first request exactly", *opts.ReservedID, *opts.ReservedID)
+	case errors.Is(err, store.ErrPutKeyMismatch):
+		return nil, errkind.Wrap(errkind.Forbidden, err, "putKey does not match the one issued for batch id %d", *opts.ReservedID)
+	case errors.Is(err, store.ErrNotFound) && opts.ReservedID != nil:
+		return nil, errkind.Wrap(errkind.NotFound, err,
+			"batch id %d is not reserved: reserve one with POST /batches/id (a reservation expires after %s unused)", *opts.ReservedID, m.cfg.ReservationTTL)
+	case err != nil:
 		return nil, fmt.Errorf("create batch: %w", err)
 	}
-	m.enqueue(sess.ID)
-	return sess, nil
+	if !created.Replayed {
+		m.enqueue(created.Session.ID)
+	}
+	return created, nil
+}
+
+// ReserveID reserves the next batch id for a later PUT /batches/{id} with the returned putKey.
+func (m *Manager) ReserveID(ctx context.Context) (int64, string, error) {
+	putKey := uuid.NewString()
+	id, err := m.store.ReserveID(ctx, store.KindBatch, putKey, m.now())
+	if err != nil {
+		return 0, "", fmt.Errorf("reserve batch id: %w", err)
+	}
+	return id, putKey, nil
 }
 
 func specOf(req *livy.CreateBatchRequest) *launcher.Spec {
@@ -582,14 +640,27 @@ func (m *Manager) purgeLoop() {
 				break
 			}
 			for _, sess := range purged {
-				m.logs.Forget(m.launcher.LogPath(sess.Tag))
-				if err := m.launcher.Remove(sess.Tag); err != nil {
-					m.log.Warn("remove application directory", "tag", sess.Tag, "err", err)
-				}
+				m.forgetFiles(sess)
 			}
 			if len(purged) < 500 {
 				break
 			}
 		}
+		now := m.now()
+		purged, err := m.store.PurgeKeys(m.ctx, &store.PurgeKeysParams{Kind: store.KindBatch,
+			KeysBefore: now.Add(-m.cfg.IdempotencyRetention), UnusedBefore: now.Add(-m.cfg.ReservationTTL), Limit: 1000})
+		if err != nil {
+			m.log.Warn("purge expired request ids", "err", err)
+		}
+		for _, sess := range purged {
+			m.forgetFiles(sess)
+		}
+	}
+}
+
+func (m *Manager) forgetFiles(sess *store.Session) {
+	m.logs.Forget(m.launcher.LogPath(sess.Tag))
+	if err := m.launcher.Remove(sess.Tag); err != nil {
+		m.log.Warn("remove application directory", "tag", sess.Tag, "err", err)
 	}
 }

@@ -30,6 +30,8 @@ type Config struct {
 	LaunchTimeout         time.Duration
 	RetainFinished        time.Duration
 	KillGrace             time.Duration
+	IdempotencyRetention  time.Duration
+	ReservationTTL        time.Duration
 	Impersonation         bool
 	MaxBodyBytes          int64
 	LogFormat             string
@@ -74,6 +76,8 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.MaxConcurrentLaunches, "max-concurrent-launches", max(2, runtime.NumCPU()), "how many applications may be starting (spark-submit up to a live SparkContext) at once; more wait in a durable queue")
 	fs.DurationVar(&c.LaunchTimeout, "launch-timeout", time.Minute, "longest a launch holds its slot without a sign of a SparkContext")
 	fs.DurationVar(&c.RetainFinished, "retain-finished", 24*time.Hour, "how long finished batches stay listed, with their logs")
+	fs.DurationVar(&c.IdempotencyRetention, "idempotency-retention", 7*24*time.Hour, "how long a PUT's requestId (or a used reserved id) answers replays with its session, even after the session was deleted or finished")
+	fs.DurationVar(&c.ReservationTTL, "reservation-ttl", 24*time.Hour, "how long an id reserved by POST /{batches,sessions}/id waits for its PUT")
 	fs.DurationVar(&c.KillGrace, "kill-grace", 10*time.Second, "time between SIGTERM and SIGKILL when a session is deleted")
 	fs.BoolVar(&c.Impersonation, "impersonation", false, "pass proxyUser to spark-submit as --proxy-user (Livy's livy.impersonation.enabled)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
@@ -179,7 +183,8 @@ func (c *Config) Validate() error {
 	if c.MaxConcurrentLaunches < 1 {
 		errs = append(errs, fmt.Errorf("max-concurrent-launches must be at least 1, not %d", c.MaxConcurrentLaunches))
 	}
-	for name, d := range map[string]time.Duration{"retain-finished": c.RetainFinished, "launch-timeout": c.LaunchTimeout, "kill-grace": c.KillGrace} {
+	for name, d := range map[string]time.Duration{"retain-finished": c.RetainFinished, "launch-timeout": c.LaunchTimeout,
+		"kill-grace": c.KillGrace, "idempotency-retention": c.IdempotencyRetention, "reservation-ttl": c.ReservationTTL} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, not %s", name, d))
 		}

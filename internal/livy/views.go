@@ -69,3 +69,9 @@ func Optional(s string) *string {
 	}
 	return &s
 }
+
+// Reservation is the answer of POST /{type}/id (LIVY-782): an id to PUT, and its guard.
+type Reservation struct {
+	SessionID int64  `json:"sessionId"`
+	PutKey    string `json:"putKey"`
+}

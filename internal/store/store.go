@@ -79,6 +79,14 @@ type Session struct {
 	// Request is the create request (JSON) as the session manager canonicalised it.
 	Request json.RawMessage `json:"request"`
 	Launch  *Launch         `json:"launch,omitempty"`
+	// RequestID is the idempotency key the session was created under (LIVY-782), and
+	// RequestScope whose key it is (kind and user); empty when created by a plain POST.
+	RequestID    string `json:"requestId,omitempty"`
+	RequestScope string `json:"requestScope,omitempty"`
+	// Reserved marks a session created under an id reserved beforehand (POST /{type}/id).
+	Reserved bool `json:"reserved,omitempty"`
+	// Fingerprint identifies the create request, to tell a replay from a different request.
+	Fingerprint string `json:"fingerprint,omitempty"`
 	// ExitCode is the application's exit status once known.
 	ExitCode *int `json:"exitCode,omitempty"`
 	// Reason says, for a terminal state other than success, what ended the session.
@@ -87,12 +95,25 @@ type Session struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	DeletedAt  time.Time `json:"deletedAt,omitzero"`
+	// Hidden marks a session past its retention that is kept, out of view, only because an
+	// idempotency key or reservation still names it.
+	Hidden bool `json:"hidden,omitempty"`
 }
 
 // Deleted reports whether the session was deleted by its user; it is no longer listed.
 func (s *Session) Deleted() bool { return !s.DeletedAt.IsZero() }
 
-// CreateParams describes a new session. The backend allocates the id.
+// Visible reports whether the session is listed and found by id or name.
+func (s *Session) Visible() bool { return s.DeletedAt.IsZero() && !s.Hidden }
+
+// IdempotencyKey makes a create idempotent: within one scope, a key maps to one session.
+type IdempotencyKey struct {
+	Scope string // whose key: the session kind and the user
+	Key   string // the client's requestId, canonical
+}
+
+// CreateParams describes a new session. The backend allocates the id, unless ReservedID
+// names an id reserved with ReserveID.
 type CreateParams struct {
 	Kind      Kind
 	Name      string
@@ -101,8 +122,27 @@ type CreateParams struct {
 	State     State
 	// Tag is the application tag; "{id}" in it is replaced by the allocated id.
 	Tag     string
-	Request []byte
-	Now     time.Time
+	Request json.RawMessage
+	// Fingerprint identifies the request; a replay must carry the same one.
+	Fingerprint string
+	// Key, when set, makes the create idempotent: if a session was created under the same
+	// key, CreateSession returns it with Replayed set (or ErrKeyMismatch when its fingerprint
+	// differs) and creates nothing. Key and session are written in one transaction.
+	Key *IdempotencyKey
+	// ReservedID, when set, creates the session under that reserved id. PutKey must be the
+	// reservation's (else ErrPutKeyMismatch); a reservation made before ReservedAfter has
+	// expired (ErrNotFound). A second create under the same id is a replay, as with Key.
+	ReservedID    *int64
+	PutKey        string
+	ReservedAfter time.Time
+	Now           time.Time
+}
+
+// Created is the outcome of CreateSession.
+type Created struct {
+	Session *Session
+	// Replayed is true when the session existed already under the same key or reserved id.
+	Replayed bool
 }
 
 // UpdateParams changes some fields of one session. Nil fields are left as they are.
@@ -135,6 +175,15 @@ type Page struct {
 	Total    int
 }
 
+// PurgeKeysParams forgets idempotency keys and id reservations made before a point in time,
+// with the sessions kept hidden only for their sake.
+type PurgeKeysParams struct {
+	Kind         Kind
+	KeysBefore   time.Time
+	UnusedBefore time.Time // reservations never used expire sooner
+	Limit        int
+}
+
 // PurgeParams removes sessions that finished, or were deleted, before a point in time.
 type PurgeParams struct {
 	Kind   Kind
@@ -148,7 +197,11 @@ type PurgeParams struct {
 type Store interface {
 	// CreateSession allocates the next id of the kind (ids are never reused) and stores the
 	// record in one transaction. A name already used by a live session gives ErrNameTaken.
-	CreateSession(ctx context.Context, p *CreateParams) (*Session, error)
+	// With an idempotency key or a reserved id, see CreateParams.
+	CreateSession(ctx context.Context, p *CreateParams) (*Created, error)
+	// ReserveID takes the next id of the kind for a later create with ReservedID, guarded by
+	// putKey. A reserved id is not a session: it is neither listed nor found.
+	ReserveID(ctx context.Context, kind Kind, putKey string, now time.Time) (int64, error)
 	// GetSession returns a live session; a deleted or unknown one gives ErrNotFound.
 	GetSession(ctx context.Context, kind Kind, id int64) (*Session, error)
 	// GetSessionByName returns the live session with that name, or ErrNotFound.
@@ -164,8 +217,13 @@ type Store interface {
 	// frees its name and returns the record as it was before the call.
 	DeleteSession(ctx context.Context, kind Kind, id int64, now time.Time) (*Session, error)
 	// PurgeSessions forgets sessions that finished or were deleted before p.Before, and
-	// returns them so the caller can remove their files.
+	// returns them so the caller can remove their files. A session still named by an
+	// idempotency key or reservation is only hidden (as if deleted), so that a replay still
+	// finds it; PurgeKeys forgets it with its key.
 	PurgeSessions(ctx context.Context, p *PurgeParams) ([]*Session, error)
+	// PurgeKeys forgets expired keys and reservations, and returns the hidden sessions that
+	// were kept only for them, for the caller to remove their files.
+	PurgeKeys(ctx context.Context, p *PurgeKeysParams) ([]*Session, error)
 	Close() error
 }
 
@@ -173,6 +231,10 @@ var (
 	ErrNotFound      = errors.New("session not found")
 	ErrNameTaken     = errors.New("session name already in use")
 	ErrStateConflict = errors.New("session is not in an expected state")
+	// ErrKeyMismatch: the idempotency key or reserved id was used for a different request.
+	ErrKeyMismatch = errors.New("idempotency key reused with a different request")
+	// ErrPutKeyMismatch: the putKey is not the one issued with the reserved id.
+	ErrPutKeyMismatch = errors.New("putKey does not match the reservation")
 	// ErrUnavailable means the store could not be reached or is closed; the caller may retry.
 	ErrUnavailable = errors.New("session store unavailable")
 )

@@ -94,21 +94,32 @@ func (s *Store) Close() error {
 
 var metaBucket = []byte("meta")
 
-type buckets struct{ live, deleted, names, active, finished []byte }
+// buckets of one kind. Records live in "live" while visible and in "deleted" once deleted or
+// hidden; "keys" maps scope+requestId to an id; "reservations" maps reserved ids to their
+// putKey; the other buckets are indexes ordered for recovery, retention and expiry.
+type buckets struct {
+	live, deleted, names, active, finished []byte
+	keys, keyExpiry                        []byte
+	reservations, unusedExpiry             []byte
+}
 
 func bucketsOf(k store.Kind) buckets {
 	return buckets{
-		live:     []byte("sessions:" + string(k)),
-		deleted:  []byte("deleted:" + string(k)),
-		names:    []byte("names:" + string(k)),
-		active:   []byte("active:" + string(k)),
-		finished: []byte("finished:" + string(k)),
+		live:         []byte("sessions:" + string(k)),
+		deleted:      []byte("deleted:" + string(k)),
+		names:        []byte("names:" + string(k)),
+		active:       []byte("active:" + string(k)),
+		finished:     []byte("finished:" + string(k)),
+		keys:         []byte("keys:" + string(k)),
+		keyExpiry:    []byte("keyexpiry:" + string(k)),
+		reservations: []byte("reservations:" + string(k)),
+		unusedExpiry: []byte("unusedexpiry:" + string(k)),
 	}
 }
 
 func bucketNames(k store.Kind) [][]byte {
 	b := bucketsOf(k)
-	return [][]byte{b.live, b.deleted, b.names, b.active, b.finished}
+	return [][]byte{b.live, b.deleted, b.names, b.active, b.finished, b.keys, b.keyExpiry, b.reservations, b.unusedExpiry}
 }
 
 func countKey(k store.Kind) []byte { return []byte("count:" + string(k)) }
@@ -221,10 +232,9 @@ func interpret(err error) error {
 		return nil
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNameTaken),
 		errors.Is(err, store.ErrStateConflict), errors.Is(err, store.ErrUnavailable),
+		errors.Is(err, store.ErrKeyMismatch), errors.Is(err, store.ErrPutKeyMismatch),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
-	case errors.Is(err, bolterrors.ErrDatabaseNotOpen), errors.Is(err, bolterrors.ErrTxClosed):
-		return fmt.Errorf("bolt: %v: %w", err, store.ErrUnavailable)
 	default:
 		return fmt.Errorf("bolt: %v: %w", err, store.ErrUnavailable)
 	}
@@ -237,26 +247,74 @@ func checkKind(k store.Kind) error {
 	return nil
 }
 
-func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*store.Session, error) {
+func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*store.Created, error) {
 	if err := checkKind(p.Kind); err != nil {
 		return nil, err
 	}
-	var created *store.Session
+	var out *store.Created
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		b := bucketsOf(p.Kind)
-		live := tx.Bucket(b.live)
+		var keyBytes []byte
+		if p.Key != nil {
+			keyBytes = []byte(p.Key.Scope + "\x00" + p.Key.Key)
+			if v := tx.Bucket(b.keys).Get(keyBytes); v != nil {
+				sess, err := s.replay(tx, p, int64(binary.BigEndian.Uint64(v[:8])))
+				if err != nil {
+					return err
+				}
+				out = &store.Created{Session: sess, Replayed: true}
+				return nil
+			}
+		}
+		var id int64
+		if p.ReservedID != nil {
+			id = *p.ReservedID
+			r, err := getReservation(tx, b, id)
+			if err != nil {
+				return err
+			}
+			switch {
+			case r.PutKey != p.PutKey:
+				return store.ErrPutKeyMismatch
+			case r.Used:
+				sess, err := s.replay(tx, p, id)
+				if err != nil {
+					return err
+				}
+				out = &store.Created{Session: sess, Replayed: true}
+				return nil
+			case r.CreatedAt.Before(p.ReservedAfter):
+				return fmt.Errorf("reservation of id %d expired: %w", id, store.ErrNotFound)
+			}
+			if err := useReservation(tx, b, id, r); err != nil {
+				return err
+			}
+		}
 		names := tx.Bucket(b.names)
 		if p.Name != "" && names.Get([]byte(p.Name)) != nil {
 			return store.ErrNameTaken
 		}
-		seq, err := live.NextSequence()
-		if err != nil {
-			return err
+		if p.ReservedID == nil {
+			seq, err := tx.Bucket(b.live).NextSequence()
+			if err != nil {
+				return err
+			}
+			id = int64(seq) - 1 // Livy's ids start at 0
 		}
-		id := int64(seq) - 1 // Livy's ids start at 0
 		sess := &store.Session{
-			Kind: p.Kind, ID: id, Name: p.Name, Owner: p.Owner, ProxyUser: p.ProxyUser,
-			State: p.State, Tag: strings.ReplaceAll(p.Tag, "{id}", strconv.FormatInt(id, 10)), Request: p.Request, CreatedAt: p.Now, UpdatedAt: p.Now,
+			Kind: p.Kind, ID: id, Name: p.Name, Owner: p.Owner, ProxyUser: p.ProxyUser, State: p.State,
+			Tag:     strings.ReplaceAll(p.Tag, "{id}", strconv.FormatInt(id, 10)),
+			Request: p.Request, Fingerprint: p.Fingerprint, Reserved: p.ReservedID != nil,
+			CreatedAt: p.Now, UpdatedAt: p.Now,
+		}
+		if p.Key != nil {
+			sess.RequestID, sess.RequestScope = p.Key.Key, p.Key.Scope
+			if err := tx.Bucket(b.keys).Put(keyBytes, binary.BigEndian.AppendUint64(nil, uint64(id))); err != nil {
+				return err
+			}
+			if err := tx.Bucket(b.keyExpiry).Put(expiryKey(p.Now, 'k', keyBytes), nil); err != nil {
+				return err
+			}
 		}
 		if err := s.put(tx, b, sess); err != nil {
 			return err
@@ -269,13 +327,101 @@ func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*stor
 		if err := addCount(tx, p.Kind, 1); err != nil {
 			return err
 		}
-		created = sess
+		out = &store.Created{Session: sess}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return created, nil
+	return out, nil
+}
+
+// replay returns the session an earlier create made under the same key or reserved id, if
+// this create asks for the same thing.
+func (s *Store) replay(tx *bbolt.Tx, p *store.CreateParams, id int64) (*store.Session, error) {
+	sess, err := s.loadAny(tx, p.Kind, id)
+	if err != nil {
+		return nil, fmt.Errorf("session %d of an idempotency key: %w", id, err)
+	}
+	if sess.Fingerprint != p.Fingerprint {
+		return nil, store.ErrKeyMismatch
+	}
+	return sess, nil
+}
+
+type reservation struct {
+	PutKey    string    `json:"putKey"`
+	CreatedAt time.Time `json:"createdAt"`
+	Used      bool      `json:"used,omitempty"`
+}
+
+func getReservation(tx *bbolt.Tx, b buckets, id int64) (*reservation, error) {
+	v := tx.Bucket(b.reservations).Get(idKey(id))
+	if v == nil {
+		return nil, fmt.Errorf("id %d was never reserved or its reservation expired: %w", id, store.ErrNotFound)
+	}
+	var r reservation
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("reservation of id %d is unreadable: %w", id, store.ErrNotFound)
+	}
+	return &r, nil
+}
+
+// useReservation marks a reservation used: from then on it lives as long as an idempotency key.
+func useReservation(tx *bbolt.Tx, b buckets, id int64, r *reservation) error {
+	r.Used = true
+	enc, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(b.reservations).Put(idKey(id), enc); err != nil {
+		return err
+	}
+	if err := tx.Bucket(b.unusedExpiry).Delete(expiryKey(r.CreatedAt, 'r', idKey(id))); err != nil {
+		return err
+	}
+	return tx.Bucket(b.keyExpiry).Put(expiryKey(r.CreatedAt, 'r', idKey(id)), nil)
+}
+
+func expiryKey(at time.Time, typ byte, payload []byte) []byte {
+	k := binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano()))
+	return append(append(k, typ), payload...)
+}
+
+func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, now time.Time) (int64, error) {
+	if err := checkKind(kind); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		b := bucketsOf(kind)
+		seq, err := tx.Bucket(b.live).NextSequence()
+		if err != nil {
+			return err
+		}
+		enc, err := json.Marshal(&reservation{PutKey: putKey, CreatedAt: now})
+		if err != nil {
+			return err
+		}
+		rid := int64(seq) - 1
+		if err := tx.Bucket(b.reservations).Put(idKey(rid), enc); err != nil {
+			return err
+		}
+		if err := tx.Bucket(b.unusedExpiry).Put(expiryKey(now, 'r', idKey(rid)), nil); err != nil {
+			return err
+		}
+		id = rid
+		return nil
+	})
+	return id, err
+}
+
+// namedByKey reports whether an unexpired key or reservation still names the session.
+func namedByKey(tx *bbolt.Tx, b buckets, sess *store.Session) bool {
+	if sess.RequestID != "" && tx.Bucket(b.keys).Get([]byte(sess.RequestScope+"\x00"+sess.RequestID)) != nil {
+		return true
+	}
+	return sess.Reserved && tx.Bucket(b.reservations).Get(idKey(sess.ID)) != nil
 }
 
 // put writes a record into the live or deleted bucket and keeps the state indexes in step.
@@ -285,7 +431,7 @@ func (s *Store) put(tx *bbolt.Tx, b buckets, sess *store.Session) error {
 		return err
 	}
 	target := b.live
-	if sess.Deleted() {
+	if !sess.Visible() {
 		target = b.deleted
 	}
 	key := idKey(sess.ID)
@@ -552,11 +698,8 @@ func (s *Store) PurgeSessions(ctx context.Context, p *store.PurgeParams) ([]*sto
 				continue // a stale index entry; the record itself is not due
 			}
 			key := idKey(id)
-			if sess.Deleted() {
-				if err := tx.Bucket(b.deleted).Delete(key); err != nil {
-					return err
-				}
-			} else {
+			wasVisible := sess.Visible()
+			if wasVisible {
 				if err := tx.Bucket(b.live).Delete(key); err != nil {
 					return err
 				}
@@ -569,7 +712,93 @@ func (s *Store) PurgeSessions(ctx context.Context, p *store.PurgeParams) ([]*sto
 					return err
 				}
 			}
+			if namedByKey(tx, b, sess) {
+				// Out of view, but kept so that a replay of its create still finds it.
+				if wasVisible {
+					sess.Hidden = true
+					enc, err := encode(sess)
+					if err != nil {
+						return err
+					}
+					if err := tx.Bucket(b.deleted).Put(key, enc); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if !wasVisible {
+				if err := tx.Bucket(b.deleted).Delete(key); err != nil {
+					return err
+				}
+			}
 			out = append(out, sess)
+		}
+		purged = out
+		return nil
+	})
+	return purged, err
+}
+
+func (s *Store) PurgeKeys(ctx context.Context, p *store.PurgeKeysParams) ([]*store.Session, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	var purged []*store.Session
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		b := bucketsOf(p.Kind)
+		var out []*store.Session
+		expired := func(bucket []byte, before time.Time) [][]byte {
+			var keys [][]byte
+			end := binary.BigEndian.AppendUint64(nil, uint64(before.UnixNano()))
+			c := tx.Bucket(bucket).Cursor()
+			for k, _ := c.First(); k != nil && bytes.Compare(k, end) < 0 && len(keys) < limit; k, _ = c.Next() {
+				keys = append(keys, bytes.Clone(k))
+			}
+			return keys
+		}
+		for _, k := range expired(b.keyExpiry, p.KeysBefore) {
+			if err := tx.Bucket(b.keyExpiry).Delete(k); err != nil {
+				return err
+			}
+			payload := k[9:]
+			var id int64
+			if k[8] == 'k' {
+				v := tx.Bucket(b.keys).Get(payload)
+				if len(v) < 8 {
+					continue
+				}
+				id = int64(binary.BigEndian.Uint64(v[:8]))
+				if err := tx.Bucket(b.keys).Delete(payload); err != nil {
+					return err
+				}
+			} else {
+				id = int64(binary.BigEndian.Uint64(payload))
+				if err := tx.Bucket(b.reservations).Delete(payload); err != nil {
+					return err
+				}
+			}
+			// A session kept hidden only for this key, already past its own retention, goes.
+			sess, err := s.load(tx, p.Kind, true, id)
+			if err != nil || !sess.State.Terminal() || namedByKey(tx, b, sess) ||
+				tx.Bucket(b.finished).Get(finishedKey(sess.FinishedAt, id)) != nil {
+				continue
+			}
+			if err := tx.Bucket(b.deleted).Delete(idKey(id)); err != nil {
+				return err
+			}
+			out = append(out, sess)
+		}
+		for _, k := range expired(b.unusedExpiry, p.UnusedBefore) {
+			if err := tx.Bucket(b.unusedExpiry).Delete(k); err != nil {
+				return err
+			}
+			if err := tx.Bucket(b.reservations).Delete(k[9:]); err != nil {
+				return err
+			}
 		}
 		purged = out
 		return nil

@@ -36,10 +36,11 @@ func TestRecordsSurviveReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	sess, err := s.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting, Tag: "t", Now: time.Now()})
+	c, err := s.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting, Tag: "t", Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	sess := c.Session
 	s.Close()
 	s, err = bolt.Open(path, testLogger(t))
 	if err != nil {
@@ -50,8 +51,8 @@ func TestRecordsSurviveReopen(t *testing.T) {
 		t.Errorf("after reopen: %v", err)
 	}
 	next, _ := s.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting, Tag: "u", Now: time.Now()})
-	if next.ID != sess.ID+1 {
-		t.Errorf("id after reopen = %d, want %d (never reused)", next.ID, sess.ID+1)
+	if next.Session.ID != sess.ID+1 {
+		t.Errorf("id after reopen = %d, want %d (never reused)", next.Session.ID, sess.ID+1)
 	}
 }
 
@@ -72,7 +73,7 @@ func TestCorruptRecordIsSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Update(func(tx *bbolt.Tx) error {
-		key := []byte{0, 0, 0, 0, 0, 0, 0, byte(bad.ID)}
+		key := []byte{0, 0, 0, 0, 0, 0, 0, byte(bad.Session.ID)}
 		return tx.Bucket([]byte("sessions:batch")).Put(key, []byte("{not json"))
 	})
 	db.Close()
@@ -83,7 +84,7 @@ func TestCorruptRecordIsSkipped(t *testing.T) {
 	}
 	defer s.Close()
 	active, err := s.ListActive(ctx, store.KindBatch)
-	if err != nil || len(active) != 1 || active[0].ID != good.ID {
+	if err != nil || len(active) != 1 || active[0].ID != good.Session.ID {
 		t.Errorf("ListActive = %v, %v; want only the good record", active, err)
 	}
 	page, err := s.ListSessions(ctx, &store.ListParams{Kind: store.KindBatch, Size: 10})

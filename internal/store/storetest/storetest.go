@@ -20,25 +20,30 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func create(t *testing.T, s store.Store, kind store.Kind, name string) *store.Session {
 	t.Helper()
-	sess, err := s.CreateSession(context.Background(), &store.CreateParams{
+	c, err := s.CreateSession(context.Background(), &store.CreateParams{
 		Kind: kind, Name: name, State: store.StateStarting, Tag: fmt.Sprintf("tag-%s-%d", name, time.Now().UnixNano()),
 		Request: []byte(`{"file":"/x.py"}`), Now: t0,
 	})
 	if err != nil {
 		t.Fatalf("CreateSession(%q): %v", name, err)
 	}
-	return sess
+	if c.Replayed {
+		t.Fatalf("a create without a key was a replay")
+	}
+	return c.Session
 }
 
 func ptr[T any](v T) *T { return &v }
 
+type storeTest struct {
+	name string
+	fn   func(t *testing.T, s store.Store)
+}
+
 // Run runs the whole suite against the backend that open makes.
 func Run(t *testing.T, open Opener) {
 	ctx := context.Background()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+	tests := []storeTest{
 		{"IDsAreSequentialPerKind", func(t *testing.T, s store.Store) {
 			a := create(t, s, store.KindBatch, "")
 			b := create(t, s, store.KindBatch, "")
@@ -52,9 +57,9 @@ func Run(t *testing.T, open Opener) {
 		}},
 		{"TagTemplateGetsTheID", func(t *testing.T, s store.Store) {
 			create(t, s, store.KindBatch, "")
-			sess, err := s.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting, Tag: "app-{id}-x", Now: t0})
-			if err != nil || sess.Tag != "app-1-x" {
-				t.Fatalf("tag = %q, %v; want app-1-x", sess.Tag, err)
+			c, err := s.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting, Tag: "app-{id}-x", Now: t0})
+			if err != nil || c.Session.Tag != "app-1-x" {
+				t.Fatalf("tag = %v, %v; want app-1-x", c, err)
 			}
 		}},
 		{"RoundTripKeepsEveryField", func(t *testing.T, s store.Store) {
@@ -241,7 +246,7 @@ func Run(t *testing.T, open Opener) {
 						t.Error(err)
 						return
 					}
-					ids <- sess.ID
+					ids <- sess.Session.ID
 				})
 			}
 			wg.Wait()
@@ -285,6 +290,7 @@ func Run(t *testing.T, open Opener) {
 			}
 		}},
 	}
+	tests = append(tests, idempotencyTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

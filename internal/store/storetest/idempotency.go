@@ -1,0 +1,164 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/store"
+)
+
+func keyed(key, fingerprint string) *store.CreateParams {
+	return &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting, Tag: "t-{id}",
+		Request: []byte(`{}`), Fingerprint: fingerprint, Key: &store.IdempotencyKey{Scope: "batch/", Key: key}, Now: t0}
+}
+
+var idempotencyTests = []storeTest{
+	{"KeyedCreateReplays", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		first, err := s.CreateSession(ctx, keyed("k1", "fp"))
+		if err != nil || first.Replayed {
+			t.Fatalf("first create: %+v, %v", first, err)
+		}
+		if first.Session.RequestID != "k1" || first.Session.Fingerprint != "fp" {
+			t.Errorf("the record does not carry its key: %+v", first.Session)
+		}
+		again, err := s.CreateSession(ctx, keyed("k1", "fp"))
+		if err != nil || !again.Replayed || again.Session.ID != first.Session.ID {
+			t.Fatalf("replay: %+v, %v; want the first session, replayed", again, err)
+		}
+		if _, err := s.CreateSession(ctx, keyed("k1", "other")); !errors.Is(err, store.ErrKeyMismatch) {
+			t.Errorf("same key, other request: %v, want ErrKeyMismatch", err)
+		}
+		other := keyed("k1", "fp")
+		other.Key.Scope = "batch/alice"
+		if c, err := s.CreateSession(ctx, other); err != nil || c.Replayed {
+			t.Errorf("same key in another scope: %+v, %v; want a new session", c, err)
+		}
+		page, _ := s.ListSessions(ctx, &store.ListParams{Kind: store.KindBatch, Size: 10})
+		if page.Total != 2 {
+			t.Errorf("total = %d, want 2", page.Total)
+		}
+	}},
+	{"ConcurrentKeyedCreatesMakeOneSession", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		const n = 40
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		created, replayed := 0, 0
+		ids := map[int64]bool{}
+		for range n {
+			wg.Go(func() {
+				c, err := s.CreateSession(ctx, keyed("same", "fp"))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				ids[c.Session.ID] = true
+				if c.Replayed {
+					replayed++
+				} else {
+					created++
+				}
+			})
+		}
+		wg.Wait()
+		if created != 1 || replayed != n-1 || len(ids) != 1 {
+			t.Errorf("created %d, replayed %d, ids %v; want 1, %d, one id", created, replayed, ids, n-1)
+		}
+	}},
+	{"KeyOutlivesDeleteAndRetention", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		c, _ := s.CreateSession(ctx, keyed("k", "fp"))
+		id := c.Session.ID
+		if _, err := s.DeleteSession(ctx, store.KindBatch, id, t0); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.CreateSession(ctx, keyed("k", "fp"))
+		if err != nil || !r.Replayed || r.Session.ID != id || r.Session.State != store.StateKilled {
+			t.Fatalf("replay after delete: %+v, %v; want the killed session", r, err)
+		}
+		// Past the session's retention, but not the key's: hidden, still replayed.
+		purged, _ := s.PurgeSessions(ctx, &store.PurgeParams{Kind: store.KindBatch, Before: t0.Add(time.Hour)})
+		if len(purged) != 0 {
+			t.Errorf("a session named by a live key was purged")
+		}
+		if r, err := s.CreateSession(ctx, keyed("k", "fp")); err != nil || r.Session.ID != id {
+			t.Fatalf("replay after retention: %+v, %v", r, err)
+		}
+		// A finished (not deleted) keyed session is hidden the same way.
+		c2, _ := s.CreateSession(ctx, keyed("k2", "fp"))
+		s.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindBatch, ID: c2.Session.ID, State: ptr(store.StateSuccess), Now: t0})
+		s.PurgeSessions(ctx, &store.PurgeParams{Kind: store.KindBatch, Before: t0.Add(time.Hour)})
+		if _, err := s.GetSession(ctx, store.KindBatch, c2.Session.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a hidden session is still found: %v", err)
+		}
+		if page, _ := s.ListSessions(ctx, &store.ListParams{Kind: store.KindBatch, Size: 10}); page.Total != 0 {
+			t.Errorf("hidden sessions are counted: total %d", page.Total)
+		}
+		if r, err := s.CreateSession(ctx, keyed("k2", "fp")); err != nil || !r.Replayed || r.Session.State != store.StateSuccess {
+			t.Fatalf("replay of a hidden session: %+v, %v", r, err)
+		}
+		// Once the keys expire, the sessions go and the keys are free.
+		gone, err := s.PurgeKeys(ctx, &store.PurgeKeysParams{Kind: store.KindBatch, KeysBefore: t0.Add(time.Hour), UnusedBefore: t0.Add(time.Hour)})
+		if err != nil || len(gone) != 2 {
+			t.Fatalf("PurgeKeys = %d sessions, %v; want 2", len(gone), err)
+		}
+		if r, err := s.CreateSession(ctx, keyed("k", "fp")); err != nil || r.Replayed {
+			t.Errorf("after expiry the key makes a new session: %+v, %v", r, err)
+		}
+	}},
+	{"ReservedIDs", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		plain := create(t, s, store.KindBatch, "")
+		id, err := s.ReserveID(ctx, store.KindBatch, "pk", t0)
+		if err != nil || id != plain.ID+1 {
+			t.Fatalf("ReserveID = %d, %v; want %d from the same counter", id, err, plain.ID+1)
+		}
+		if next := create(t, s, store.KindBatch, ""); next.ID != id+1 {
+			t.Errorf("the id after a reservation = %d, want %d", next.ID, id+1)
+		}
+		if _, err := s.GetSession(ctx, store.KindBatch, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a reserved id is found as a session: %v", err)
+		}
+		put := func(putKey, fp string, after time.Time) (*store.Created, error) {
+			return s.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting, Tag: "r-{id}",
+				Fingerprint: fp, ReservedID: &id, PutKey: putKey, ReservedAfter: after, Now: t0})
+		}
+		if _, err := put("wrong", "fp", time.Time{}); !errors.Is(err, store.ErrPutKeyMismatch) {
+			t.Errorf("wrong putKey: %v", err)
+		}
+		if _, err := put("pk", "fp", t0.Add(time.Second)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("expired reservation: %v", err)
+		}
+		c, err := put("pk", "fp", time.Time{})
+		if err != nil || c.Replayed || c.Session.ID != id || c.Session.Tag != fmt.Sprintf("r-%d", id) {
+			t.Fatalf("put: %+v, %v", c, err)
+		}
+		if c, err := put("pk", "fp", time.Time{}); err != nil || !c.Replayed || c.Session.ID != id {
+			t.Errorf("second put: %+v, %v; want a replay", c, err)
+		}
+		if _, err := put("pk", "other", time.Time{}); !errors.Is(err, store.ErrKeyMismatch) {
+			t.Errorf("second put, other request: %v", err)
+		}
+		never := int64(999)
+		if _, err := s.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting, Tag: "x",
+			ReservedID: &never, PutKey: "pk", Now: t0}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("never reserved: %v", err)
+		}
+		unused, _ := s.ReserveID(ctx, store.KindBatch, "pk2", t0)
+		s.PurgeKeys(ctx, &store.PurgeKeysParams{Kind: store.KindBatch, KeysBefore: t0, UnusedBefore: t0.Add(time.Second)})
+		if _, err := s.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting, Tag: "x",
+			ReservedID: &unused, PutKey: "pk2", Now: t0}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a purged unused reservation still works: %v", err)
+		}
+		if c, err := put("pk", "fp", time.Time{}); err != nil || !c.Replayed {
+			t.Errorf("a used reservation must outlive the unused-reservation expiry: %+v, %v", c, err)
+		}
+	}},
+}
