@@ -63,3 +63,8 @@ bench: deps build ## benchmark the server (stub spark-submit) and POST-to-succes
 .PHONY: clean
 clean: ## remove build output (not ./data)
 	rm -rf bin
+
+N ?= 200
+.PHONY: soak
+soak: build ## SIGKILL the server N times during idempotent creates (stub spark-submit); count duplicates and losses
+	SPARKGATE_SOAK_KILLS=$(N) $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionStub' -v ./test/integration/ | grep -E 'fault injection|^(---|ok|FAIL)'
