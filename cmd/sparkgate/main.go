@@ -1,6 +1,9 @@
-// Command sparkgate is a REST gateway for Apache Spark that speaks Apache Livy's API.
+// Command sparkgate is a REST gateway for Apache Spark that speaks Apache Livy's API, and a
+// command-line client of it.
 //
 //	sparkgate serve [flags]     run the server
+//	sparkgate submit FILE ...   create a batch exactly once (and follow it with --wait)
+//	sparkgate status|logs|kill  look at or end a batch
 //	sparkgate version           print the version
 //	sparkgate supervise ...     (internal) supervise one Spark application
 package main
@@ -39,7 +42,8 @@ Usage:
   sparkgate serve [flags]   serve Livy's REST API (sparkgate serve --help lists the flags)
   sparkgate version         print sparkgate's version and the Livy API version it serves
   sparkgate help            print this help
-`
+
+` + cliUsage
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -62,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "supervise":
 		return supervise(args[1:], stderr)
+	case "submit", "status", "logs", "kill":
+		return clientCommand(args[0], args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "sparkgate: unknown command %q\n\n%s", args[0], usage)
 		return 2
