@@ -67,4 +67,4 @@ clean: ## remove build output (not ./data)
 N ?= 200
 .PHONY: soak
 soak: build ## SIGKILL the server N times during idempotent creates (stub spark-submit); count duplicates and losses
-	SPARKGATE_SOAK_KILLS=$(N) $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionStub' -v ./test/integration/ | grep -E 'fault injection|^(---|ok|FAIL)'
+	SPARKGATE_SOAK_KILLS=$(N) $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionStub' -v ./test/integration/ | grep -E 'fault injection|_test.go|^(---|ok|FAIL)'

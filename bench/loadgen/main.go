@@ -11,6 +11,7 @@ package main
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -88,6 +89,25 @@ func main() {
 		single = append(single, time.Since(t0))
 	}
 	fmt.Printf("POST /batches one at a time:         p50 %v, p99 %v (persisted before the answer)\n", pct(single, 50), pct(single, 99))
+
+	// Idempotent creates: a first PUT against a plain POST, then replays of one PUT.
+	var firstPut, post []time.Duration
+	for range 200 {
+		t0 := time.Now()
+		createBatch(srv.url, `{"file":"`+jobs+`/ok.py"}`)
+		post = append(post, time.Since(t0))
+		t0 = time.Now()
+		check(put(client, srv.url, newGUID(), `{"file":"`+jobs+`/ok.py"}`, 201))
+		firstPut = append(firstPut, time.Since(t0))
+	}
+	fmt.Printf("first PUT /batches (requestId):      p50 %v, p99 %v; plain POST alongside: p50 %v: %+v more\n",
+		pct(firstPut, 50), pct(firstPut, 99), pct(post, 50), pct(firstPut, 50)-pct(post, 50))
+	key := newGUID()
+	check(put(client, srv.url, key, `{"file":"`+jobs+`/ok.py"}`, 201))
+	n, lat = hammer(*workers, *duration, func(c *http.Client) error {
+		return put(c, srv.url, key, `{"file":"`+jobs+`/ok.py"}`, 200)
+	})
+	fmt.Printf("replayed PUT /batches:               %.0f req/s (p50 %v, p99 %v)\n", float64(n)/duration.Seconds(), pct(lat, 50), pct(lat, 99))
 
 	burst := make([]time.Duration, 100)
 	var wg sync.WaitGroup
@@ -326,4 +346,29 @@ func startBare() *server {
 			check(fmt.Errorf("reference server did not start"))
 		}
 	}
+}
+
+func newGUID() string {
+	b := make([]byte, 16)
+	crand.Read(b)
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// put sends PUT /batches with a requestId and checks the status.
+func put(c *http.Client, url, requestID, body string, want int) error {
+	req, err := http.NewRequest(http.MethodPut, url+"/batches", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("requestId", requestID)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Errorf("PUT /batches: status %d, want %d", resp.StatusCode, want)
+	}
+	return nil
 }

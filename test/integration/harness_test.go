@@ -122,7 +122,9 @@ func (s *server) start() {
 	s.t.Helper()
 	s.mu.Lock()
 	cmd := exec.Command(binPath, s.args...)
-	cmd.Env = append(os.Environ(), s.env...)
+	// The race runtime sleeps a second at every exit by default, which would add a second to
+	// each launch (the short-lived "supervise --detach" step).
+	cmd.Env = append(append(os.Environ(), "GORACE=atexit_sleep_ms=0"), s.env...)
 	if s.out == nil {
 		s.out = &bytes.Buffer{}
 	}
