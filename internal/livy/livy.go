@@ -103,13 +103,29 @@ func decodeError(err error) error {
 		if typ.Field == "" {
 			return errkind.Invalidf("request body must be a JSON object, not %s", typ.Value)
 		}
-		return errkind.Invalidf("field %q must be %s, not %s", typ.Field, describeType(typ.Type), typ.Value)
+		return errkind.Invalidf("field %q must be %s, not %s", jsonFieldPath(typ.Field), describeType(typ.Type), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return errkind.Invalidf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	case strings.Contains(err.Error(), "http: request body too large"):
 		return errkind.Wrap(errkind.TooLarge, err, "request body is too large")
 	}
 	return errkind.Invalidf("request body is not valid: %v", err)
+}
+
+// jsonFieldPath drops the Go names of embedded structs from a decoder's field path
+// ("CreateBatchRequest.args" is the client's "args").
+func jsonFieldPath(path string) string {
+	parts := strings.Split(path, ".")
+	kept := parts[:0]
+	for _, p := range parts {
+		if p != "" && (p[0] < 'A' || p[0] > 'Z') {
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) == 0 {
+		return path
+	}
+	return strings.Join(kept, ".")
 }
 
 func describeType(t reflect.Type) string {

@@ -33,6 +33,14 @@ func TestDecodeBatchRequest(t *testing.T) {
 		{"array", `[]`, "must be a JSON object", nil},
 		{"two values", `{} {}`, "after its JSON value", nil},
 	}
+	type embedding struct {
+		CreateBatchRequest
+		PutKey *string `json:"putKey"`
+	}
+	var e embedding
+	if err := Decode(strings.NewReader(`{"file":"/a","driverCores":"x"}`), &e); err == nil || !strings.Contains(err.Error(), `field "driverCores" must be an integer`) {
+		t.Errorf("embedded field error = %v, want the JSON name alone", err)
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var r CreateBatchRequest
