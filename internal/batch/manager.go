@@ -174,26 +174,11 @@ type CreateOptions struct {
 // id or a reserved id, a repeat of the same request returns the batch created first
 // (Replayed), touching neither the store nor Spark.
 func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts CreateOptions) (*store.Created, error) {
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
-	// Build the command once now so that policy errors are the client's 400, not a dead batch.
-	if _, err := m.launcher.Command(specOf(req), "sparkgate-batch-0-check"); err != nil {
-		return nil, err
-	}
-	name := ""
-	if req.Name != nil {
-		name = *req.Name
-	}
-	proxyUser := ""
-	if req.ProxyUser != nil {
-		proxyUser = *req.ProxyUser
-	}
 	canonical := req.Canonical()
 	sum := sha256.Sum256(canonical)
 	now := m.now()
 	p := &store.CreateParams{
-		Kind: store.KindBatch, Name: name, Owner: opts.Owner, ProxyUser: proxyUser, State: store.StateStarting,
+		Kind: store.KindBatch, Owner: opts.Owner, State: store.StateStarting,
 		Tag:     "sparkgate-batch-{id}-" + launcher.RandomSuffix(),
 		Request: canonical, Fingerprint: hex.EncodeToString(sum[:]), Now: now,
 		ReservedID: opts.ReservedID, PutKey: opts.PutKey, ReservedAfter: now.Add(-m.cfg.ReservationTTL),
@@ -201,28 +186,57 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts
 	if opts.RequestID != "" {
 		p.Key = &store.IdempotencyKey{Scope: string(store.KindBatch) + "/" + opts.Owner, Key: opts.RequestID}
 	}
+	if p.Key != nil || p.ReservedID != nil {
+		// A replay answers from what was stored, without validating or creating again.
+		sess, err := m.store.FindReplay(ctx, p)
+		if err == nil {
+			return &store.Created{Session: sess, Replayed: true}, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, m.createError(err, opts, "")
+		}
+	}
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	// Build the command once now so that policy errors are the client's 400, not a dead batch.
+	if _, err := m.launcher.Command(specOf(req), "sparkgate-batch-0-check"); err != nil {
+		return nil, err
+	}
+	if req.Name != nil {
+		p.Name = *req.Name
+	}
+	if req.ProxyUser != nil {
+		p.ProxyUser = *req.ProxyUser
+	}
 	created, err := m.store.CreateSession(ctx, p)
-	switch {
-	case errors.Is(err, store.ErrNameTaken):
-		return nil, errkind.Wrap(errkind.Invalid, err, "Duplicate session name: %s", name)
-	case errors.Is(err, store.ErrKeyMismatch) && opts.RequestID != "":
-		return nil, errkind.Wrap(errkind.Unprocessable, err,
-			"requestId %s was already used for a different request; a retry must repeat the first request exactly, and a new request needs a new requestId", opts.RequestID)
-	case errors.Is(err, store.ErrKeyMismatch):
-		return nil, errkind.Wrap(errkind.Unprocessable, err,
-			"batch %d was already created with a different request; a retry of PUT /batches/%d must repeat the first request exactly", *opts.ReservedID, *opts.ReservedID)
-	case errors.Is(err, store.ErrPutKeyMismatch):
-		return nil, errkind.Wrap(errkind.Forbidden, err, "putKey does not match the one issued for batch id %d", *opts.ReservedID)
-	case errors.Is(err, store.ErrNotFound) && opts.ReservedID != nil:
-		return nil, errkind.Wrap(errkind.NotFound, err,
-			"batch id %d is not reserved: reserve one with POST /batches/id (a reservation expires after %s unused)", *opts.ReservedID, m.cfg.ReservationTTL)
-	case err != nil:
-		return nil, fmt.Errorf("create batch: %w", err)
+	if err != nil {
+		return nil, m.createError(err, opts, p.Name)
 	}
 	if !created.Replayed {
 		m.enqueue(created.Session.ID)
 	}
 	return created, nil
+}
+
+// createError says in the client's terms why a create was refused.
+func (m *Manager) createError(err error, opts CreateOptions, name string) error {
+	switch {
+	case errors.Is(err, store.ErrNameTaken):
+		return errkind.Wrap(errkind.Invalid, err, "Duplicate session name: %s", name)
+	case errors.Is(err, store.ErrKeyMismatch) && opts.RequestID != "":
+		return errkind.Wrap(errkind.Unprocessable, err,
+			"requestId %s was already used for a different request; a retry must repeat the first request exactly, and a new request needs a new requestId", opts.RequestID)
+	case errors.Is(err, store.ErrKeyMismatch):
+		return errkind.Wrap(errkind.Unprocessable, err,
+			"batch %d was already created with a different request; a retry of PUT /batches/%d must repeat the first request exactly", *opts.ReservedID, *opts.ReservedID)
+	case errors.Is(err, store.ErrPutKeyMismatch):
+		return errkind.Wrap(errkind.Forbidden, err, "putKey does not match the one issued for batch id %d", *opts.ReservedID)
+	case errors.Is(err, store.ErrNotFound) && opts.ReservedID != nil:
+		return errkind.Wrap(errkind.NotFound, err,
+			"batch id %d is not reserved: reserve one with POST /batches/id (a reservation expires after %s unused)", *opts.ReservedID, m.cfg.ReservationTTL)
+	}
+	return fmt.Errorf("create batch: %w", err)
 }
 
 // ReserveID reserves the next batch id for a later PUT /batches/{id} with the returned putKey.

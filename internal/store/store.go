@@ -199,6 +199,11 @@ type Store interface {
 	// record in one transaction. A name already used by a live session gives ErrNameTaken.
 	// With an idempotency key or a reserved id, see CreateParams.
 	CreateSession(ctx context.Context, p *CreateParams) (*Created, error)
+	// FindReplay returns the session an earlier create made under p.Key or p.ReservedID
+	// (ErrKeyMismatch when p.Fingerprint differs, ErrPutKeyMismatch for a wrong putKey), or
+	// ErrNotFound when there is none. It creates nothing: it lets a replay skip the work of a
+	// create, while CreateSession alone decides, atomically, what is created.
+	FindReplay(ctx context.Context, p *CreateParams) (*Session, error)
 	// ReserveID takes the next id of the kind for a later create with ReservedID, guarded by
 	// putKey. A reserved id is not a session: it is neither listed nor found.
 	ReserveID(ctx context.Context, kind Kind, putKey string, now time.Time) (int64, error)

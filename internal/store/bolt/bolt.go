@@ -336,6 +336,41 @@ func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*stor
 	return out, nil
 }
 
+func (s *Store) FindReplay(ctx context.Context, p *store.CreateParams) (*store.Session, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	var out *store.Session
+	err := s.view(func(tx *bbolt.Tx) error {
+		b := bucketsOf(p.Kind)
+		switch {
+		case p.Key != nil:
+			v := tx.Bucket(b.keys).Get([]byte(p.Key.Scope + "\x00" + p.Key.Key))
+			if v == nil {
+				return store.ErrNotFound
+			}
+			sess, err := s.replay(tx, p, int64(binary.BigEndian.Uint64(v[:8])))
+			out = sess
+			return err
+		case p.ReservedID != nil:
+			r, err := getReservation(tx, b, *p.ReservedID)
+			switch {
+			case err != nil:
+				return err
+			case r.PutKey != p.PutKey:
+				return store.ErrPutKeyMismatch
+			case !r.Used:
+				return store.ErrNotFound
+			}
+			sess, err := s.replay(tx, p, *p.ReservedID)
+			out = sess
+			return err
+		}
+		return store.ErrNotFound
+	})
+	return out, err
+}
+
 // replay returns the session an earlier create made under the same key or reserved id, if
 // this create asks for the same thing.
 func (s *Store) replay(tx *bbolt.Tx, p *store.CreateParams, id int64) (*store.Session, error) {

@@ -30,6 +30,15 @@ var idempotencyTests = []storeTest{
 		if err != nil || !again.Replayed || again.Session.ID != first.Session.ID {
 			t.Fatalf("replay: %+v, %v; want the first session, replayed", again, err)
 		}
+		if found, err := s.FindReplay(ctx, keyed("k1", "fp")); err != nil || found.ID != first.Session.ID {
+			t.Errorf("FindReplay = %v, %v; want the first session", found, err)
+		}
+		if _, err := s.FindReplay(ctx, keyed("k1", "other")); !errors.Is(err, store.ErrKeyMismatch) {
+			t.Errorf("FindReplay with another fingerprint: %v, want ErrKeyMismatch", err)
+		}
+		if _, err := s.FindReplay(ctx, keyed("nope", "fp")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("FindReplay of an unknown key: %v, want ErrNotFound", err)
+		}
 		if _, err := s.CreateSession(ctx, keyed("k1", "other")); !errors.Is(err, store.ErrKeyMismatch) {
 			t.Errorf("same key, other request: %v, want ErrKeyMismatch", err)
 		}
@@ -136,12 +145,23 @@ var idempotencyTests = []storeTest{
 		if _, err := put("pk", "fp", t0.Add(time.Second)); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("expired reservation: %v", err)
 		}
+		find := &store.CreateParams{Kind: store.KindBatch, Fingerprint: "fp", ReservedID: &id, PutKey: "pk"}
+		if _, err := s.FindReplay(ctx, find); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("FindReplay of an unused reservation: %v, want ErrNotFound", err)
+		}
 		c, err := put("pk", "fp", time.Time{})
 		if err != nil || c.Replayed || c.Session.ID != id || c.Session.Tag != fmt.Sprintf("r-%d", id) {
 			t.Fatalf("put: %+v, %v", c, err)
 		}
 		if c, err := put("pk", "fp", time.Time{}); err != nil || !c.Replayed || c.Session.ID != id {
 			t.Errorf("second put: %+v, %v; want a replay", c, err)
+		}
+		if found, err := s.FindReplay(ctx, find); err != nil || found.ID != id {
+			t.Errorf("FindReplay of a used reservation: %v, %v", found, err)
+		}
+		find.PutKey = "wrong"
+		if _, err := s.FindReplay(ctx, find); !errors.Is(err, store.ErrPutKeyMismatch) {
+			t.Errorf("FindReplay with a wrong putKey: %v", err)
 		}
 		if _, err := put("pk", "other", time.Time{}); !errors.Is(err, store.ErrKeyMismatch) {
 			t.Errorf("second put, other request: %v", err)
