@@ -44,8 +44,8 @@ run: deps build ## serve on 127.0.0.1:8998 with the embedded store in ./data and
 	$(SPARK_ENV) ./$(BIN) serve --data-dir ./data --local-dir-whitelist $(CURDIR)/examples $(ARGS)
 
 .PHONY: test
-test: deps build ## run every test (unit and real-Spark integration, with -race)
-	$(SPARK_ENV) SPARKGATE_REQUIRE_SPARK=1 $(GO) test -race -count=1 -timeout 30m ./...
+test: deps build ## run every test (unit, PostgreSQL, real-Spark integration; -race)
+	$(SPARK_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_POSTGRES=1 scripts/with-test-postgres $(GO) test -race -count=1 -timeout 30m ./...
 
 .PHONY: test-spark35
 test-spark35: $(VENV35)/.installed build ## run the integration tests on pyspark $(PYSPARK35_VERSION)

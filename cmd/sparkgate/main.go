@@ -31,7 +31,9 @@ import (
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
+	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
+	"github.com/sparkgate/sparkgate/internal/store/postgres"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 	"github.com/sparkgate/sparkgate/internal/version"
 )
@@ -132,6 +134,14 @@ func serve(args []string, stderr io.Writer) int {
 	return 0
 }
 
+// openStore opens the embedded store in dataDir, or the PostgreSQL store at url.
+func openStore(ctx context.Context, url, dataDir string, log *slog.Logger) (store.Store, error) {
+	if url == "" {
+		return bolt.Open(filepath.Join(dataDir, "sparkgate.db"), log)
+	}
+	return postgres.Open(ctx, url, log)
+}
+
 func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, started time.Time) error {
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
@@ -146,7 +156,7 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 	} else if _, err := os.Stat(filepath.Join(cfg.SparkHome, "bin", "spark-submit")); err != nil {
 		log.Warn("spark-submit not found under --spark-home; launches will fail", "spark_home", cfg.SparkHome)
 	}
-	st, err := bolt.Open(filepath.Join(dataDir, "sparkgate.db"), log.With("component", "store"))
+	st, err := openStore(ctx, cfg.Store, dataDir, log.With("component", "store"))
 	if err != nil {
 		return err
 	}
@@ -191,7 +201,11 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("sparkgate ready", "addr", ln.Addr().String(), "data_dir", dataDir, "spark_master", cfg.SparkMaster,
+	storeName := "embedded"
+	if cfg.Store != "" {
+		storeName = "postgres"
+	}
+	log.Info("sparkgate ready", "addr", ln.Addr().String(), "data_dir", dataDir, "store", storeName, "spark_master", cfg.SparkMaster,
 		"local_dir_whitelist", strings.Join(cfg.LocalDirWhitelist, ","), "startup", time.Since(started).Round(time.Millisecond))
 
 	select {

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -21,6 +22,7 @@ type Config struct {
 	Addr                  string
 	DebugAddr             string
 	DataDir               string
+	Store                 string
 	SparkHome             string
 	SparkMaster           string
 	DeployMode            string
@@ -66,6 +68,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8998", "address to serve Livy's REST API on")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "address of a separate listener for Go's pprof profiles (empty: none)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the session store and the applications' logs")
+	fs.StringVar(&c.Store, "store", "", "session store: empty for the embedded store in --data-dir, or a postgres:// URL shared by several instances")
 	fs.StringVar(&c.SparkHome, "spark-home", os.Getenv("SPARK_HOME"), "Spark installation whose bin/spark-submit runs applications (default $SPARK_HOME)")
 	fs.StringVar(&c.SparkMaster, "spark-master", "local[*]", "Spark master applications are submitted to")
 	fs.StringVar(&c.DeployMode, "spark-deploy-mode", "", "spark-submit deploy mode (client or cluster; empty: Spark's default)")
@@ -174,6 +177,9 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data-dir must not be empty"))
 	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		errs = append(errs, fmt.Errorf("store must be empty (embedded) or a postgres:// URL, not %q", redactURL(c.Store)))
+	}
 	if c.SparkMaster == "" {
 		errs = append(errs, errors.New("spark-master must not be empty"))
 	}
@@ -206,4 +212,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// redactURL hides a password in a URL for messages.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return s
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -243,3 +244,65 @@ var (
 	// ErrUnavailable means the store could not be reached or is closed; the caller may retry.
 	ErrUnavailable = errors.New("session store unavailable")
 )
+
+// record is the stored form of a session: the session plus the layout version that wrote it.
+type record struct {
+	V int `json:"v"`
+	*Session
+}
+
+// EncodeRecord is the stored form of a session, shared by the backends.
+func EncodeRecord(s *Session) ([]byte, error) {
+	return json.Marshal(record{V: SchemaVersion, Session: s})
+}
+
+// DecodeRecord reads a stored session, refusing records from a newer layout.
+func DecodeRecord(b []byte) (*Session, error) {
+	r := record{Session: &Session{}}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("corrupt record: %w", err)
+	}
+	if r.V < 1 || r.V > SchemaVersion {
+		return nil, fmt.Errorf("record has schema version %d, this build reads up to %d", r.V, SchemaVersion)
+	}
+	return r.Session, nil
+}
+
+// Apply makes an update's changes to the record; entering a terminal state stamps FinishedAt.
+func (s *Session) Apply(p *UpdateParams) {
+	wasTerminal := s.State.Terminal()
+	if p.State != nil {
+		s.State = *p.State
+	}
+	if p.AppID != nil {
+		s.AppID = *p.AppID
+	}
+	if p.AppInfo != nil {
+		s.AppInfo = *p.AppInfo
+	}
+	if p.Launch != nil {
+		l := *p.Launch
+		s.Launch = &l
+	}
+	if p.ExitCode != nil {
+		c := *p.ExitCode
+		s.ExitCode = &c
+	}
+	if p.Reason != nil {
+		s.Reason = *p.Reason
+	}
+	if s.State.Terminal() && !wasTerminal {
+		s.FinishedAt = p.Now
+	}
+	s.UpdatedAt = p.Now
+}
+
+// MarkDeleted records a user's DELETE: a session not yet ended is killed.
+func (s *Session) MarkDeleted(now time.Time) {
+	if !s.State.Terminal() {
+		s.State = StateKilled
+		s.FinishedAt = now
+	}
+	s.DeletedAt = now
+	s.UpdatedAt = now
+}

@@ -75,6 +75,7 @@ type server struct {
 }
 
 type serverOpts struct {
+	store     string // a postgres:// URL; empty for the embedded store
 	sparkHome string
 	args      []string
 	env       []string
@@ -100,6 +101,9 @@ func startServer(t *testing.T, o serverOpts) *server {
 	s := &server{t: t, addr: freeAddr(t), dataDir: o.dataDir, env: o.env}
 	s.args = append([]string{"serve", "--addr", s.addr, "--data-dir", o.dataDir, "--spark-home", o.sparkHome,
 		"--local-dir-whitelist", testdata(t, "jobs") + "," + examplesDir(t), "--log-level", "debug"}, o.args...)
+	if o.store != "" {
+		s.args = append(s.args, "--store", o.store)
+	}
 	s.start()
 	t.Cleanup(func() {
 		s.stop()

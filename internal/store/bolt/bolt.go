@@ -130,26 +130,9 @@ func finishedKey(at time.Time, id int64) []byte {
 	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano())), uint64(id))
 }
 
-// record is the stored form: the session plus the layout version that wrote it.
-type record struct {
-	V int `json:"v"`
-	*store.Session
-}
+func encode(s *store.Session) ([]byte, error) { return store.EncodeRecord(s) }
 
-func encode(s *store.Session) ([]byte, error) {
-	return json.Marshal(record{V: store.SchemaVersion, Session: s})
-}
-
-func decode(b []byte) (*store.Session, error) {
-	r := record{Session: &store.Session{}}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("corrupt record: %w", err)
-	}
-	if r.V < 1 || r.V > store.SchemaVersion {
-		return nil, fmt.Errorf("record has schema version %d, this build reads up to %d", r.V, store.SchemaVersion)
-	}
-	return r.Session, nil
-}
+func decode(b []byte) (*store.Session, error) { return store.DecodeRecord(b) }
 
 func (s *Store) commitLoop() {
 	defer close(s.done)
@@ -620,11 +603,7 @@ func (s *Store) UpdateSession(ctx context.Context, p *store.UpdateParams) (*stor
 		if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, sess.State) {
 			return fmt.Errorf("%w: session %d is %s", store.ErrStateConflict, p.ID, sess.State)
 		}
-		wasTerminal := sess.State.Terminal()
-		applyUpdate(sess, p)
-		if sess.State.Terminal() && !wasTerminal {
-			sess.FinishedAt = p.Now
-		}
+		sess.Apply(p)
 		if err := s.put(tx, b, sess); err != nil {
 			return err
 		}
@@ -635,30 +614,6 @@ func (s *Store) UpdateSession(ctx context.Context, p *store.UpdateParams) (*stor
 		return nil, err
 	}
 	return updated, nil
-}
-
-func applyUpdate(sess *store.Session, p *store.UpdateParams) {
-	if p.State != nil {
-		sess.State = *p.State
-	}
-	if p.AppID != nil {
-		sess.AppID = *p.AppID
-	}
-	if p.AppInfo != nil {
-		sess.AppInfo = *p.AppInfo
-	}
-	if p.Launch != nil {
-		l := *p.Launch
-		sess.Launch = &l
-	}
-	if p.ExitCode != nil {
-		c := *p.ExitCode
-		sess.ExitCode = &c
-	}
-	if p.Reason != nil {
-		sess.Reason = *p.Reason
-	}
-	sess.UpdatedAt = p.Now
 }
 
 func (s *Store) DeleteSession(ctx context.Context, kind store.Kind, id int64, now time.Time) (*store.Session, error) {
@@ -681,12 +636,7 @@ func (s *Store) DeleteSession(ctx context.Context, kind store.Kind, id int64, no
 				return err
 			}
 		}
-		if !sess.State.Terminal() {
-			sess.State = store.StateKilled
-			sess.FinishedAt = now
-		}
-		sess.DeletedAt = now
-		sess.UpdatedAt = now
+		sess.MarkDeleted(now)
 		if err := s.put(tx, b, sess); err != nil {
 			return err
 		}

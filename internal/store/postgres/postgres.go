@@ -1,0 +1,554 @@
+// Package postgres is the session store for several sparkgate instances sharing one
+// PostgreSQL database. Ids come from sequences; names, request keys and reservations are
+// unique by constraint; the schema is created and upgraded by embedded goose migrations run
+// under an advisory lock, so that instances starting together do not race.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/sparkgate/sparkgate/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the PostgreSQL backend.
+type Store struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+}
+
+// Open connects to the database at url (postgres://…), applies pending migrations under an
+// advisory lock and returns the store.
+func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("store URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	if err := migrate(ctx, pool, log); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool, log: log}, nil
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return err
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	for _, r := range results {
+		log.Info("applied store migration", "version", r.Source.Version, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+func sequenceOf(k store.Kind) string {
+	if k == store.KindInteractive {
+		return "session_ids"
+	}
+	return "batch_ids"
+}
+
+// tx runs fn in a transaction, again when PostgreSQL aborted it for a serialization failure
+// or deadlock (the transaction then did nothing), and translates the errors.
+func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := pgx.BeginFunc(ctx, s.pool, fn)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01") && attempt < 10 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+			}
+			continue
+		}
+		return interpret(err)
+	}
+}
+
+// interpret keeps PostgreSQL's and pgx's errors behind the interface.
+func interpret(err error) error {
+	var pgErr *pgconn.PgError
+	var netErr net.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrNameTaken),
+		errors.Is(err, store.ErrStateConflict), errors.Is(err, store.ErrKeyMismatch),
+		errors.Is(err, store.ErrPutKeyMismatch), errors.Is(err, store.ErrUnavailable),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.ErrNotFound
+	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "sessions_live_name":
+		return store.ErrNameTaken
+	case errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57") ||
+		pgErr.Code == "53300" || pgErr.Code == "40001" || pgErr.Code == "40P01"):
+		// connection exceptions, operator intervention (a restart), too many connections
+		return fmt.Errorf("postgres: %s: %w", pgErr.Code, store.ErrUnavailable)
+	case errors.As(err, &netErr), pgconn.SafeToRetry(err), strings.Contains(err.Error(), "failed to connect"),
+		strings.Contains(err.Error(), "conn closed"), strings.Contains(err.Error(), "unexpected EOF"):
+		return fmt.Errorf("postgres: %v: %w", err, store.ErrUnavailable)
+	}
+	return fmt.Errorf("postgres: %w", err)
+}
+
+type row interface{ Scan(dest ...any) error }
+
+func scanSession(r row) (*store.Session, error) {
+	var raw []byte
+	if err := r.Scan(&raw); err != nil {
+		return nil, err
+	}
+	return store.DecodeRecord(raw)
+}
+
+// write stores a record and its indexed columns.
+func write(ctx context.Context, tx pgx.Tx, sess *store.Session, insert bool) error {
+	enc, err := store.EncodeRecord(sess)
+	if err != nil {
+		return err
+	}
+	var name *string
+	if sess.Name != "" {
+		name = &sess.Name
+	}
+	var finished *time.Time
+	if sess.State.Terminal() {
+		finished = &sess.FinishedAt
+	}
+	if insert {
+		_, err = tx.Exec(ctx, `INSERT INTO sessions (kind, id, name, visible, terminal, finished_at, record)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, sess.Kind, sess.ID, name, sess.Visible(), sess.State.Terminal(), finished, enc)
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE sessions SET name = $3, visible = $4, terminal = $5, finished_at = $6, record = $7
+		WHERE kind = $1 AND id = $2`, sess.Kind, sess.ID, name, sess.Visible(), sess.State.Terminal(), finished, enc)
+	return err
+}
+
+func checkKind(k store.Kind) error {
+	if !k.Valid() {
+		return fmt.Errorf("unknown session kind %q", k)
+	}
+	return nil
+}
+
+func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*store.Created, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	var out *store.Created
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		out = nil
+		if sess, err := findReplay(ctx, tx, p, true); err == nil {
+			out = &store.Created{Session: sess, Replayed: true}
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) || (p.ReservedID != nil && !errors.Is(err, errUnused)) {
+			return err
+		}
+		var id int64
+		if p.ReservedID != nil {
+			id = *p.ReservedID
+			var created time.Time
+			if err := tx.QueryRow(ctx, `SELECT created_at FROM reservations WHERE kind = $1 AND id = $2`, p.Kind, id).Scan(&created); err != nil {
+				return err
+			}
+			if created.Before(p.ReservedAfter) {
+				return fmt.Errorf("reservation of id %d expired: %w", id, store.ErrNotFound)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE reservations SET used = true WHERE kind = $1 AND id = $2`, p.Kind, id); err != nil {
+				return err
+			}
+		} else if err := tx.QueryRow(ctx, `SELECT nextval('`+sequenceOf(p.Kind)+`')`).Scan(&id); err != nil {
+			return err
+		}
+		if p.Key != nil {
+			tag, err := tx.Exec(ctx, `INSERT INTO request_keys (kind, scope, key, session_id, created_at)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, p.Kind, p.Key.Scope, p.Key.Key, id, p.Now)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				// A concurrent create with the same key committed first: this is its replay.
+				sess, err := findReplay(ctx, tx, p, false)
+				if err != nil {
+					return err
+				}
+				out = &store.Created{Session: sess, Replayed: true}
+				return nil
+			}
+		}
+		sess := &store.Session{
+			Kind: p.Kind, ID: id, Name: p.Name, Owner: p.Owner, ProxyUser: p.ProxyUser, State: p.State,
+			Tag:     strings.ReplaceAll(p.Tag, "{id}", strconv.FormatInt(id, 10)),
+			Request: p.Request, Fingerprint: p.Fingerprint, Reserved: p.ReservedID != nil,
+			CreatedAt: p.Now, UpdatedAt: p.Now,
+		}
+		if p.Key != nil {
+			sess.RequestID, sess.RequestScope = p.Key.Key, p.Key.Scope
+		}
+		if err := write(ctx, tx, sess, true); err != nil {
+			return err
+		}
+		out = &store.Created{Session: sess}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// errUnused: the reserved id exists and was not used yet, so a create may proceed.
+var errUnused = fmt.Errorf("reservation not used yet: %w", store.ErrNotFound)
+
+// findReplay looks for the session of p's key or reserved id; forUpdate locks the
+// reservation so that two creates under one reserved id serialise.
+func findReplay(ctx context.Context, tx pgx.Tx, p *store.CreateParams, forUpdate bool) (*store.Session, error) {
+	var id int64
+	switch {
+	case p.Key != nil:
+		err := tx.QueryRow(ctx, `SELECT session_id FROM request_keys WHERE kind = $1 AND scope = $2 AND key = $3`,
+			p.Kind, p.Key.Scope, p.Key.Key).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, store.ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+	case p.ReservedID != nil:
+		q := `SELECT put_key, used FROM reservations WHERE kind = $1 AND id = $2`
+		if forUpdate {
+			q += ` FOR UPDATE`
+		}
+		var putKey string
+		var used bool
+		err := tx.QueryRow(ctx, q, p.Kind, *p.ReservedID).Scan(&putKey, &used)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil, fmt.Errorf("id %d was never reserved or its reservation expired: %w", *p.ReservedID, store.ErrNotFound)
+		case err != nil:
+			return nil, err
+		case putKey != p.PutKey:
+			return nil, store.ErrPutKeyMismatch
+		case !used:
+			return nil, errUnused
+		}
+		id = *p.ReservedID
+	default:
+		return nil, store.ErrNotFound
+	}
+	sess, err := scanSession(tx.QueryRow(ctx, `SELECT record FROM sessions WHERE kind = $1 AND id = $2`, p.Kind, id))
+	if err != nil {
+		return nil, fmt.Errorf("session %d of an idempotency key: %w", id, err)
+	}
+	if sess.Fingerprint != p.Fingerprint {
+		return nil, store.ErrKeyMismatch
+	}
+	return sess, nil
+}
+
+func (s *Store) FindReplay(ctx context.Context, p *store.CreateParams) (*store.Session, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	var out *store.Session
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		sess, err := findReplay(ctx, tx, p, false)
+		out = sess
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, now time.Time) (int64, error) {
+	if err := checkKind(kind); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO reservations (kind, id, put_key, created_at)
+		VALUES ($1, nextval('`+sequenceOf(kind)+`'), $2, $3) RETURNING id`, kind, putKey, now).Scan(&id)
+	return id, interpret(err)
+}
+
+func (s *Store) GetSession(ctx context.Context, kind store.Kind, id int64) (*store.Session, error) {
+	if err := checkKind(kind); err != nil {
+		return nil, err
+	}
+	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT record FROM sessions WHERE kind = $1 AND id = $2 AND visible`, kind, id))
+	return sess, s.readError(err, kind, id)
+}
+
+// readError reports a corrupt record as not found (with a log line), so one bad record never
+// stops the server.
+func (s *Store) readError(err error, kind store.Kind, id any) error {
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) && strings.HasPrefix(err.Error(), "corrupt record") {
+		s.log.Error("skipping unreadable session record", "kind", kind, "id", id, "err", err)
+		return store.ErrNotFound
+	}
+	return interpret(err)
+}
+
+func (s *Store) GetSessionByName(ctx context.Context, kind store.Kind, name string) (*store.Session, error) {
+	if err := checkKind(kind); err != nil {
+		return nil, err
+	}
+	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT record FROM sessions WHERE kind = $1 AND name = $2 AND visible`, kind, name))
+	return sess, s.readError(err, kind, name)
+}
+
+// list decodes every row of a query, skipping (and logging) unreadable records.
+func (s *Store) list(ctx context.Context, q pgx.Tx, query string, args ...any) ([]*store.Session, error) {
+	var rows pgx.Rows
+	var err error
+	if q != nil {
+		rows, err = q.Query(ctx, query, args...)
+	} else {
+		rows, err = s.pool.Query(ctx, query, args...)
+	}
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	out := []*store.Session{}
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			s.log.Error("skipping unreadable session record", "err", err)
+			continue
+		}
+		out = append(out, sess)
+	}
+	return out, interpret(rows.Err())
+}
+
+func (s *Store) ListSessions(ctx context.Context, p *store.ListParams) (*store.Page, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	page := &store.Page{}
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE kind = $1 AND visible`, p.Kind).Scan(&page.Total); err != nil {
+		return nil, interpret(err)
+	}
+	var err error
+	page.Sessions, err = s.list(ctx, nil, `SELECT record FROM sessions WHERE kind = $1 AND visible ORDER BY id OFFSET $2 LIMIT $3`,
+		p.Kind, p.From, p.Size)
+	return page, err
+}
+
+func (s *Store) ListActive(ctx context.Context, kind store.Kind) ([]*store.Session, error) {
+	if err := checkKind(kind); err != nil {
+		return nil, err
+	}
+	return s.list(ctx, nil, `SELECT record FROM sessions WHERE kind = $1 AND NOT terminal ORDER BY id`, kind)
+}
+
+func (s *Store) UpdateSession(ctx context.Context, p *store.UpdateParams) (*store.Session, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	var out *store.Session
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		sess, err := scanSession(tx.QueryRow(ctx, `SELECT record FROM sessions WHERE kind = $1 AND id = $2 FOR UPDATE`, p.Kind, p.ID))
+		if err != nil {
+			return err
+		}
+		if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, sess.State) {
+			return fmt.Errorf("%w: session %d is %s", store.ErrStateConflict, p.ID, sess.State)
+		}
+		sess.Apply(p)
+		if err := write(ctx, tx, sess, false); err != nil {
+			return err
+		}
+		out = sess
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) DeleteSession(ctx context.Context, kind store.Kind, id int64, now time.Time) (*store.Session, error) {
+	if err := checkKind(kind); err != nil {
+		return nil, err
+	}
+	var before *store.Session
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		sess, err := scanSession(tx.QueryRow(ctx, `SELECT record FROM sessions WHERE kind = $1 AND id = $2 AND visible FOR UPDATE`, kind, id))
+		if err != nil {
+			return err
+		}
+		prior := *sess
+		sess.MarkDeleted(now)
+		if err := write(ctx, tx, sess, false); err != nil {
+			return err
+		}
+		before = &prior
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return before, nil
+}
+
+// namedByKey reports whether an unexpired key or reservation still names the session.
+func namedByKey(ctx context.Context, tx pgx.Tx, sess *store.Session) (bool, error) {
+	var named bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM request_keys WHERE kind = $1 AND scope = $2 AND key = $3)
+		OR ($5 AND EXISTS (SELECT 1 FROM reservations WHERE kind = $1 AND id = $4))`,
+		sess.Kind, sess.RequestScope, sess.RequestID, sess.ID, sess.Reserved).Scan(&named)
+	return named, err
+}
+
+func (s *Store) PurgeSessions(ctx context.Context, p *store.PurgeParams) ([]*store.Session, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	var purged []*store.Session
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		due, err := s.list(ctx, tx, `SELECT record FROM sessions WHERE kind = $1 AND terminal AND finished_at < $2
+			ORDER BY finished_at LIMIT $3 FOR UPDATE SKIP LOCKED`, p.Kind, p.Before, limit)
+		if err != nil {
+			return err
+		}
+		purged = purged[:0]
+		for _, sess := range due {
+			named, err := namedByKey(ctx, tx, sess)
+			if err != nil {
+				return err
+			}
+			if named {
+				// Out of view, but kept so that a replay of its create still finds it; a null
+				// finished_at marks it done for retention (the record keeps the time).
+				if sess.Visible() {
+					sess.Hidden = true
+				}
+				enc, err := store.EncodeRecord(sess)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `UPDATE sessions SET visible = false, finished_at = NULL, record = $3
+					WHERE kind = $1 AND id = $2`, p.Kind, sess.ID, enc); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE kind = $1 AND id = $2`, p.Kind, sess.ID); err != nil {
+				return err
+			}
+			purged = append(purged, sess)
+		}
+		return nil
+	})
+	return purged, err
+}
+
+func (s *Store) PurgeKeys(ctx context.Context, p *store.PurgeKeysParams) ([]*store.Session, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	var purged []*store.Session
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		purged = purged[:0]
+		rows, err := tx.Query(ctx, `
+			WITH expired_keys AS (
+				DELETE FROM request_keys WHERE ctid IN (
+					SELECT ctid FROM request_keys WHERE kind = $1 AND created_at < $2 LIMIT $4)
+				RETURNING session_id),
+			expired_reservations AS (
+				DELETE FROM reservations WHERE ctid IN (
+					SELECT ctid FROM reservations WHERE kind = $1
+						AND ((used AND created_at < $2) OR (NOT used AND created_at < $3)) LIMIT $4)
+				RETURNING id, used)
+			SELECT session_id FROM expired_keys
+			UNION SELECT id FROM expired_reservations WHERE used`, p.Kind, p.KeysBefore, p.UnusedBefore, limit)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		// Sessions kept hidden only for these keys, and already past their own retention, go.
+		for _, id := range ids {
+			sess, err := scanSession(tx.QueryRow(ctx, `SELECT record FROM sessions
+				WHERE kind = $1 AND id = $2 AND NOT visible AND terminal AND finished_at IS NULL FOR UPDATE`, p.Kind, id))
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if named, err := namedByKey(ctx, tx, sess); err != nil || named {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE kind = $1 AND id = $2`, p.Kind, id); err != nil {
+				return err
+			}
+			purged = append(purged, sess)
+		}
+		return nil
+	})
+	return purged, err
+}
