@@ -170,7 +170,14 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 	if err != nil {
 		return err
 	}
+	instanceID := cfg.InstanceID
+	if instanceID == "" {
+		host, _ := os.Hostname()
+		_, port, _ := net.SplitHostPort(cfg.Addr)
+		instanceID = host + "-" + port
+	}
 	batches := batch.New(batch.Config{
+		InstanceID: instanceID, Addr: cfg.Addr, Lease: cfg.Lease,
 		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout,
 		RetainFinished: cfg.RetainFinished, KillGrace: cfg.KillGrace,
 		IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL,
@@ -205,7 +212,7 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 	if cfg.Store != "" {
 		storeName = "postgres"
 	}
-	log.Info("sparkgate ready", "addr", ln.Addr().String(), "data_dir", dataDir, "store", storeName, "spark_master", cfg.SparkMaster,
+	log.Info("sparkgate ready", "instance", instanceID, "addr", ln.Addr().String(), "data_dir", dataDir, "store", storeName, "spark_master", cfg.SparkMaster,
 		"local_dir_whitelist", strings.Join(cfg.LocalDirWhitelist, ","), "startup", time.Since(started).Round(time.Millisecond))
 
 	select {

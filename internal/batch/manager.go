@@ -50,6 +50,12 @@ type Config struct {
 	IdempotencyRetention time.Duration
 	// ReservationTTL is how long a reserved id waits for its PUT.
 	ReservationTTL time.Duration
+	// InstanceID names this server among the instances sharing the store; Addr is where it
+	// serves. Lease is how long the instance counts as alive after each renewal: a peer adopts
+	// its unfinished sessions when it expires.
+	InstanceID string
+	Addr       string
+	Lease      time.Duration
 }
 
 func (c *Config) withDefaults() {
@@ -73,6 +79,12 @@ func (c *Config) withDefaults() {
 	}
 	if c.ReservationTTL <= 0 {
 		c.ReservationTTL = 24 * time.Hour
+	}
+	if c.InstanceID == "" {
+		c.InstanceID = "sparkgate"
+	}
+	if c.Lease <= 0 {
+		c.Lease = 15 * time.Second
 	}
 }
 
@@ -114,34 +126,92 @@ func New(cfg Config, st store.Store, l *launcher.Launcher, logs *logfile.Index, 
 	}
 }
 
-// Start recovers every unfinished batch from the store, then starts the launch workers and
-// the purger. It returns once recovery has been decided (not once applications finished).
+// Start takes up the lease of this instance, recovers the unfinished batches it supervises
+// and those of instances whose lease expired, then starts the launch workers, the lease
+// keeper and the purger. It returns once recovery has been decided (not once applications
+// finished).
 func (m *Manager) Start(ctx context.Context) error {
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if err := m.renewLease(ctx, m.now().Add(m.cfg.Lease)); err != nil {
+		return fmt.Errorf("take the instance lease: %w", err)
+	}
 	active, err := m.store.ListActive(ctx, store.KindBatch)
 	if err != nil {
 		return fmt.Errorf("recover batches: %w", err)
 	}
+	recovered := 0
 	for _, sess := range active {
-		m.recover(sess)
+		if sess.Supervisor == m.cfg.InstanceID {
+			m.recover(sess)
+			recovered++
+		}
 	}
-	if len(active) > 0 {
-		m.log.Info("recovered batches", "count", len(active))
+	if recovered > 0 {
+		m.log.Info("recovered batches", "count", recovered)
+	}
+	if err := m.adopt(ctx); err != nil {
+		return err
 	}
 	for range m.cfg.MaxConcurrentLaunches {
 		m.wg.Go(m.launchWorker)
 	}
+	m.wg.Go(m.leaseLoop)
 	m.wg.Go(m.purgeLoop)
 	return nil
 }
 
-// Stop ends the manager's goroutines and waits for them. Applications keep running and are
-// re-attached by the next Start.
+// Stop ends the manager's goroutines and waits for them, then gives up the lease so that a
+// peer adopts this instance's batches at once. Applications keep running and are re-attached
+// by whoever supervises them next.
 func (m *Manager) Stop() {
 	if m.cancel != nil {
 		m.cancel()
 	}
 	m.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := m.renewLease(ctx, m.now()); err != nil {
+		m.log.Warn("give up the instance lease", "err", err)
+	}
+}
+
+func (m *Manager) renewLease(ctx context.Context, until time.Time) error {
+	return m.store.RenewLease(ctx, &store.LeaseParams{InstanceID: m.cfg.InstanceID, Addr: m.cfg.Addr, LeaseUntil: until})
+}
+
+// adopt takes over the unfinished batches of instances whose lease expired.
+func (m *Manager) adopt(ctx context.Context) error {
+	adopted, err := m.store.AdoptSessions(ctx, &store.AdoptParams{Kind: store.KindBatch, InstanceID: m.cfg.InstanceID, Now: m.now()})
+	if err != nil {
+		return fmt.Errorf("adopt batches: %w", err)
+	}
+	for _, sess := range adopted {
+		m.recover(sess)
+	}
+	if len(adopted) > 0 {
+		m.log.Info("adopted batches of an instance whose lease expired", "count", len(adopted))
+	}
+	return nil
+}
+
+// leaseLoop renews the lease three times per lease period and adopts orphans as often.
+func (m *Manager) leaseLoop() {
+	tick := time.NewTicker(m.cfg.Lease / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := m.renewLease(m.ctx, m.now().Add(m.cfg.Lease)); err != nil {
+			m.log.Warn("renew the instance lease", "err", err)
+			continue
+		}
+		if err := m.adopt(m.ctx); err != nil {
+			m.log.Warn("adopt orphaned batches", "err", err)
+		}
+	}
 }
 
 func (m *Manager) recover(sess *store.Session) {
@@ -178,7 +248,7 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts
 	sum := sha256.Sum256(canonical)
 	now := m.now()
 	p := &store.CreateParams{
-		Kind: store.KindBatch, Owner: opts.Owner, State: store.StateStarting,
+		Kind: store.KindBatch, Owner: opts.Owner, State: store.StateStarting, Supervisor: m.cfg.InstanceID,
 		Tag:     "sparkgate-batch-{id}-" + launcher.RandomSuffix(),
 		Request: canonical, Fingerprint: hex.EncodeToString(sum[:]), Now: now,
 		ReservedID: opts.ReservedID, PutKey: opts.PutKey, ReservedAfter: now.Add(-m.cfg.ReservationTTL),

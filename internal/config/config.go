@@ -23,6 +23,8 @@ type Config struct {
 	DebugAddr             string
 	DataDir               string
 	Store                 string
+	InstanceID            string
+	Lease                 time.Duration
 	SparkHome             string
 	SparkMaster           string
 	DeployMode            string
@@ -69,6 +71,8 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "address of a separate listener for Go's pprof profiles (empty: none)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the session store and the applications' logs")
 	fs.StringVar(&c.Store, "store", "", "session store: empty for the embedded store in --data-dir, or a postgres:// URL shared by several instances")
+	fs.StringVar(&c.InstanceID, "instance-id", "", "this server's name among instances sharing a store (default: host name and port); keep it stable across restarts")
+	fs.DurationVar(&c.Lease, "lease", 15*time.Second, "how long this instance counts as alive after each renewal; peers adopt its unfinished sessions once it expires")
 	fs.StringVar(&c.SparkHome, "spark-home", os.Getenv("SPARK_HOME"), "Spark installation whose bin/spark-submit runs applications (default $SPARK_HOME)")
 	fs.StringVar(&c.SparkMaster, "spark-master", "local[*]", "Spark master applications are submitted to")
 	fs.StringVar(&c.DeployMode, "spark-deploy-mode", "", "spark-submit deploy mode (client or cluster; empty: Spark's default)")
@@ -189,7 +193,7 @@ func (c *Config) Validate() error {
 	if c.MaxConcurrentLaunches < 1 {
 		errs = append(errs, fmt.Errorf("max-concurrent-launches must be at least 1, not %d", c.MaxConcurrentLaunches))
 	}
-	for name, d := range map[string]time.Duration{"retain-finished": c.RetainFinished, "launch-timeout": c.LaunchTimeout,
+	for name, d := range map[string]time.Duration{"lease": c.Lease, "retain-finished": c.RetainFinished, "launch-timeout": c.LaunchTimeout,
 		"kill-grace": c.KillGrace, "idempotency-retention": c.IdempotencyRetention, "reservation-ttl": c.ReservationTTL} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, not %s", name, d))

@@ -96,6 +96,10 @@ type Session struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	DeletedAt  time.Time `json:"deletedAt,omitzero"`
+	// Supervisor is the server instance that supervises the session while it is not finished:
+	// it launches and watches its application. Another instance adopts the session when the
+	// supervisor's lease expires.
+	Supervisor string `json:"supervisor,omitempty"`
 	// Hidden marks a session past its retention that is kept, out of view, only because an
 	// idempotency key or reservation still names it.
 	Hidden bool `json:"hidden,omitempty"`
@@ -122,8 +126,9 @@ type CreateParams struct {
 	ProxyUser string
 	State     State
 	// Tag is the application tag; "{id}" in it is replaced by the allocated id.
-	Tag     string
-	Request json.RawMessage
+	Tag        string
+	Supervisor string
+	Request    json.RawMessage
 	// Fingerprint identifies the request; a replay must carry the same one.
 	Fingerprint string
 	// Key, when set, makes the create idempotent: if a session was created under the same
@@ -176,6 +181,21 @@ type Page struct {
 	Total    int
 }
 
+// LeaseParams renews the lease of one server instance.
+type LeaseParams struct {
+	InstanceID string
+	// Addr is where the instance serves, for its peers.
+	Addr       string
+	LeaseUntil time.Time
+}
+
+// AdoptParams takes over the unfinished sessions of instances whose lease expired.
+type AdoptParams struct {
+	Kind       Kind
+	InstanceID string
+	Now        time.Time
+}
+
 // PurgeKeysParams forgets idempotency keys and id reservations made before a point in time,
 // with the sessions kept hidden only for their sake.
 type PurgeKeysParams struct {
@@ -205,6 +225,12 @@ type Store interface {
 	// ErrNotFound when there is none. It creates nothing: it lets a replay skip the work of a
 	// create, while CreateSession alone decides, atomically, what is created.
 	FindReplay(ctx context.Context, p *CreateParams) (*Session, error)
+	// RenewLease records that an instance is alive until p.LeaseUntil (creating its entry).
+	RenewLease(ctx context.Context, p *LeaseParams) error
+	// AdoptSessions makes p.InstanceID the supervisor of every unfinished session whose
+	// supervisor is unknown, has no lease, or let its lease expire before p.Now, and returns
+	// those sessions. Each session is adopted by one instance.
+	AdoptSessions(ctx context.Context, p *AdoptParams) ([]*Session, error)
 	// ReserveID takes the next id of the kind for a later create with ReservedID, guarded by
 	// putKey. A reserved id is not a session: it is neither listed nor found.
 	ReserveID(ctx context.Context, kind Kind, putKey string, now time.Time) (int64, error)

@@ -69,6 +69,9 @@ func Open(path string, log *slog.Logger) (*Store, error) {
 				}
 			}
 		}
+		if _, err := tx.CreateBucketIfNotExists(instancesBucket); err != nil {
+			return err
+		}
 		_, err := tx.CreateBucketIfNotExists(metaBucket)
 		return err
 	})
@@ -92,7 +95,10 @@ func (s *Store) Close() error {
 	return err
 }
 
-var metaBucket = []byte("meta")
+var (
+	metaBucket      = []byte("meta")
+	instancesBucket = []byte("instances") // instance id -> lease end (unix ns)
+)
 
 // buckets of one kind. Records live in "live" while visible and in "deleted" once deleted or
 // hidden; "keys" maps scope+requestId to an id; "reservations" maps reserved ids to their
@@ -286,7 +292,7 @@ func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*stor
 		}
 		sess := &store.Session{
 			Kind: p.Kind, ID: id, Name: p.Name, Owner: p.Owner, ProxyUser: p.ProxyUser, State: p.State,
-			Tag:     strings.ReplaceAll(p.Tag, "{id}", strconv.FormatInt(id, 10)),
+			Tag: strings.ReplaceAll(p.Tag, "{id}", strconv.FormatInt(id, 10)), Supervisor: p.Supervisor,
 			Request: p.Request, Fingerprint: p.Fingerprint, Reserved: p.ReservedID != nil,
 			CreatedAt: p.Now, UpdatedAt: p.Now,
 		}
@@ -404,6 +410,46 @@ func useReservation(tx *bbolt.Tx, b buckets, id int64, r *reservation) error {
 func expiryKey(at time.Time, typ byte, payload []byte) []byte {
 	k := binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano()))
 	return append(append(k, typ), payload...)
+}
+
+func (s *Store) RenewLease(ctx context.Context, p *store.LeaseParams) error {
+	return s.update(ctx, func(tx *bbolt.Tx) error {
+		return tx.Bucket(instancesBucket).Put([]byte(p.InstanceID), binary.BigEndian.AppendUint64(nil, uint64(p.LeaseUntil.UnixNano())))
+	})
+}
+
+func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*store.Session, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	var adopted []*store.Session
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		var out []*store.Session
+		b := bucketsOf(p.Kind)
+		var ids []int64
+		tx.Bucket(b.active).ForEach(func(k, _ []byte) error {
+			ids = append(ids, int64(binary.BigEndian.Uint64(k)))
+			return nil
+		})
+		for _, id := range ids {
+			sess, err := s.loadAny(tx, p.Kind, id)
+			if err != nil || sess.Supervisor == p.InstanceID {
+				continue
+			}
+			if v := tx.Bucket(instancesBucket).Get([]byte(sess.Supervisor)); sess.Supervisor != "" && len(v) == 8 &&
+				int64(binary.BigEndian.Uint64(v)) >= p.Now.UnixNano() {
+				continue // its supervisor is alive
+			}
+			sess.Supervisor = p.InstanceID
+			if err := s.put(tx, b, sess); err != nil {
+				return err
+			}
+			out = append(out, sess)
+		}
+		adopted = out
+		return nil
+	})
+	return adopted, err
 }
 
 func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, now time.Time) (int64, error) {

@@ -164,13 +164,17 @@ func write(ctx context.Context, tx pgx.Tx, sess *store.Session, insert bool) err
 	if sess.State.Terminal() {
 		finished = &sess.FinishedAt
 	}
+	var supervisor *string
+	if sess.Supervisor != "" {
+		supervisor = &sess.Supervisor
+	}
 	if insert {
-		_, err = tx.Exec(ctx, `INSERT INTO sessions (kind, id, name, visible, terminal, finished_at, record)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, sess.Kind, sess.ID, name, sess.Visible(), sess.State.Terminal(), finished, enc)
+		_, err = tx.Exec(ctx, `INSERT INTO sessions (kind, id, name, visible, terminal, finished_at, record, supervisor)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, sess.Kind, sess.ID, name, sess.Visible(), sess.State.Terminal(), finished, enc, supervisor)
 		return err
 	}
-	_, err = tx.Exec(ctx, `UPDATE sessions SET name = $3, visible = $4, terminal = $5, finished_at = $6, record = $7
-		WHERE kind = $1 AND id = $2`, sess.Kind, sess.ID, name, sess.Visible(), sess.State.Terminal(), finished, enc)
+	_, err = tx.Exec(ctx, `UPDATE sessions SET name = $3, visible = $4, terminal = $5, finished_at = $6, record = $7, supervisor = $8
+		WHERE kind = $1 AND id = $2`, sess.Kind, sess.ID, name, sess.Visible(), sess.State.Terminal(), finished, enc, supervisor)
 	return err
 }
 
@@ -228,7 +232,7 @@ func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*stor
 		}
 		sess := &store.Session{
 			Kind: p.Kind, ID: id, Name: p.Name, Owner: p.Owner, ProxyUser: p.ProxyUser, State: p.State,
-			Tag:     strings.ReplaceAll(p.Tag, "{id}", strconv.FormatInt(id, 10)),
+			Tag: strings.ReplaceAll(p.Tag, "{id}", strconv.FormatInt(id, 10)), Supervisor: p.Supervisor,
 			Request: p.Request, Fingerprint: p.Fingerprint, Reserved: p.ReservedID != nil,
 			CreatedAt: p.Now, UpdatedAt: p.Now,
 		}
@@ -307,6 +311,38 @@ func (s *Store) FindReplay(ctx context.Context, p *store.CreateParams) (*store.S
 		return err
 	})
 	return out, err
+}
+
+func (s *Store) RenewLease(ctx context.Context, p *store.LeaseParams) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO instances (id, addr, lease_until) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET addr = excluded.addr, lease_until = excluded.lease_until`, p.InstanceID, p.Addr, p.LeaseUntil)
+	return interpret(err)
+}
+
+func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*store.Session, error) {
+	if err := checkKind(p.Kind); err != nil {
+		return nil, err
+	}
+	var adopted []*store.Session
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// SKIP LOCKED: instances adopting at once split the orphans instead of waiting.
+		orphans, err := s.list(ctx, tx, `SELECT record FROM sessions s WHERE kind = $1 AND NOT terminal
+			AND supervisor IS DISTINCT FROM $2
+			AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = s.supervisor AND i.lease_until >= $3)
+			ORDER BY id FOR UPDATE SKIP LOCKED`, p.Kind, p.InstanceID, p.Now)
+		if err != nil {
+			return err
+		}
+		for _, sess := range orphans {
+			sess.Supervisor = p.InstanceID
+			if err := write(ctx, tx, sess, false); err != nil {
+				return err
+			}
+		}
+		adopted = orphans
+		return nil
+	})
+	return adopted, err
 }
 
 func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, now time.Time) (int64, error) {

@@ -182,3 +182,88 @@ var idempotencyTests = []storeTest{
 		}
 	}},
 }
+
+func supervised(t *testing.T, s store.Store, supervisor string) *store.Session {
+	t.Helper()
+	c, err := s.CreateSession(context.Background(), &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting,
+		Tag: "t-{id}", Supervisor: supervisor, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Session
+}
+
+func adoptedIDs(t *testing.T, s store.Store, instance string, now time.Time) []int64 {
+	t.Helper()
+	sessions, err := s.AdoptSessions(context.Background(), &store.AdoptParams{Kind: store.KindBatch, InstanceID: instance, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, sess := range sessions {
+		if sess.Supervisor != instance {
+			t.Errorf("adopted session %d names supervisor %q", sess.ID, sess.Supervisor)
+		}
+		ids = append(ids, sess.ID)
+	}
+	return ids
+}
+
+var leaseTests = []storeTest{
+	{"AdoptionTakesOnlyOrphans", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		a, b, none := supervised(t, s, "a"), supervised(t, s, "b"), supervised(t, s, "")
+		done := supervised(t, s, "a")
+		s.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindBatch, ID: done.ID, State: ptr(store.StateSuccess), Now: t0})
+		for _, inst := range []string{"a", "b", "c"} {
+			if err := s.RenewLease(ctx, &store.LeaseParams{InstanceID: inst, Addr: "x", LeaseUntil: t0.Add(10 * time.Second)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := adoptedIDs(t, s, "c", t0.Add(5*time.Second)); fmt.Sprint(got) != fmt.Sprint([]int64{none.ID}) {
+			t.Errorf("while a and b are alive, c adopts %v, want only the unsupervised %d", got, none.ID)
+		}
+		s.RenewLease(ctx, &store.LeaseParams{InstanceID: "c", LeaseUntil: t0.Add(time.Minute)})
+		if got := adoptedIDs(t, s, "c", t0.Add(20*time.Second)); fmt.Sprint(got) != fmt.Sprint([]int64{a.ID, b.ID}) {
+			t.Errorf("after a's and b's leases expired, c adopts %v, want %d and %d", got, a.ID, b.ID)
+		}
+		if got := adoptedIDs(t, s, "a", t0.Add(20*time.Second)); len(got) != 0 {
+			t.Errorf("a takes %v back from c, which is alive", got)
+		}
+		got, _ := s.GetSession(ctx, store.KindBatch, a.ID)
+		if got.Supervisor != "c" {
+			t.Errorf("the record names supervisor %q, want c", got.Supervisor)
+		}
+	}},
+	{"ConcurrentAdoptersSplitTheOrphans", func(t *testing.T, s store.Store) {
+		const n = 30
+		for range n {
+			supervised(t, s, "dead")
+		}
+		var mu sync.Mutex
+		seen := map[int64]int{}
+		var wg sync.WaitGroup
+		for i := range 3 { // live instances: each renewed its lease before adopting
+			s.RenewLease(context.Background(), &store.LeaseParams{InstanceID: fmt.Sprintf("i%d", i), LeaseUntil: t0.Add(time.Hour)})
+		}
+		for i := range 3 {
+			wg.Go(func() {
+				ids := adoptedIDs(t, s, fmt.Sprintf("i%d", i), t0)
+				mu.Lock()
+				defer mu.Unlock()
+				for _, id := range ids {
+					seen[id]++
+				}
+			})
+		}
+		wg.Wait()
+		if len(seen) != n {
+			t.Errorf("%d of %d orphans adopted", len(seen), n)
+		}
+		for id, c := range seen {
+			if c != 1 {
+				t.Errorf("session %d adopted %d times", id, c)
+			}
+		}
+	}},
+}

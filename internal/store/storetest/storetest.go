@@ -290,7 +290,7 @@ func Run(t *testing.T, open Opener) {
 			}
 		}},
 	}
-	tests = append(tests, idempotencyTests...)
+	tests = append(append(tests, idempotencyTests...), leaseTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
