@@ -211,6 +211,25 @@ func (m *Manager) leaseLoop() {
 		if err := m.adopt(m.ctx); err != nil {
 			m.log.Warn("adopt orphaned batches", "err", err)
 		}
+		m.sweep()
+	}
+}
+
+// sweep queues every never-launched batch this instance supervises, in case its launch was
+// lost with an error (resumeLaunch covers the cases a client retries; this covers the rest).
+func (m *Manager) sweep() {
+	active, err := m.store.ListActive(m.ctx, store.KindBatch)
+	if err != nil {
+		m.log.Warn("sweep unlaunched batches", "err", err)
+		return
+	}
+	for _, sess := range active {
+		m.mu.Lock()
+		watched := m.watching[sess.ID]
+		m.mu.Unlock()
+		if !watched && !sess.Deleted() {
+			m.resumeLaunch(sess)
+		}
 	}
 }
 
@@ -260,6 +279,7 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts
 		// A replay answers from what was stored, without validating or creating again.
 		sess, err := m.store.FindReplay(ctx, p)
 		if err == nil {
+			m.resumeLaunch(sess)
 			return &store.Created{Session: sess, Replayed: true}, nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
@@ -283,10 +303,21 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts
 	if err != nil {
 		return nil, m.createError(err, opts, p.Name)
 	}
-	if !created.Replayed {
+	if created.Replayed {
+		m.resumeLaunch(created.Session)
+	} else {
 		m.enqueue(created.Session.ID)
 	}
 	return created, nil
+}
+
+// resumeLaunch queues the launch of a batch this instance supervises that was never launched:
+// its create may have committed while its answer (and so its launch) was lost, as when the
+// database restarts mid-commit. Launching looks for the tag first, so this never launches twice.
+func (m *Manager) resumeLaunch(sess *store.Session) {
+	if sess.State == store.StateStarting && sess.Launch == nil && sess.Supervisor == m.cfg.InstanceID {
+		m.enqueue(sess.ID)
+	}
 }
 
 // createError says in the client's terms why a create was refused.
@@ -657,9 +688,29 @@ func (m *Manager) watch(id int64, tag string) {
 	})
 }
 
+// update applies p, retrying while the store is unavailable (a database restarting): an
+// outcome once observed must be recorded. It gives up only when the manager stops; the next
+// start then finds the outcome again in the application's directory.
+func (m *Manager) update(p *store.UpdateParams) (*store.Session, error) {
+	wait := 100 * time.Millisecond
+	for {
+		sess, err := m.store.UpdateSession(m.ctx, p)
+		if !errors.Is(err, store.ErrUnavailable) {
+			return sess, err
+		}
+		m.log.Warn("store unavailable; retrying", "id", p.ID, "err", err)
+		select {
+		case <-m.ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
 func (m *Manager) markRunning(id int64, launch *store.Launch) {
 	running := store.StateRunning
-	_, err := m.store.UpdateSession(m.ctx, &store.UpdateParams{
+	_, err := m.update(&store.UpdateParams{
 		Kind: store.KindBatch, ID: id, IfStates: []store.State{store.StateStarting, store.StateRunning},
 		State: &running, Launch: launch, Now: m.now(),
 	})
@@ -679,7 +730,7 @@ func (m *Manager) finish(id int64, exit *supervisor.Exit) {
 		reason = exit.Describe()
 	}
 	code := exit.Code
-	_, err := m.store.UpdateSession(m.ctx, &store.UpdateParams{
+	_, err := m.update(&store.UpdateParams{
 		Kind: store.KindBatch, ID: id, IfStates: []store.State{store.StateStarting, store.StateRunning},
 		State: &state, ExitCode: &code, Reason: &reason, Now: m.now(),
 	})
@@ -695,7 +746,7 @@ func (m *Manager) finish(id int64, exit *supervisor.Exit) {
 func (m *Manager) fail(id int64, tag, reason string) {
 	_ = m.launcher.Note(tag, reason)
 	dead := store.StateDead
-	_, err := m.store.UpdateSession(m.ctx, &store.UpdateParams{
+	_, err := m.update(&store.UpdateParams{
 		Kind: store.KindBatch, ID: id, IfStates: []store.State{store.StateStarting, store.StateRunning},
 		State: &dead, Reason: &reason, Now: m.now(),
 	})
