@@ -68,3 +68,7 @@ N ?= 200
 .PHONY: soak
 soak: build ## SIGKILL the server N times during idempotent creates (stub spark-submit); count duplicates and losses
 	SPARKGATE_SOAK_KILLS=$(N) $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionStub' -v ./test/integration/ | grep -E 'fault injection|_test.go|^(---|ok|FAIL)'
+
+.PHONY: soak-fleet
+soak-fleet: build ## as soak, with two instances on a throwaway PostgreSQL, one SIGKILLed each round
+	SPARKGATE_SOAK_KILLS=$(N) scripts/with-test-postgres $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionFleet' -v ./test/integration/ | grep -E 'fault injection|_test.go|^(---|ok|FAIL)'

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sparkgate/sparkgate/client"
+	"github.com/sparkgate/sparkgate/internal/store/postgres/pgtest"
 )
 
 // faultRun describes one fault-injection run: creates under rounds of requestIds, each round
@@ -24,6 +26,10 @@ type faultRun struct {
 	window    time.Duration // PUTs and the kill fall at random instants in it
 	finish    time.Duration // how long the applications may take to finish afterwards
 	env       []string
+	// instances > 1 runs that many servers on one PostgreSQL database (store) and one data
+	// directory; each round kills one of them.
+	instances int
+	store     string
 }
 
 // runFaults SIGKILLs the server at random instants while clients create batches with PUT and
@@ -31,10 +37,18 @@ type faultRun struct {
 // every requestId ran exactly once.
 func runFaults(t *testing.T, f faultRun) {
 	markers := t.TempDir()
-	s := startServer(t, serverOpts{sparkHome: f.sparkHome, env: f.env, args: []string{"--max-concurrent-launches", "2"}})
+	data := t.TempDir()
+	var servers []*server
+	var clients []*client.Client
+	for i := range max(1, f.instances) {
+		srv := startServer(t, serverOpts{sparkHome: f.sparkHome, env: f.env, store: f.store, dataDir: data,
+			args: []string{"--max-concurrent-launches", "2", "--lease", "2s", "--instance-id", fmt.Sprintf("i%d", i)}})
+		servers = append(servers, srv)
+		clients = append(clients, client.New(srv.url(""), client.WithRetry(client.Retry{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond})))
+	}
+	s := servers[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	c := client.New(s.url(""), client.WithRetry(client.Retry{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond}))
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -46,6 +60,7 @@ func runFaults(t *testing.T, f faultRun) {
 			key := client.NewRequestID()
 			keys = append(keys, key)
 			delay := time.Duration(rng.Int64N(int64(f.window)))
+			c := clients[rng.IntN(len(clients))]
 			wg.Go(func() {
 				time.Sleep(delay)
 				b, _, err := c.CreateBatchWithRequestID(ctx, key, &client.CreateBatchRequest{
@@ -62,8 +77,13 @@ func runFaults(t *testing.T, f faultRun) {
 			})
 		}
 		time.Sleep(time.Duration(rng.Int64N(int64(f.window))))
-		s.kill()
-		s.start()
+		victim := servers[rng.IntN(len(servers))]
+		victim.kill()
+		if len(servers) > 1 {
+			// Down for up to twice the lease: often long enough for a peer to adopt its batches.
+			time.Sleep(time.Duration(rng.Int64N(int64(4 * time.Second))))
+		}
+		victim.start()
 	}
 	wg.Wait()
 	if t.Failed() {
@@ -93,8 +113,12 @@ func runFaults(t *testing.T, f faultRun) {
 		}
 	}
 	list := s.do("GET", "/batches?size=100000", "").json(t)
-	t.Logf("fault injection: %d kills, %d requestIds, %d batches, %d duplicates, %d lost",
-		f.rounds, len(keys), int(list["total"].(float64)), duplicates, lost)
+	adoptions := 0
+	for _, srv := range servers {
+		adoptions += strings.Count(srv.output(), "adopted batches")
+	}
+	t.Logf("fault injection: %d kills, %d requestIds, %d batches, %d duplicates, %d lost (%d adoptions by a peer)",
+		f.rounds, len(keys), int(list["total"].(float64)), duplicates, lost, adoptions)
 	if duplicates != 0 || lost != 0 || int(list["total"].(float64)) != len(keys) {
 		t.Fatalf("%d duplicates and %d lost applications, %v batches for %d requestIds; want exactly one each",
 			duplicates, lost, list["total"], len(keys))
@@ -107,6 +131,19 @@ func TestFaultInjectionRealSpark(t *testing.T) {
 	t.Parallel()
 	runFaults(t, faultRun{sparkHome: home, job: testdata(t, "jobs/marker.py"), rounds: 3, perRound: 1,
 		window: 1500 * time.Millisecond, finish: sparkTimeout})
+}
+
+// Two instances on one PostgreSQL database, one of them SIGKILLed at random instants among
+// creates spread over both; SPARKGATE_SOAK_KILLS sets how many kills (make soak-fleet).
+func TestFaultInjectionFleet(t *testing.T) {
+	t.Parallel()
+	rounds := 10
+	if n, err := strconv.Atoi(os.Getenv("SPARKGATE_SOAK_KILLS")); err == nil && n > 0 {
+		rounds = n
+	}
+	runFaults(t, faultRun{sparkHome: testdata(t, "stubspark"), job: testdata(t, "jobs/marker.py"), rounds: rounds, perRound: 3,
+		window: 300 * time.Millisecond, finish: time.Minute, env: []string{"STUB_SLEEP=0.2"},
+		instances: 2, store: pgtest.URL(t)})
 }
 
 // The same on the stub spark-submit, with more kills; SPARKGATE_SOAK_KILLS sets how many
