@@ -60,6 +60,10 @@ vet: ## go vet and gofmt
 bench: deps build ## benchmark the server (stub spark-submit) and POST-to-success on real Spark
 	$(SPARK_ENV) $(GO) run ./bench/loadgen -bin ./$(BIN) $(ARGS)
 
+.PHONY: bench-pg
+bench-pg: deps build ## benchmark two instances on a throwaway PostgreSQL (replayed PUT, creates, failover)
+	scripts/with-test-postgres sh -c '$(GO) run ./bench/loadgen -bin ./$(BIN) -pg "$$SPARKGATE_TEST_POSTGRES_URL" $(ARGS)'
+
 .PHONY: clean
 clean: ## remove build output (not ./data)
 	rm -rf bin

@@ -41,6 +41,7 @@ func main() {
 	workers := flag.Int("workers", 32, "concurrent connections of the throughput runs")
 	runs := flag.Int("runs", 3, "runs of the POST-to-success comparison")
 	serveBare := flag.String("serve-bare", "", "(internal) serve a static batch view on this address, as the reference")
+	pg := flag.String("pg", "", "a postgres:// URL: measure two instances on the PostgreSQL store instead")
 	flag.Parse()
 	if *serveBare != "" {
 		check(http.ListenAndServe(*serveBare, bareHandler()))
@@ -58,6 +59,11 @@ func main() {
 	check(err)
 
 	fmt.Printf("sparkgate benchmark: %s, %d connections, load generator on the same machine\n\n", *bin, *workers)
+
+	if *pg != "" {
+		benchPostgres(*bin, *pg, work, stub, jobs+","+examples, *workers, *duration)
+		return
+	}
 
 	// 1. Ready time with a large store, and idle RSS.
 	dataDir := filepath.Join(work, "big")
@@ -188,20 +194,39 @@ type server struct {
 	cmd   *exec.Cmd
 	url   string
 	ready time.Duration
+	log   *syncBuffer
 }
 
-func start(bin, dataDir, sparkHome, whitelist string, env []string) *server {
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func start(bin, dataDir, sparkHome, whitelist string, env []string, extra ...string) *server {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	check(err)
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dataDir, "--spark-home", sparkHome,
-		"--local-dir-whitelist", whitelist, "--log-level", "warn", "--max-concurrent-launches", "2")
+		"--local-dir-whitelist", whitelist, "--log-level", "info", "--max-concurrent-launches", "2")
+	cmd.Args = append(cmd.Args, extra...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = os.Stderr
+	s := &server{cmd: cmd, url: "http://" + addr, log: &syncBuffer{}}
+	cmd.Stderr = s.log
 	t0 := time.Now()
 	check(cmd.Start())
-	s := &server{cmd: cmd, url: "http://" + addr}
 	for {
 		if resp, err := http.Get(s.url + "/version"); err == nil {
 			resp.Body.Close()
@@ -371,4 +396,65 @@ func put(c *http.Client, url, requestID, body string, want int) error {
 		return fmt.Errorf("PUT /batches: status %d, want %d", resp.StatusCode, want)
 	}
 	return nil
+}
+
+// benchPostgres measures two instances sharing one PostgreSQL database and one data directory.
+func benchPostgres(bin, url, work, stub, whitelist string, workers int, duration time.Duration) {
+	data := filepath.Join(work, "pg")
+	env := []string{"STUB_SLEEP=600"}
+	a := start(bin, data, stub, whitelist, env, "--store", url, "--instance-id", "bench-a")
+	b := start(bin, data, stub, whitelist, env, "--store", url, "--instance-id", "bench-b")
+	defer b.stop()
+	fmt.Printf("two instances on PostgreSQL (%s)\n", redact(url))
+	jobs := strings.Split(whitelist, ",")[0]
+	body := `{"file":"` + jobs + `/ok.py"}`
+	var post, firstPut []time.Duration
+	for i := range 200 {
+		srv := []*server{a, b}[i%2]
+		t0 := time.Now()
+		createBatch(srv.url, body)
+		post = append(post, time.Since(t0))
+		t0 = time.Now()
+		check(put(client, srv.url, newGUID(), body, 201))
+		firstPut = append(firstPut, time.Since(t0))
+	}
+	fmt.Printf("POST /batches one at a time:         p50 %v, p99 %v\n", pct(post, 50), pct(post, 99))
+	fmt.Printf("first PUT /batches (requestId):      p50 %v, p99 %v\n", pct(firstPut, 50), pct(firstPut, 99))
+	key := newGUID()
+	check(put(client, a.url, key, body, 201))
+	var turn atomic.Int64
+	n, lat := hammer(workers, duration, func(c *http.Client) error {
+		srv := []*server{a, b}[turn.Add(1)%2]
+		return put(c, srv.url, key, body, 200)
+	})
+	fmt.Printf("replayed PUT across both instances:  %.0f req/s (p50 %v, p99 %v)\n", float64(n)/duration.Seconds(), pct(lat, 50), pct(lat, 99))
+	n, lat = hammer(workers, duration, func(c *http.Client) error {
+		srv := []*server{a, b}[turn.Add(1)%2]
+		return get(c, srv.url+"/batches/0")
+	})
+	fmt.Printf("GET /batches/{id} across both:       %.0f req/s (p50 %v, p99 %v)\n", float64(n)/duration.Seconds(), pct(lat, 50), pct(lat, 99))
+
+	// Failover: a supervises a running batch; it is SIGKILLed; b adopts it.
+	id := createBatch(a.url, `{"file":"`+jobs+`/sleep.py"}`)
+	waitState(a.url, id, "running")
+	a.cmd.Process.Kill()
+	a.cmd.Wait()
+	killed := time.Now()
+	for !strings.Contains(b.log.String(), "adopted batches") {
+		if time.Since(killed) > time.Minute {
+			check(fmt.Errorf("b did not adopt within a minute"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Printf("failover, SIGKILL to adoption:       %v (lease 15s, renewed and checked every 5s)\n", time.Since(killed).Round(10*time.Millisecond))
+	exec.Command("pkill", "-f", "stubspark/bin/spark-submit").Run()
+}
+
+func redact(u string) string {
+	if i := strings.Index(u, "@"); i > 0 {
+		if j := strings.Index(u, "://"); j > 0 && j < i {
+			return u[:j+3] + "…" + u[i:]
+		}
+	}
+	return u
 }

@@ -2,7 +2,9 @@ package integration
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,39 +46,64 @@ func TestServerOnPostgres(t *testing.T) {
 	}
 }
 
-// Two instances on one database: 40 identical PUTs spread over both get one 201 and one
-// batch, because the key is unique in the database, not in either process.
-func TestConcurrentPutsAcrossTwoInstances(t *testing.T) {
+// Three instances on one database, real Spark: 40 identical PUTs spread over them get one
+// 201 and one Spark application, because the key is unique in the database, not in any
+// process; and a reserved id can be put through another instance than the one that reserved it.
+func TestThreeInstancesOnePostgres(t *testing.T) {
+	home := sparkHome(t)
 	t.Parallel()
 	db := pgtest.URL(t)
+	data := t.TempDir()
 	markers := t.TempDir()
-	env := []string{"STUB_MARKER_DIR=" + markers}
-	a := startServer(t, serverOpts{store: db, sparkHome: testdata(t, "stubspark"), env: env})
-	b := startServer(t, serverOpts{store: db, sparkHome: testdata(t, "stubspark"), env: env})
-	body := `{"file":"` + testdata(t, "jobs/ok.py") + `"}`
+	var servers []*server
+	for i := range 3 {
+		servers = append(servers, startServer(t, serverOpts{store: db, dataDir: data, sparkHome: home,
+			args: []string{"--instance-id", fmt.Sprintf("i%d", i)}}))
+	}
+	body := fmt.Sprintf(`{"file":"%s","args":["%s","once"],"conf":{"spark.ui.enabled":"false"}}`, testdata(t, "jobs/marker.py"), markers)
 	const n = 40
 	statuses := make([]int, n)
+	ids := make([]float64, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		srv := a
-		if i%2 == 1 {
-			srv = b
-		}
-		wg.Go(func() { statuses[i] = srv.do("PUT", "/batches", body, "requestId", rid).status })
+		srv := servers[i%3]
+		wg.Go(func() {
+			r := srv.do("PUT", "/batches", body, "requestId", rid)
+			statuses[i] = r.status
+			if r.status < 300 {
+				ids[i] = r.json(t)["id"].(float64)
+			}
+		})
 	}
 	wg.Wait()
 	count := map[int]int{}
-	for _, st := range statuses {
+	for i, st := range statuses {
 		count[st]++
+		if ids[i] != ids[0] {
+			t.Errorf("answers name batches %v and %v", ids[0], ids[i])
+		}
 	}
 	if count[201] != 1 || count[200] != n-1 {
 		t.Fatalf("statuses %v, want one 201 and %d × 200", count, n-1)
 	}
-	a.waitState(0, 30*time.Second, "success")
-	if list := b.do("GET", "/batches", "").json(t); list["total"].(float64) != 1 {
-		t.Errorf("total = %v, want 1", list["total"])
+	// Reserve on one instance, put through another, repeat through the third.
+	res := servers[0].do("POST", "/batches/id", "").json(t)
+	path := fmt.Sprintf("/batches/%d", int(res["sessionId"].(float64)))
+	okBody := `{"file":"` + testdata(t, "jobs/ok.py") + `","putKey":"` + res["putKey"].(string) + `"}`
+	if r := servers[1].do("PUT", path, okBody); r.status != 201 {
+		t.Errorf("PUT through another instance = %d %s", r.status, r.body)
 	}
-	if files, _ := filepath.Glob(filepath.Join(markers, "*")); len(files) != 1 {
-		t.Errorf("%d applications ran, want 1", len(files))
+	if r := servers[2].do("PUT", path, okBody); r.status != 200 {
+		t.Errorf("repeat through a third instance = %d %s", r.status, r.body)
+	}
+	if got := servers[2].waitState(int(ids[0]), sparkTimeout, "success", "dead"); got != "success" {
+		t.Fatalf("the batch ended %s", got)
+	}
+	if list := servers[1].do("GET", "/batches", "").json(t); list["total"].(float64) != 2 {
+		t.Errorf("total = %v, want 2", list["total"])
+	}
+	m, _ := os.ReadFile(filepath.Join(markers, "once"))
+	if c := strings.Count(string(m), "ran "); c != 1 {
+		t.Errorf("the Spark application ran %d times, want once", c)
 	}
 }
