@@ -41,7 +41,7 @@ type Store struct {
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
-	cache  recordCache
+	cache  store.DecodeCache
 }
 
 type write struct {
@@ -534,9 +534,7 @@ func (s *Store) GetSession(ctx context.Context, kind store.Kind, id int64) (*sto
 }
 
 // load decodes one record; a corrupt one is logged and reported as not found, so that one
-// bad record never stops the server. Decoded records are cached by content: a cached record
-// is used only while the stored bytes are exactly those it was decoded from, so the cache
-// needs no invalidation. Callers get their own copy of the top-level struct.
+// bad record never stops the server.
 func (s *Store) load(tx *bbolt.Tx, kind store.Kind, deleted bool, id int64) (*store.Session, error) {
 	b := bucketsOf(kind)
 	name := b.live
@@ -547,18 +545,12 @@ func (s *Store) load(tx *bbolt.Tx, kind store.Kind, deleted bool, id int64) (*st
 	if v == nil {
 		return nil, store.ErrNotFound
 	}
-	key := cacheKey{kind: kind, deleted: deleted, id: id}
-	if sess := s.cache.get(key, v); sess != nil {
-		return sess, nil
-	}
-	sess, err := decode(v)
+	sess, err := s.cache.Decode(v)
 	if err != nil {
 		s.log.Error("skipping unreadable session record", "kind", kind, "deleted", deleted, "id", id, "err", err)
 		return nil, store.ErrNotFound
 	}
-	s.cache.put(key, v, sess)
-	cp := *sess
-	return &cp, nil
+	return sess, nil
 }
 
 func (s *Store) GetSessionByName(ctx context.Context, kind store.Kind, name string) (*store.Session, error) {
@@ -835,50 +827,4 @@ func (s *Store) PurgeKeys(ctx context.Context, p *store.PurgeKeysParams) ([]*sto
 		return nil
 	})
 	return purged, err
-}
-
-// recordCache keeps decoded records with the bytes they were decoded from.
-type recordCache struct {
-	mu      sync.Mutex
-	entries map[cacheKey]cacheEntry
-}
-
-type cacheKey struct {
-	kind    store.Kind
-	deleted bool
-	id      int64
-}
-
-type cacheEntry struct {
-	raw  []byte
-	sess *store.Session
-}
-
-const cacheSize = 16384
-
-func (c *recordCache) get(k cacheKey, raw []byte) *store.Session {
-	c.mu.Lock()
-	e, ok := c.entries[k]
-	c.mu.Unlock()
-	if !ok || !bytes.Equal(e.raw, raw) {
-		return nil
-	}
-	cp := *e.sess
-	return &cp
-}
-
-func (c *recordCache) put(k cacheKey, raw []byte, sess *store.Session) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = make(map[cacheKey]cacheEntry)
-	}
-	if len(c.entries) >= cacheSize {
-		for old := range c.entries { // evict an arbitrary entry
-			delete(c.entries, old)
-			break
-		}
-	}
-	cp := *sess
-	c.entries[k] = cacheEntry{raw: bytes.Clone(raw), sess: &cp}
 }

@@ -34,8 +34,9 @@ var migrations embed.FS
 
 // Store is the PostgreSQL backend.
 type Store struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	pool  *pgxpool.Pool
+	log   *slog.Logger
+	cache store.DecodeCache
 }
 
 // Open connects to the database at url (postgres://…), applies pending migrations under an
@@ -148,6 +149,15 @@ func scanSession(r row) (*store.Session, error) {
 		return nil, err
 	}
 	return store.DecodeRecord(raw)
+}
+
+// scanCached is scanSession for the hot read paths, through the decode cache.
+func (s *Store) scanCached(r row) (*store.Session, error) {
+	var raw []byte
+	if err := r.Scan(&raw); err != nil {
+		return nil, err
+	}
+	return s.cache.Decode(raw)
 }
 
 // write stores a record and its indexed columns.
@@ -304,6 +314,19 @@ func (s *Store) FindReplay(ctx context.Context, p *store.CreateParams) (*store.S
 	if err := checkKind(p.Kind); err != nil {
 		return nil, err
 	}
+	if p.Key != nil {
+		// The hot path of a replayed PUT: one round trip, no transaction.
+		sess, err := s.scanCached(s.pool.QueryRow(ctx, `SELECT s.record FROM request_keys k
+			JOIN sessions s ON s.kind = k.kind AND s.id = k.session_id
+			WHERE k.kind = $1 AND k.scope = $2 AND k.key = $3`, p.Kind, p.Key.Scope, p.Key.Key))
+		if err != nil {
+			return nil, s.readError(err, p.Kind, p.Key.Key)
+		}
+		if sess.Fingerprint != p.Fingerprint {
+			return nil, store.ErrKeyMismatch
+		}
+		return sess, nil
+	}
 	var out *store.Session
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		sess, err := findReplay(ctx, tx, p, false)
@@ -359,7 +382,7 @@ func (s *Store) GetSession(ctx context.Context, kind store.Kind, id int64) (*sto
 	if err := checkKind(kind); err != nil {
 		return nil, err
 	}
-	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT record FROM sessions WHERE kind = $1 AND id = $2 AND visible`, kind, id))
+	sess, err := s.scanCached(s.pool.QueryRow(ctx, `SELECT record FROM sessions WHERE kind = $1 AND id = $2 AND visible`, kind, id))
 	return sess, s.readError(err, kind, id)
 }
 
