@@ -25,6 +25,14 @@ const (
 // Valid reports whether k is a kind a backend must accept.
 func (k Kind) Valid() bool { return k == KindBatch || k == KindInteractive }
 
+// Check is Valid as an error, for the backends' argument checks.
+func (k Kind) Check() error {
+	if !k.Valid() {
+		return fmt.Errorf("unknown session kind %q", k)
+	}
+	return nil
+}
+
 // State is a session's lifecycle state, spelled exactly as Livy spells it.
 type State string
 
@@ -203,6 +211,14 @@ type PurgeKeysParams struct {
 	KeysBefore   time.Time
 	UnusedBefore time.Time // reservations never used expire sooner
 	Limit        int
+}
+
+// PurgeLimit is the work of one purge call: limit, or 1000 when limit is not positive.
+func PurgeLimit(limit int) int {
+	if limit <= 0 {
+		return 1000
+	}
+	return limit
 }
 
 // PurgeParams removes sessions that finished, or were deleted, before a point in time.

@@ -137,11 +137,7 @@ func TestFaultInjectionRealSpark(t *testing.T) {
 // creates spread over both; SPARKGATE_SOAK_KILLS sets how many kills (make soak-fleet).
 func TestFaultInjectionFleet(t *testing.T) {
 	t.Parallel()
-	rounds := 10
-	if n, err := strconv.Atoi(os.Getenv("SPARKGATE_SOAK_KILLS")); err == nil && n > 0 {
-		rounds = n
-	}
-	runFaults(t, faultRun{sparkHome: testdata(t, "stubspark"), job: testdata(t, "jobs/marker.py"), rounds: rounds, perRound: 3,
+	runFaults(t, faultRun{sparkHome: testdata(t, "stubspark"), job: testdata(t, "jobs/marker.py"), rounds: soakKills(10), perRound: 3,
 		window: 300 * time.Millisecond, finish: time.Minute, env: []string{"STUB_SLEEP=0.2"},
 		instances: 2, store: pgtest.URL(t)})
 }
@@ -150,10 +146,14 @@ func TestFaultInjectionFleet(t *testing.T) {
 // (make soak N=200).
 func TestFaultInjectionStub(t *testing.T) {
 	t.Parallel()
-	rounds := 10
-	if n, err := strconv.Atoi(os.Getenv("SPARKGATE_SOAK_KILLS")); err == nil && n > 0 {
-		rounds = n
-	}
-	runFaults(t, faultRun{sparkHome: testdata(t, "stubspark"), job: testdata(t, "jobs/marker.py"), rounds: rounds, perRound: 3,
+	runFaults(t, faultRun{sparkHome: testdata(t, "stubspark"), job: testdata(t, "jobs/marker.py"), rounds: soakKills(10), perRound: 3,
 		window: 300 * time.Millisecond, finish: time.Minute, env: []string{"STUB_SLEEP=0.2"}})
+}
+
+// soakKills is SPARKGATE_SOAK_KILLS (make soak N=...), or def.
+func soakKills(def int) int {
+	if n, err := strconv.Atoi(os.Getenv("SPARKGATE_SOAK_KILLS")); err == nil && n > 0 {
+		return n
+	}
+	return def
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -316,4 +317,33 @@ func processesWithTag(tag string) []string {
 		found = append(found, strings.ReplaceAll(string(b), "\x00", " "))
 	}
 	return found
+}
+
+// concurrentPuts sends n identical PUT /batches under one requestId at once, spread over the
+// servers, and counts the answers' statuses and the distinct batch ids they name.
+func concurrentPuts(t *testing.T, servers []*server, body, requestID string, n int) (map[int]int, []float64) {
+	t.Helper()
+	statuses := make([]int, n)
+	ids := make([]float64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		srv := servers[i%len(servers)]
+		wg.Go(func() {
+			r := srv.do("PUT", "/batches", body, "requestId", requestID)
+			statuses[i] = r.status
+			if r.status < 300 {
+				ids[i] = r.json(t)["id"].(float64)
+			}
+		})
+	}
+	wg.Wait()
+	count := map[int]int{}
+	var distinct []float64
+	for i, st := range statuses {
+		count[st]++
+		if st < 300 && !slices.Contains(distinct, ids[i]) {
+			distinct = append(distinct, ids[i])
+		}
+	}
+	return count, distinct
 }

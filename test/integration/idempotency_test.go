@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -84,28 +83,9 @@ func TestConcurrentIdenticalPuts(t *testing.T) {
 	s := startServer(t, serverOpts{sparkHome: testdata(t, "stubspark"), env: []string{"STUB_MARKER_DIR=" + markers}})
 	body := `{"file":"` + testdata(t, "jobs/ok.py") + `"}`
 	const n = 40
-	statuses := make([]int, n)
-	ids := make([]float64, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			r := s.do("PUT", "/batches", body, "requestId", rid)
-			statuses[i] = r.status
-			if r.status < 300 {
-				ids[i] = r.json(t)["id"].(float64)
-			}
-		})
-	}
-	wg.Wait()
-	count := map[int]int{}
-	for i, st := range statuses {
-		count[st]++
-		if ids[i] != ids[0] {
-			t.Errorf("answer %d names batch %v, answer 0 batch %v", i, ids[i], ids[0])
-		}
-	}
-	if count[201] != 1 || count[200] != n-1 {
-		t.Fatalf("statuses %v, want one 201 and %d × 200", count, n-1)
+	count, ids := concurrentPuts(t, []*server{s}, body, rid, n)
+	if count[201] != 1 || count[200] != n-1 || len(ids) != 1 {
+		t.Fatalf("statuses %v naming batches %v, want one 201, %d × 200, one batch", count, ids, n-1)
 	}
 	s.waitState(0, 30*time.Second, "success")
 	if list := s.do("GET", "/batches", "").json(t); list["total"].(float64) != 1 {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -62,29 +61,9 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 	}
 	body := fmt.Sprintf(`{"file":"%s","args":["%s","once"],"conf":{"spark.ui.enabled":"false"}}`, testdata(t, "jobs/marker.py"), markers)
 	const n = 40
-	statuses := make([]int, n)
-	ids := make([]float64, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		srv := servers[i%3]
-		wg.Go(func() {
-			r := srv.do("PUT", "/batches", body, "requestId", rid)
-			statuses[i] = r.status
-			if r.status < 300 {
-				ids[i] = r.json(t)["id"].(float64)
-			}
-		})
-	}
-	wg.Wait()
-	count := map[int]int{}
-	for i, st := range statuses {
-		count[st]++
-		if ids[i] != ids[0] {
-			t.Errorf("answers name batches %v and %v", ids[0], ids[i])
-		}
-	}
-	if count[201] != 1 || count[200] != n-1 {
-		t.Fatalf("statuses %v, want one 201 and %d × 200", count, n-1)
+	count, ids := concurrentPuts(t, servers, body, rid, n)
+	if count[201] != 1 || count[200] != n-1 || len(ids) != 1 {
+		t.Fatalf("statuses %v naming batches %v, want one 201, %d × 200, one batch", count, ids, n-1)
 	}
 	// Reserve on one instance, put through another, repeat through the third.
 	res := servers[0].do("POST", "/batches/id", "").json(t)

@@ -229,15 +229,8 @@ func interpret(err error) error {
 	}
 }
 
-func checkKind(k store.Kind) error {
-	if !k.Valid() {
-		return fmt.Errorf("unknown session kind %q", k)
-	}
-	return nil
-}
-
 func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*store.Created, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
 	var out *store.Created
@@ -326,7 +319,7 @@ func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*stor
 }
 
 func (s *Store) FindReplay(ctx context.Context, p *store.CreateParams) (*store.Session, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
 	var out *store.Session
@@ -419,7 +412,7 @@ func (s *Store) RenewLease(ctx context.Context, p *store.LeaseParams) error {
 }
 
 func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*store.Session, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
 	var adopted []*store.Session
@@ -453,7 +446,7 @@ func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*sto
 }
 
 func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, now time.Time) (int64, error) {
-	if err := checkKind(kind); err != nil {
+	if err := kind.Check(); err != nil {
 		return 0, err
 	}
 	var id int64
@@ -521,7 +514,7 @@ func addCount(tx *bbolt.Tx, k store.Kind, delta int64) error {
 }
 
 func (s *Store) GetSession(ctx context.Context, kind store.Kind, id int64) (*store.Session, error) {
-	if err := checkKind(kind); err != nil {
+	if err := kind.Check(); err != nil {
 		return nil, err
 	}
 	var out *store.Session
@@ -554,7 +547,7 @@ func (s *Store) load(tx *bbolt.Tx, kind store.Kind, deleted bool, id int64) (*st
 }
 
 func (s *Store) GetSessionByName(ctx context.Context, kind store.Kind, name string) (*store.Session, error) {
-	if err := checkKind(kind); err != nil {
+	if err := kind.Check(); err != nil {
 		return nil, err
 	}
 	var out *store.Session
@@ -572,7 +565,7 @@ func (s *Store) GetSessionByName(ctx context.Context, kind store.Kind, name stri
 }
 
 func (s *Store) ListSessions(ctx context.Context, p *store.ListParams) (*store.Page, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
 	page := &store.Page{Sessions: []*store.Session{}}
@@ -600,7 +593,7 @@ func (s *Store) ListSessions(ctx context.Context, p *store.ListParams) (*store.P
 }
 
 func (s *Store) ListActive(ctx context.Context, kind store.Kind) ([]*store.Session, error) {
-	if err := checkKind(kind); err != nil {
+	if err := kind.Check(); err != nil {
 		return nil, err
 	}
 	var out []*store.Session
@@ -628,7 +621,7 @@ func (s *Store) loadAny(tx *bbolt.Tx, kind store.Kind, id int64) (*store.Session
 }
 
 func (s *Store) UpdateSession(ctx context.Context, p *store.UpdateParams) (*store.Session, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
 	var updated *store.Session
@@ -655,7 +648,7 @@ func (s *Store) UpdateSession(ctx context.Context, p *store.UpdateParams) (*stor
 }
 
 func (s *Store) DeleteSession(ctx context.Context, kind store.Kind, id int64, now time.Time) (*store.Session, error) {
-	if err := checkKind(kind); err != nil {
+	if err := kind.Check(); err != nil {
 		return nil, err
 	}
 	var before *store.Session
@@ -691,13 +684,10 @@ func (s *Store) DeleteSession(ctx context.Context, kind store.Kind, id int64, no
 }
 
 func (s *Store) PurgeSessions(ctx context.Context, p *store.PurgeParams) ([]*store.Session, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
+	limit := store.PurgeLimit(p.Limit)
 	var purged []*store.Session
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		var out []*store.Session
@@ -763,13 +753,10 @@ func (s *Store) PurgeSessions(ctx context.Context, p *store.PurgeParams) ([]*sto
 }
 
 func (s *Store) PurgeKeys(ctx context.Context, p *store.PurgeKeysParams) ([]*store.Session, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
+	limit := store.PurgeLimit(p.Limit)
 	var purged []*store.Session
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		b := bucketsOf(p.Kind)

@@ -188,15 +188,8 @@ func write(ctx context.Context, tx pgx.Tx, sess *store.Session, insert bool) err
 	return err
 }
 
-func checkKind(k store.Kind) error {
-	if !k.Valid() {
-		return fmt.Errorf("unknown session kind %q", k)
-	}
-	return nil
-}
-
 func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*store.Created, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
 	var out *store.Created
@@ -311,7 +304,7 @@ func findReplay(ctx context.Context, tx pgx.Tx, p *store.CreateParams, forUpdate
 }
 
 func (s *Store) FindReplay(ctx context.Context, p *store.CreateParams) (*store.Session, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
 	if p.Key != nil {
@@ -343,7 +336,7 @@ func (s *Store) RenewLease(ctx context.Context, p *store.LeaseParams) error {
 }
 
 func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*store.Session, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
 	var adopted []*store.Session
@@ -369,7 +362,7 @@ func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*sto
 }
 
 func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, now time.Time) (int64, error) {
-	if err := checkKind(kind); err != nil {
+	if err := kind.Check(); err != nil {
 		return 0, err
 	}
 	var id int64
@@ -379,7 +372,7 @@ func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, n
 }
 
 func (s *Store) GetSession(ctx context.Context, kind store.Kind, id int64) (*store.Session, error) {
-	if err := checkKind(kind); err != nil {
+	if err := kind.Check(); err != nil {
 		return nil, err
 	}
 	sess, err := s.scanCached(s.pool.QueryRow(ctx, `SELECT record FROM sessions WHERE kind = $1 AND id = $2 AND visible`, kind, id))
@@ -397,7 +390,7 @@ func (s *Store) readError(err error, kind store.Kind, id any) error {
 }
 
 func (s *Store) GetSessionByName(ctx context.Context, kind store.Kind, name string) (*store.Session, error) {
-	if err := checkKind(kind); err != nil {
+	if err := kind.Check(); err != nil {
 		return nil, err
 	}
 	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT record FROM sessions WHERE kind = $1 AND name = $2 AND visible`, kind, name))
@@ -430,7 +423,7 @@ func (s *Store) list(ctx context.Context, q pgx.Tx, query string, args ...any) (
 }
 
 func (s *Store) ListSessions(ctx context.Context, p *store.ListParams) (*store.Page, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
 	page := &store.Page{}
@@ -444,14 +437,14 @@ func (s *Store) ListSessions(ctx context.Context, p *store.ListParams) (*store.P
 }
 
 func (s *Store) ListActive(ctx context.Context, kind store.Kind) ([]*store.Session, error) {
-	if err := checkKind(kind); err != nil {
+	if err := kind.Check(); err != nil {
 		return nil, err
 	}
 	return s.list(ctx, nil, `SELECT record FROM sessions WHERE kind = $1 AND NOT terminal ORDER BY id`, kind)
 }
 
 func (s *Store) UpdateSession(ctx context.Context, p *store.UpdateParams) (*store.Session, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
 	var out *store.Session
@@ -477,7 +470,7 @@ func (s *Store) UpdateSession(ctx context.Context, p *store.UpdateParams) (*stor
 }
 
 func (s *Store) DeleteSession(ctx context.Context, kind store.Kind, id int64, now time.Time) (*store.Session, error) {
-	if err := checkKind(kind); err != nil {
+	if err := kind.Check(); err != nil {
 		return nil, err
 	}
 	var before *store.Session
@@ -510,13 +503,10 @@ func namedByKey(ctx context.Context, tx pgx.Tx, sess *store.Session) (bool, erro
 }
 
 func (s *Store) PurgeSessions(ctx context.Context, p *store.PurgeParams) ([]*store.Session, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
+	limit := store.PurgeLimit(p.Limit)
 	var purged []*store.Session
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		due, err := s.list(ctx, tx, `SELECT record FROM sessions WHERE kind = $1 AND terminal AND finished_at < $2
@@ -557,13 +547,10 @@ func (s *Store) PurgeSessions(ctx context.Context, p *store.PurgeParams) ([]*sto
 }
 
 func (s *Store) PurgeKeys(ctx context.Context, p *store.PurgeKeysParams) ([]*store.Session, error) {
-	if err := checkKind(p.Kind); err != nil {
+	if err := p.Kind.Check(); err != nil {
 		return nil, err
 	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
+	limit := store.PurgeLimit(p.Limit)
 	var purged []*store.Session
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		purged = purged[:0]
