@@ -5,6 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 PYSPARK_VERSION ?= 4.3.0
 PYSPARK35_VERSION ?= 3.5.9
+PYLIVY_VERSION ?= 0.8.0
 VENV ?= .venv
 VENV35 ?= .venv35
 GO ?= go
@@ -23,16 +24,16 @@ help: ## list the targets
 
 $(VENV)/.installed:
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check pyspark==$(PYSPARK_VERSION)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check pyspark==$(PYSPARK_VERSION) livy==$(PYLIVY_VERSION)
 	touch $@
 
 $(VENV35)/.installed:
 	$(PYTHON) -m venv $(VENV35)
-	$(VENV35)/bin/pip install --quiet --disable-pip-version-check pyspark==$(PYSPARK35_VERSION)
+	$(VENV35)/bin/pip install --quiet --disable-pip-version-check pyspark==$(PYSPARK35_VERSION) livy==$(PYLIVY_VERSION)
 	touch $@
 
 .PHONY: deps
-deps: $(VENV)/.installed ## install Go modules and pyspark $(PYSPARK_VERSION) into .venv
+deps: $(VENV)/.installed ## install Go modules, and pyspark $(PYSPARK_VERSION) and the livy client into .venv
 	$(GO) mod download
 
 .PHONY: build
