@@ -31,6 +31,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
+	"github.com/sparkgate/sparkgate/internal/metrics"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
 	"github.com/sparkgate/sparkgate/internal/store/postgres"
@@ -170,6 +171,7 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 	if err != nil {
 		return err
 	}
+	m := metrics.New()
 	instanceID := cfg.InstanceID
 	if instanceID == "" {
 		host, _ := os.Hostname()
@@ -181,7 +183,7 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout,
 		RetainFinished: cfg.RetainFinished, KillGrace: cfg.KillGrace,
 		IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL,
-	}, st, l, logfile.New(), log.With("component", "batches"))
+	}, st, l, logfile.New(), m, log.With("component", "batches"))
 	if err := batches.Start(ctx); err != nil {
 		return err
 	}
@@ -192,7 +194,7 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes}, batches, log.With("component", "api")),
+		Handler:           api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes}, batches, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -13,10 +13,14 @@ import (
 	"os/user"
 	"regexp"
 	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sparkgate/sparkgate/internal/batch"
 	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/metrics"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/version"
 )
@@ -32,6 +36,7 @@ type Config struct {
 // Server is the HTTP face of sparkgate.
 type Server struct {
 	cfg     Config
+	metrics *metrics.Metrics
 	batches *batch.Manager
 	log     *slog.Logger
 	mux     *http.ServeMux
@@ -39,11 +44,11 @@ type Server struct {
 }
 
 // New returns the API handler.
-func New(cfg Config, batches *batch.Manager, log *slog.Logger) *Server {
+func New(cfg Config, batches *batch.Manager, m *metrics.Metrics, log *slog.Logger) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	s := &Server{cfg: cfg, batches: batches, log: log, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, batches: batches, metrics: m, log: log, mux: http.NewServeMux()}
 	vi := version.Get()
 	s.version = livy.Version{Version: livy.APIVersion, Revision: vi.Revision, Date: vi.Date,
 		URL: "https://github.com/sparkgate/sparkgate", Branch: "main", SparkgateVersion: vi.Version}
@@ -66,22 +71,44 @@ func ok(body any) (*reply, error) { return &reply{status: http.StatusOK, body: b
 type handler func(r *http.Request) (*reply, error)
 
 func (s *Server) handle(pattern string, h handler) {
+	requests := map[int]prometheus.Counter{}
+	var duration prometheus.Observer
+	if s.metrics != nil {
+		for _, code := range []int{200, 201, 400, 403, 404, 409, 413, 422, 500, 503} {
+			requests[code] = s.metrics.Requests.WithLabelValues(pattern, strconv.Itoa(code))
+		}
+		duration = s.metrics.RequestDuration.WithLabelValues(pattern)
+	}
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		status := 0
 		rep, err := h(r)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			status = s.writeError(w, r, err)
+		} else {
+			for k, v := range rep.header {
+				w.Header()[k] = v
+			}
+			status = rep.status
+			writeJSON(w, rep.status, rep.body)
 		}
-		for k, v := range rep.header {
-			w.Header()[k] = v
+		if duration != nil {
+			duration.Observe(time.Since(start).Seconds())
+			if c, ok := requests[status]; ok {
+				c.Inc()
+			} else {
+				s.metrics.Requests.WithLabelValues(pattern, strconv.Itoa(status)).Inc()
+			}
 		}
-		writeJSON(w, rep.status, rep.body)
 	}))
 }
 
 func (s *Server) routes() {
 	s.handle("GET /version", func(*http.Request) (*reply, error) { return ok(s.version) })
+	if s.metrics != nil {
+		s.mux.Handle("GET /metrics", s.metrics.Handler())
+	}
 	for _, p := range []string{"/batches", "/batches/{$}"} {
 		s.handle("GET "+p, s.listBatches)
 		s.handle("POST "+p, s.createBatch)
@@ -144,8 +171,8 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Write(append(b, '\n'))
 }
 
-// writeError is the one place where an error becomes an HTTP status.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// writeError is the one place where an error becomes an HTTP status; it returns the status.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) int {
 	var status int
 	var mbe *http.MaxBytesError
 	switch {
@@ -164,7 +191,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		status = http.StatusServiceUnavailable
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		return // the client went away
+		return 499 // the client went away; nobody reads an answer
 	default:
 		status = http.StatusInternalServerError
 	}
@@ -179,6 +206,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		msg = "internal server error"
 	}
 	writeJSON(w, status, livy.Message{Msg: msg})
+	return status
 }
 
 var negativeInt = regexp.MustCompile(`^-[0-9]+$`)

@@ -28,6 +28,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
+	"github.com/sparkgate/sparkgate/internal/metrics"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
@@ -95,6 +96,7 @@ type Manager struct {
 	store    store.Store
 	launcher *launcher.Launcher
 	logs     *logfile.Index
+	metrics  *metrics.Metrics
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -117,10 +119,13 @@ type Manager struct {
 }
 
 // New returns a manager; call Start.
-func New(cfg Config, st store.Store, l *launcher.Launcher, logs *logfile.Index, log *slog.Logger) *Manager {
+func New(cfg Config, st store.Store, l *launcher.Launcher, logs *logfile.Index, m *metrics.Metrics, log *slog.Logger) *Manager {
 	cfg.withDefaults()
+	if m == nil {
+		m = metrics.New()
+	}
 	return &Manager{
-		cfg: cfg, store: st, launcher: l, logs: logs, log: log, now: time.Now,
+		cfg: cfg, store: st, launcher: l, logs: logs, metrics: m, log: log, now: time.Now,
 		queued: map[int64]bool{}, queueSig: make(chan struct{}, 1),
 		spawned: map[int64]int{}, watching: map[int64]bool{},
 	}
@@ -189,6 +194,7 @@ func (m *Manager) adopt(ctx context.Context) error {
 		m.recover(sess)
 	}
 	if len(adopted) > 0 {
+		m.metrics.Adopted.Add(float64(len(adopted)))
 		m.log.Info("adopted batches of an instance whose lease expired", "count", len(adopted))
 	}
 	return nil
@@ -280,6 +286,7 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts
 		sess, err := m.store.FindReplay(ctx, p)
 		if err == nil {
 			m.resumeLaunch(sess)
+			m.metrics.Creates.WithLabelValues(string(store.KindBatch), "replayed").Inc()
 			return &store.Created{Session: sess, Replayed: true}, nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
@@ -305,8 +312,10 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts
 	}
 	if created.Replayed {
 		m.resumeLaunch(created.Session)
+		m.metrics.Creates.WithLabelValues(string(store.KindBatch), "replayed").Inc()
 	} else {
 		m.enqueue(created.Session.ID)
+		m.metrics.Creates.WithLabelValues(string(store.KindBatch), "created").Inc()
 	}
 	return created, nil
 }
@@ -410,6 +419,7 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 	if before.State.Terminal() {
 		return nil
 	}
+	m.metrics.Finished.WithLabelValues(string(store.StateKilled)).Inc()
 	m.unqueue(id)
 	m.mu.Lock()
 	pid := m.spawned[id]
@@ -453,6 +463,7 @@ func (m *Manager) enqueue(id int64) {
 		m.queued[id] = true
 		m.queue = append(m.queue, id)
 	}
+	m.metrics.QueueDepth.Set(float64(len(m.queued)))
 	m.queueMu.Unlock()
 	select {
 	case m.queueSig <- struct{}{}:
@@ -463,6 +474,7 @@ func (m *Manager) enqueue(id int64) {
 func (m *Manager) unqueue(id int64) {
 	m.queueMu.Lock()
 	delete(m.queued, id)
+	m.metrics.QueueDepth.Set(float64(len(m.queued)))
 	m.queueMu.Unlock()
 }
 
@@ -474,6 +486,7 @@ func (m *Manager) dequeue() (int64, bool) {
 		m.queue = m.queue[1:]
 		if m.queued[id] {
 			delete(m.queued, id)
+			m.metrics.QueueDepth.Set(float64(len(m.queued)))
 			return id, true
 		}
 	}
@@ -558,6 +571,7 @@ func (m *Manager) launch(id int64) (string, int) {
 	m.mu.Lock()
 	m.spawned[id] = pid
 	m.mu.Unlock()
+	m.metrics.Launches.Inc()
 	m.markRunning(id, &store.Launch{SupervisorPID: pid, LaunchedAt: m.now()})
 	m.watch(id, sess.Tag)
 	m.log.Info("launched batch", "id", id, "tag", sess.Tag, "supervisor_pid", pid)
@@ -736,6 +750,7 @@ func (m *Manager) finish(id int64, exit *supervisor.Exit) {
 	})
 	switch {
 	case err == nil:
+		m.metrics.Finished.WithLabelValues(string(state)).Inc()
 		m.log.Info("batch finished", "id", id, "state", state, "exit_code", code)
 	case errors.Is(err, store.ErrStateConflict), errors.Is(err, store.ErrNotFound):
 	default:
@@ -750,7 +765,10 @@ func (m *Manager) fail(id int64, tag, reason string) {
 		Kind: store.KindBatch, ID: id, IfStates: []store.State{store.StateStarting, store.StateRunning},
 		State: &dead, Reason: &reason, Now: m.now(),
 	})
-	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
+	switch {
+	case err == nil:
+		m.metrics.Finished.WithLabelValues(string(dead)).Inc()
+	case !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound):
 		m.log.Error("record batch failure", "id", id, "err", err)
 	}
 	m.log.Warn("batch failed to launch", "id", id, "reason", reason)

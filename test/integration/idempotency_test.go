@@ -56,6 +56,14 @@ func TestPutWithRequestID(t *testing.T) {
 			t.Errorf("%s: %d %s, want 200 with batch 0 as it is now (success)", c.name, r.status, r.body)
 		}
 	}
+	metrics := string(s.do("GET", "/metrics", "").body)
+	for _, want := range []string{`sparkgate_session_creates_total{kind="batch",outcome="created"} 1`,
+		`sparkgate_session_creates_total{kind="batch",outcome="replayed"} 5`,
+		`sparkgate_http_requests_total{code="200",route="PUT /batches"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	r := s.do("PUT", "/batches", `{"file":"`+testdata(t, "jobs/ok.py")+`","args":["b"]}`, "requestId", rid)
 	if r.status != 422 || !strings.Contains(r.json(t)["msg"].(string), "different request") {
 		t.Errorf("same requestId, other request: %d %s, want 422", r.status, r.body)
