@@ -71,9 +71,10 @@ clean: ## remove build output (not ./data)
 
 N ?= 200
 .PHONY: soak
-soak: build ## SIGKILL the server N times during idempotent creates (stub spark-submit); count duplicates and losses
-	SPARKGATE_SOAK_KILLS=$(N) $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionStub' -v ./test/integration/ | grep -E 'fault injection|_test.go|^(---|ok|FAIL)'
+soak: build ## SIGKILL the server N times during idempotent creates (stub spark-submit), alone then as one of two instances on PostgreSQL; count duplicates and losses
+	set -o pipefail; SPARKGATE_SOAK_KILLS=$(N) $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionStub' -v ./test/integration/ | grep -E 'fault injection|_test.go|^(---|ok|FAIL)'
+	$(MAKE) soak-fleet N=$(N)
 
 .PHONY: soak-fleet
 soak-fleet: build ## as soak, with two instances on a throwaway PostgreSQL, one SIGKILLed each round
-	SPARKGATE_SOAK_KILLS=$(N) scripts/with-test-postgres $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionFleet' -v ./test/integration/ | grep -E 'fault injection|_test.go|^(---|ok|FAIL)'
+	set -o pipefail; SPARKGATE_SOAK_KILLS=$(N) scripts/with-test-postgres $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionFleet' -v ./test/integration/ | grep -E 'fault injection|_test.go|^(---|ok|FAIL)'
