@@ -89,12 +89,27 @@ func (c *Config) withDefaults() {
 	}
 }
 
+// Launcher is what the manager needs of the launcher: building commands under the submission
+// policy, and starting, finding, signalling and forgetting applications by tag. The local
+// process launcher implements it; cluster managers (YARN, Kubernetes) will too.
+type Launcher interface {
+	Command(spec *launcher.Spec, tag string) ([]string, error)
+	Start(ctx context.Context, tag string, argv []string) (int, error)
+	Inspect(tag string) (supervisor.Status, *supervisor.Exit, error)
+	Signal(tag string, knownPID int, sig syscall.Signal) (bool, error)
+	LogPath(tag string) string
+	Note(tag, line string) error
+	Remove(tag string) error
+}
+
+var _ Launcher = (*launcher.Launcher)(nil)
+
 // Manager runs batch sessions. Start it before use and Stop it to end its goroutines; the
 // Spark applications themselves keep running.
 type Manager struct {
 	cfg      Config
 	store    store.Store
-	launcher *launcher.Launcher
+	launcher Launcher
 	logs     *logfile.Index
 	metrics  *metrics.Metrics
 	log      *slog.Logger
@@ -119,7 +134,7 @@ type Manager struct {
 }
 
 // New returns a manager; call Start.
-func New(cfg Config, st store.Store, l *launcher.Launcher, logs *logfile.Index, m *metrics.Metrics, log *slog.Logger) *Manager {
+func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, m *metrics.Metrics, log *slog.Logger) *Manager {
 	cfg.withDefaults()
 	if m == nil {
 		m = metrics.New()

@@ -1,0 +1,220 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/logfile"
+	"github.com/sparkgate/sparkgate/internal/store"
+	"github.com/sparkgate/sparkgate/internal/store/bolt"
+	"github.com/sparkgate/sparkgate/internal/supervisor"
+)
+
+// fakeLauncher plays the applications: a test says how each tag's application is doing.
+type fakeLauncher struct {
+	mu      sync.Mutex
+	dir     string
+	starts  map[string]int
+	status  map[string]supervisor.Status
+	exits   map[string]*supervisor.Exit
+	signals map[string][]syscall.Signal
+}
+
+func newFakeLauncher(t *testing.T) *fakeLauncher {
+	return &fakeLauncher{dir: t.TempDir(), starts: map[string]int{}, status: map[string]supervisor.Status{},
+		exits: map[string]*supervisor.Exit{}, signals: map[string][]syscall.Signal{}}
+}
+
+func (f *fakeLauncher) Command(spec *launcher.Spec, tag string) ([]string, error) {
+	if strings.Contains(spec.File, "refused") {
+		return nil, errors.New("refused by policy")
+	}
+	return []string{"spark-submit", spec.File}, nil
+}
+
+func (f *fakeLauncher) Start(_ context.Context, tag string, _ []string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.starts[tag]++
+	f.status[tag] = supervisor.Running
+	return 1000 + f.starts[tag], nil
+}
+
+func (f *fakeLauncher) Inspect(tag string) (supervisor.Status, *supervisor.Exit, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.status[tag], f.exits[tag], nil
+}
+
+func (f *fakeLauncher) Signal(tag string, _ int, sig syscall.Signal) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals[tag] = append(f.signals[tag], sig)
+	return f.status[tag] == supervisor.Running, nil
+}
+
+func (f *fakeLauncher) LogPath(tag string) string { return filepath.Join(f.dir, tag+".log") }
+func (f *fakeLauncher) Note(string, string) error { return nil }
+func (f *fakeLauncher) Remove(string) error       { return nil }
+
+// end makes the application of tag finish with exit.
+func (f *fakeLauncher) end(tag string, exit *supervisor.Exit) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status[tag], f.exits[tag] = supervisor.Finished, exit
+}
+
+func (f *fakeLauncher) startsOf(tag string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.starts[tag]
+}
+
+func newTestManager(t *testing.T, st store.Store, l Launcher) *Manager {
+	t.Helper()
+	m := New(Config{PollInterval: 5 * time.Millisecond, LaunchTimeout: 20 * time.Millisecond, InstanceID: "test"},
+		st, l, logfile.New(), nil, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	return m
+}
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), slog.New(slog.NewTextHandler(t.Output(), nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func stateOf(t *testing.T, st store.Store, id int64) store.State {
+	sess, err := st.GetSession(context.Background(), store.KindBatch, id)
+	if err != nil {
+		return "gone"
+	}
+	return sess.State
+}
+
+// How an application ends decides the batch's final state, never a guess.
+func TestOutcomeMapping(t *testing.T) {
+	cases := []struct {
+		name string
+		exit *supervisor.Exit
+		want store.State
+	}{
+		{"exit 0", &supervisor.Exit{Code: 0}, store.StateSuccess},
+		{"exit 1 (a job that raised)", &supervisor.Exit{Code: 1}, store.StateDead},
+		{"killed by a signal", &supervisor.Exit{Code: -1, Signal: "killed"}, store.StateDead},
+		{"supervisor lost", &supervisor.Exit{Code: -1, Lost: true}, store.StateDead},
+		{"spark-submit did not start", &supervisor.Exit{Code: -1, Error: "no such file"}, store.StateDead},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st, fl := openStore(t), newFakeLauncher(t)
+			m := newTestManager(t, st, fl)
+			created, err := m.Create(context.Background(), &livy.CreateBatchRequest{File: "/job.py"}, CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tag := created.Session.Tag
+			eventually(t, "the launch", func() bool { return stateOf(t, st, created.Session.ID) == store.StateRunning })
+			fl.end(tag, c.exit)
+			eventually(t, "the outcome", func() bool { return stateOf(t, st, created.Session.ID).Terminal() })
+			if got := stateOf(t, st, created.Session.ID); got != c.want {
+				t.Errorf("state = %s, want %s", got, c.want)
+			}
+			if n := fl.startsOf(tag); n != 1 {
+				t.Errorf("started %d times", n)
+			}
+		})
+	}
+}
+
+// DELETE kills: SIGTERM to the application, and its exit afterwards does not turn the batch
+// into dead or success.
+func TestDeleteWinsOverTheExitThatFollows(t *testing.T) {
+	st, fl := openStore(t), newFakeLauncher(t)
+	m := newTestManager(t, st, fl)
+	ctx := context.Background()
+	created, err := m.Create(ctx, &livy.CreateBatchRequest{File: "/job.py"}, CreateOptions{RequestID: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, tag := created.Session.ID, created.Session.Tag
+	eventually(t, "the launch", func() bool { return stateOf(t, st, id) == store.StateRunning })
+	if err := m.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	fl.end(tag, &supervisor.Exit{Code: 143, Signal: "terminated"})
+	time.Sleep(50 * time.Millisecond) // several polls of the watcher
+	replay, err := m.Create(ctx, &livy.CreateBatchRequest{File: "/job.py"}, CreateOptions{RequestID: "k"})
+	if err != nil || !replay.Replayed || replay.Session.State != store.StateKilled {
+		t.Fatalf("after DELETE and exit: %+v, %v; want killed", replay, err)
+	}
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if len(fl.signals[tag]) == 0 || fl.signals[tag][0] != syscall.SIGTERM {
+		t.Errorf("signals sent: %v, want SIGTERM first", fl.signals[tag])
+	}
+}
+
+// Recovery: what a previous server left is launched only if it never was.
+func TestRecoveryLaunchesOnlyWhatNeverStarted(t *testing.T) {
+	st, fl := openStore(t), newFakeLauncher(t)
+	ctx := context.Background()
+	var ids []int64
+	var tags []string
+	for i := range 3 {
+		c, err := st.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting,
+			Tag: fmt.Sprintf("t%d-{id}", i), Request: []byte(`{"file":"/job.py"}`), Supervisor: "test", Now: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, tags = append(ids, c.Session.ID), append(tags, c.Session.Tag)
+	}
+	fl.status[tags[1]] = supervisor.Running    // started before the crash, still running
+	fl.end(tags[2], &supervisor.Exit{Code: 0}) // finished while no server was up
+	newTestManager(t, st, fl)
+	eventually(t, "recovery", func() bool {
+		return stateOf(t, st, ids[0]) == store.StateRunning && stateOf(t, st, ids[1]) == store.StateRunning &&
+			stateOf(t, st, ids[2]) == store.StateSuccess
+	})
+	if fl.startsOf(tags[0]) != 1 || fl.startsOf(tags[1]) != 0 || fl.startsOf(tags[2]) != 0 {
+		t.Errorf("starts = %d, %d, %d; want 1, 0, 0", fl.startsOf(tags[0]), fl.startsOf(tags[1]), fl.startsOf(tags[2]))
+	}
+}
+
+// A stored request that the policy refuses at launch (the whitelist changed) ends dead.
+func TestLaunchRefusedByPolicyIsDead(t *testing.T) {
+	st, fl := openStore(t), newFakeLauncher(t)
+	c, err := st.CreateSession(context.Background(), &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting,
+		Tag: "t-{id}", Request: []byte(`{"file":"/refused.py"}`), Supervisor: "test", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newTestManager(t, st, fl)
+	eventually(t, "the refusal", func() bool { return stateOf(t, st, c.Session.ID) == store.StateDead })
+}
