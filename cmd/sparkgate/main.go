@@ -194,7 +194,7 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes}, batches, m, log.With("component", "api")),
+		Handler:           api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, CSRFProtection: cfg.CSRFProtection}, batches, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -31,6 +31,9 @@ const DefaultMaxBodyBytes = 1 << 20
 // Config is the API's share of the server configuration.
 type Config struct {
 	MaxBodyBytes int64
+	// CSRFProtection requires the X-Requested-By header on requests that change state, as
+	// Livy's livy.server.csrf-protection.enabled does (off by default: common clients omit it).
+	CSRFProtection bool
 }
 
 // Server is the HTTP face of sparkgate.
@@ -83,7 +86,13 @@ func (s *Server) handle(pattern string, h handler) {
 		start := time.Now()
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		status := 0
-		rep, err := h(r)
+		var rep *reply
+		var err error
+		if s.cfg.CSRFProtection && r.Method != http.MethodGet && r.Method != http.MethodHead && r.Header.Get("X-Requested-By") == "" {
+			err = errkind.Invalidf("Missing Required Header for CSRF protection: X-Requested-By")
+		} else {
+			rep, err = h(r)
+		}
 		if err != nil {
 			status = s.writeError(w, r, err)
 		} else {

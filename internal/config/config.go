@@ -38,6 +38,7 @@ type Config struct {
 	ReservationTTL        time.Duration
 	Impersonation         bool
 	MaxBodyBytes          int64
+	CSRFProtection        bool
 	LogFormat             string
 	LogLevel              string
 }
@@ -87,6 +88,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.ReservationTTL, "reservation-ttl", 24*time.Hour, "how long an id reserved by POST /{batches,sessions}/id waits for its PUT")
 	fs.DurationVar(&c.KillGrace, "kill-grace", 10*time.Second, "time between SIGTERM and SIGKILL when a session is deleted")
 	fs.BoolVar(&c.Impersonation, "impersonation", false, "pass proxyUser to spark-submit as --proxy-user (Livy's livy.impersonation.enabled)")
+	fs.BoolVar(&c.CSRFProtection, "csrf-protection", false, "require the X-Requested-By header on POST, PUT and DELETE (Livy's livy.server.csrf-protection.enabled)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")

@@ -125,3 +125,19 @@ func TestBatchViewsAndPaging(t *testing.T) {
 		t.Errorf("total after DELETE = %v, want 2", list["total"])
 	}
 }
+
+// With --csrf-protection, as with Livy's option, changes need X-Requested-By; reads do not.
+func TestCSRFProtection(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOpts{sparkHome: testdata(t, "stubspark"), args: []string{"--csrf-protection"}})
+	body := `{"file":"` + testdata(t, "jobs/ok.py") + `"}`
+	if r := s.do("POST", "/batches", body); r.status != 400 || !strings.Contains(string(r.body), "X-Requested-By") {
+		t.Errorf("POST without the header = %d %s, want 400", r.status, r.body)
+	}
+	if r := s.do("POST", "/batches", body, "X-Requested-By", "me"); r.status != 201 {
+		t.Errorf("POST with the header = %d %s", r.status, r.body)
+	}
+	if r := s.do("GET", "/batches/0", ""); r.status != 200 {
+		t.Errorf("GET = %d, want 200 without the header", r.status)
+	}
+}
