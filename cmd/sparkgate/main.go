@@ -171,6 +171,10 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 	if err != nil {
 		return err
 	}
+	volume, err := l.Volume()
+	if err != nil {
+		return fmt.Errorf("identify the applications' directory: %w", err)
+	}
 	m := metrics.New()
 	instanceID := cfg.InstanceID
 	if instanceID == "" {
@@ -179,7 +183,7 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 		instanceID = host + "-" + port
 	}
 	batches := batch.New(batch.Config{
-		InstanceID: instanceID, Addr: cfg.Addr, Lease: cfg.Lease,
+		InstanceID: instanceID, Addr: cfg.Addr, Lease: cfg.Lease, Volume: volume,
 		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout,
 		RetainFinished: cfg.RetainFinished, KillGrace: cfg.KillGrace,
 		IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL,

@@ -57,6 +57,9 @@ type Config struct {
 	InstanceID string
 	Addr       string
 	Lease      time.Duration
+	// Volume identifies the applications' directory this instance sees (launcher.Volume): it
+	// adopts only sessions of instances on the same volume.
+	Volume string
 }
 
 func (c *Config) withDefaults() {
@@ -196,18 +199,20 @@ func (m *Manager) Stop() {
 }
 
 func (m *Manager) renewLease(ctx context.Context, until time.Time) error {
-	return m.store.RenewLease(ctx, &store.LeaseParams{InstanceID: m.cfg.InstanceID, Addr: m.cfg.Addr, LeaseUntil: until})
+	return m.store.RenewLease(ctx, &store.LeaseParams{InstanceID: m.cfg.InstanceID, Addr: m.cfg.Addr, Volume: m.cfg.Volume, LeaseUntil: until})
 }
 
 // adopt takes over the unfinished batches of instances whose lease expired.
 func (m *Manager) adopt(ctx context.Context) error {
-	adopted, err := m.store.AdoptSessions(ctx, &store.AdoptParams{Kind: store.KindBatch, InstanceID: m.cfg.InstanceID, Now: m.now()})
+	adopted, err := m.store.AdoptSessions(ctx, &store.AdoptParams{Kind: store.KindBatch, InstanceID: m.cfg.InstanceID,
+		Volume: m.cfg.Volume, Now: m.now()})
 	if err != nil {
 		return fmt.Errorf("adopt batches: %w", err)
 	}
 	for _, sess := range adopted {
 		m.recover(sess)
 	}
+	m.log.Debug("adoption pass", "adopted", len(adopted))
 	if len(adopted) > 0 {
 		m.metrics.Adopted.Add(float64(len(adopted)))
 		m.log.Info("adopted batches of an instance whose lease expired", "count", len(adopted))

@@ -381,3 +381,37 @@ func (l *Launcher) Remove(tag string) error {
 	}
 	return nil
 }
+
+// Volume returns the identity of the applications' directory: a random id written once into
+// it, the same for every instance that shares the directory (and so can see, signal and
+// re-find the applications in it), different for an instance with a directory of its own.
+func (l *Launcher) Volume() (string, error) {
+	path := filepath.Join(l.cfg.AppsDir, ".volume-id")
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err := os.MkdirAll(l.cfg.AppsDir, 0o750); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(l.cfg.AppsDir, ".volume-id-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(RandomSuffix() + RandomSuffix() + "\n"); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	// Link fails when the file exists: of instances starting together, the first one's id wins.
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}

@@ -93,3 +93,20 @@ func TestCommandMapsEveryField(t *testing.T) {
 		t.Errorf("proxyUser became a flag with impersonation off")
 	}
 }
+
+func TestVolumeIsSharedByTheDirectory(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := New(Config{AppsDir: dir, SupervisorCmd: []string{"x"}})
+	b, _ := New(Config{AppsDir: dir, SupervisorCmd: []string{"x"}})
+	other, _ := New(Config{AppsDir: t.TempDir(), SupervisorCmd: []string{"x"}})
+	va, err := a.Volume()
+	if err != nil || va == "" {
+		t.Fatalf("Volume = %q, %v", va, err)
+	}
+	if vb, _ := b.Volume(); vb != va {
+		t.Errorf("two launchers on one directory see volumes %q and %q", va, vb)
+	}
+	if vo, _ := other.Volume(); vo == va {
+		t.Errorf("another directory has the same volume %q", vo)
+	}
+}

@@ -193,7 +193,11 @@ type Page struct {
 type LeaseParams struct {
 	InstanceID string
 	// Addr is where the instance serves, for its peers.
-	Addr       string
+	Addr string
+	// Volume identifies where the instance keeps its applications' directories. Only an
+	// instance that sees the same volume can tell whether a local application of another runs,
+	// so only such an instance may adopt its sessions.
+	Volume     string
 	LeaseUntil time.Time
 }
 
@@ -201,7 +205,10 @@ type LeaseParams struct {
 type AdoptParams struct {
 	Kind       Kind
 	InstanceID string
-	Now        time.Time
+	// Volume is the adopter's (see LeaseParams): sessions of an instance on another volume are
+	// left for that instance, since adopting them could launch a running application twice.
+	Volume string
+	Now    time.Time
 }
 
 // PurgeKeysParams forgets idempotency keys and id reservations made before a point in time,
@@ -244,8 +251,8 @@ type Store interface {
 	// RenewLease records that an instance is alive until p.LeaseUntil (creating its entry).
 	RenewLease(ctx context.Context, p *LeaseParams) error
 	// AdoptSessions makes p.InstanceID the supervisor of every unfinished session whose
-	// supervisor is unknown, has no lease, or let its lease expire before p.Now, and returns
-	// those sessions. Each session is adopted by one instance.
+	// supervisor is unknown or let its lease expire before p.Now, on the same volume, and
+	// returns those sessions. Each session is adopted by one instance.
 	AdoptSessions(ctx context.Context, p *AdoptParams) ([]*Session, error)
 	// ReserveID takes the next id of the kind for a later create with ReservedID, guarded by
 	// putKey. A reserved id is not a session: it is neither listed nor found.

@@ -48,3 +48,38 @@ func TestFailoverAdoptsRunningAndQueuedBatches(t *testing.T) {
 		}
 	}
 }
+
+// An instance with a data directory of its own cannot see another's local applications, so it
+// must not adopt them: adopting would launch a running application again. The batch waits for
+// its own instance, which re-attaches to it on restart.
+func TestNoAdoptionAcrossDataDirectories(t *testing.T) {
+	t.Parallel()
+	db := pgtest.URL(t)
+	markers := t.TempDir()
+	opts := func(id string) serverOpts {
+		return serverOpts{store: db, sparkHome: testdata(t, "stubspark"), env: []string{"STUB_SLEEP=3"},
+			args: []string{"--instance-id", id, "--lease", "1s"}}
+	}
+	a := startServer(t, opts("a"))
+	b := startServer(t, opts("b")) // its own temporary data directory
+	id := a.createBatch(fmt.Sprintf(`{"file":"%s","args":["%s","m"]}`, testdata(t, "jobs/marker.py"), markers))
+	a.waitState(id, 30*time.Second, "running")
+	a.kill()
+	killed := time.Now()
+	passes := strings.Count(b.output(), "adoption pass")
+	// Wait for b's adoption passes to go well past a's lease (1 s, passes every 1/3 s).
+	waitFor(t, 30*time.Second, "b to look for orphans after a's lease expired", func() bool {
+		return time.Since(killed) > 2*time.Second && strings.Count(b.output(), "adoption pass") >= passes+6
+	})
+	if strings.Contains(b.output(), "adopted batches") {
+		t.Fatalf("b adopted a batch whose application it cannot see")
+	}
+	a.start()
+	if got := b.waitState(id, 30*time.Second, "success", "dead"); got != "success" {
+		t.Fatalf("batch ended %s", got)
+	}
+	m, _ := os.ReadFile(filepath.Join(markers, "m"))
+	if c := strings.Count(string(m), "ran "); c != 1 {
+		t.Errorf("ran %d times, want once", c)
+	}
+}

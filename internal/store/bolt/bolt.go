@@ -405,9 +405,20 @@ func expiryKey(at time.Time, typ byte, payload []byte) []byte {
 	return append(append(k, typ), payload...)
 }
 
+// lease is an instance's entry in the instances bucket.
+type lease struct {
+	Addr   string    `json:"addr"`
+	Volume string    `json:"volume"`
+	Until  time.Time `json:"until"`
+}
+
 func (s *Store) RenewLease(ctx context.Context, p *store.LeaseParams) error {
+	enc, err := json.Marshal(&lease{Addr: p.Addr, Volume: p.Volume, Until: p.LeaseUntil})
+	if err != nil {
+		return err
+	}
 	return s.update(ctx, func(tx *bbolt.Tx) error {
-		return tx.Bucket(instancesBucket).Put([]byte(p.InstanceID), binary.BigEndian.AppendUint64(nil, uint64(p.LeaseUntil.UnixNano())))
+		return tx.Bucket(instancesBucket).Put([]byte(p.InstanceID), enc)
 	})
 }
 
@@ -429,9 +440,11 @@ func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*sto
 			if err != nil || sess.Supervisor == p.InstanceID {
 				continue
 			}
-			if v := tx.Bucket(instancesBucket).Get([]byte(sess.Supervisor)); sess.Supervisor != "" && len(v) == 8 &&
-				int64(binary.BigEndian.Uint64(v)) >= p.Now.UnixNano() {
-				continue // its supervisor is alive
+			var l lease
+			if v := tx.Bucket(instancesBucket).Get([]byte(sess.Supervisor)); sess.Supervisor != "" && json.Unmarshal(v, &l) == nil {
+				if !l.Until.Before(p.Now) || l.Volume != p.Volume {
+					continue // its supervisor is alive, or its applications are out of our sight
+				}
 			}
 			sess.Supervisor = p.InstanceID
 			if err := s.put(tx, b, sess); err != nil {

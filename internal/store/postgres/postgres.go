@@ -330,8 +330,9 @@ func (s *Store) FindReplay(ctx context.Context, p *store.CreateParams) (*store.S
 }
 
 func (s *Store) RenewLease(ctx context.Context, p *store.LeaseParams) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO instances (id, addr, lease_until) VALUES ($1, $2, $3)
-		ON CONFLICT (id) DO UPDATE SET addr = excluded.addr, lease_until = excluded.lease_until`, p.InstanceID, p.Addr, p.LeaseUntil)
+	_, err := s.pool.Exec(ctx, `INSERT INTO instances (id, addr, volume, lease_until) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET addr = excluded.addr, volume = excluded.volume, lease_until = excluded.lease_until`,
+		p.InstanceID, p.Addr, p.Volume, p.LeaseUntil)
 	return interpret(err)
 }
 
@@ -344,8 +345,8 @@ func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*sto
 		// SKIP LOCKED: instances adopting at once split the orphans instead of waiting.
 		orphans, err := s.list(ctx, tx, `SELECT record FROM sessions s WHERE kind = $1 AND NOT terminal
 			AND supervisor IS DISTINCT FROM $2
-			AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = s.supervisor AND i.lease_until >= $3)
-			ORDER BY id FOR UPDATE SKIP LOCKED`, p.Kind, p.InstanceID, p.Now)
+			AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = s.supervisor AND (i.lease_until >= $3 OR i.volume <> $4))
+			ORDER BY id FOR UPDATE SKIP LOCKED`, p.Kind, p.InstanceID, p.Now, p.Volume)
 		if err != nil {
 			return err
 		}

@@ -195,7 +195,12 @@ func supervised(t *testing.T, s store.Store, supervisor string) *store.Session {
 
 func adoptedIDs(t *testing.T, s store.Store, instance string, now time.Time) []int64 {
 	t.Helper()
-	sessions, err := s.AdoptSessions(context.Background(), &store.AdoptParams{Kind: store.KindBatch, InstanceID: instance, Now: now})
+	return adoptedOnVolume(t, s, instance, "vol", now)
+}
+
+func adoptedOnVolume(t *testing.T, s store.Store, instance, volume string, now time.Time) []int64 {
+	t.Helper()
+	sessions, err := s.AdoptSessions(context.Background(), &store.AdoptParams{Kind: store.KindBatch, InstanceID: instance, Volume: volume, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,14 +221,14 @@ var leaseTests = []storeTest{
 		done := supervised(t, s, "a")
 		s.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindBatch, ID: done.ID, State: ptr(store.StateSuccess), Now: t0})
 		for _, inst := range []string{"a", "b", "c"} {
-			if err := s.RenewLease(ctx, &store.LeaseParams{InstanceID: inst, Addr: "x", LeaseUntil: t0.Add(10 * time.Second)}); err != nil {
+			if err := s.RenewLease(ctx, &store.LeaseParams{InstanceID: inst, Addr: "x", Volume: "vol", LeaseUntil: t0.Add(10 * time.Second)}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if got := adoptedIDs(t, s, "c", t0.Add(5*time.Second)); fmt.Sprint(got) != fmt.Sprint([]int64{none.ID}) {
 			t.Errorf("while a and b are alive, c adopts %v, want only the unsupervised %d", got, none.ID)
 		}
-		s.RenewLease(ctx, &store.LeaseParams{InstanceID: "c", LeaseUntil: t0.Add(time.Minute)})
+		s.RenewLease(ctx, &store.LeaseParams{InstanceID: "c", Volume: "vol", LeaseUntil: t0.Add(time.Minute)})
 		if got := adoptedIDs(t, s, "c", t0.Add(20*time.Second)); fmt.Sprint(got) != fmt.Sprint([]int64{a.ID, b.ID}) {
 			t.Errorf("after a's and b's leases expired, c adopts %v, want %d and %d", got, a.ID, b.ID)
 		}
@@ -235,6 +240,17 @@ var leaseTests = []storeTest{
 			t.Errorf("the record names supervisor %q, want c", got.Supervisor)
 		}
 	}},
+	{"AdoptionStaysOnTheVolume", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		orphan := supervised(t, s, "gone")
+		s.RenewLease(ctx, &store.LeaseParams{InstanceID: "gone", Volume: "host1", LeaseUntil: t0})
+		if got := adoptedOnVolume(t, s, "elsewhere", "host2", t0.Add(time.Minute)); len(got) != 0 {
+			t.Errorf("an instance on another volume adopted %v: it cannot see whether the application runs", got)
+		}
+		if got := adoptedOnVolume(t, s, "neighbour", "host1", t0.Add(time.Minute)); fmt.Sprint(got) != fmt.Sprint([]int64{orphan.ID}) {
+			t.Errorf("an instance on the same volume adopted %v, want %d", got, orphan.ID)
+		}
+	}},
 	{"ConcurrentAdoptersSplitTheOrphans", func(t *testing.T, s store.Store) {
 		const n = 30
 		for range n {
@@ -244,7 +260,7 @@ var leaseTests = []storeTest{
 		seen := map[int64]int{}
 		var wg sync.WaitGroup
 		for i := range 3 { // live instances: each renewed its lease before adopting
-			s.RenewLease(context.Background(), &store.LeaseParams{InstanceID: fmt.Sprintf("i%d", i), LeaseUntil: t0.Add(time.Hour)})
+			s.RenewLease(context.Background(), &store.LeaseParams{InstanceID: fmt.Sprintf("i%d", i), Volume: "vol", LeaseUntil: t0.Add(time.Hour)})
 		}
 		for i := range 3 {
 			wg.Go(func() {
