@@ -220,6 +220,73 @@ type PurgeKeysParams struct {
 	Limit        int
 }
 
+// StatementState is an interactive statement's state, as Livy spells it.
+type StatementState string
+
+const (
+	StatementWaiting    StatementState = "waiting"
+	StatementRunning    StatementState = "running"
+	StatementAvailable  StatementState = "available"
+	StatementCancelling StatementState = "cancelling"
+	StatementCancelled  StatementState = "cancelled"
+)
+
+// Statement is one piece of code sent to an interactive session, and what became of it.
+type Statement struct {
+	SessionID int64          `json:"sessionId"`
+	ID        int64          `json:"id"`
+	Code      string         `json:"code"`
+	Kind      string         `json:"kind,omitempty"`
+	State     StatementState `json:"state"`
+	// Output is Livy's output object once the statement is available; nil before.
+	Output   json.RawMessage `json:"output,omitempty"`
+	Progress float64         `json:"progress"`
+	// Started and Completed are epoch milliseconds, 0 until they happen.
+	Started   int64     `json:"started"`
+	Completed int64     `json:"completed"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// AddStatementParams queues a statement on an interactive session.
+type AddStatementParams struct {
+	SessionID int64
+	Code      string
+	Kind      string
+	Now       time.Time
+}
+
+// UpdateStatementParams changes a statement; nil fields are left as they are.
+type UpdateStatementParams struct {
+	SessionID int64
+	ID        int64
+	// IfStates makes the update conditional on the current state (ErrStateConflict).
+	IfStates  []StatementState
+	State     *StatementState
+	Output    json.RawMessage
+	Progress  *float64
+	Started   *int64
+	Completed *int64
+}
+
+// Apply makes an update's changes to the statement.
+func (st *Statement) Apply(p *UpdateStatementParams) {
+	if p.State != nil {
+		st.State = *p.State
+	}
+	if p.Output != nil {
+		st.Output = append(json.RawMessage(nil), p.Output...)
+	}
+	if p.Progress != nil {
+		st.Progress = *p.Progress
+	}
+	if p.Started != nil {
+		st.Started = *p.Started
+	}
+	if p.Completed != nil {
+		st.Completed = *p.Completed
+	}
+}
+
 // PurgeLimit is the work of one purge call: limit, or 1000 when limit is not positive.
 func PurgeLimit(limit int) int {
 	if limit <= 0 {
@@ -248,6 +315,15 @@ type Store interface {
 	// ErrNotFound when there is none. It creates nothing: it lets a replay skip the work of a
 	// create, while CreateSession alone decides, atomically, what is created.
 	FindReplay(ctx context.Context, p *CreateParams) (*Session, error)
+	// AddStatement stores a new statement of a visible interactive session, in state waiting,
+	// with the session's next statement id (from 0); an unknown session gives ErrNotFound.
+	AddStatement(ctx context.Context, p *AddStatementParams) (*Statement, error)
+	// GetStatement returns one statement, or ErrNotFound.
+	GetStatement(ctx context.Context, sessionID, id int64) (*Statement, error)
+	// ListStatements returns a session's statements in id order.
+	ListStatements(ctx context.Context, sessionID int64) ([]*Statement, error)
+	// UpdateStatement applies p and returns the statement.
+	UpdateStatement(ctx context.Context, p *UpdateStatementParams) (*Statement, error)
 	// RenewLease records that an instance is alive until p.LeaseUntil (creating its entry).
 	RenewLease(ctx context.Context, p *LeaseParams) error
 	// AdoptSessions makes p.InstanceID the supervisor of every unfinished session whose

@@ -69,8 +69,10 @@ func Open(path string, log *slog.Logger) (*Store, error) {
 				}
 			}
 		}
-		if _, err := tx.CreateBucketIfNotExists(instancesBucket); err != nil {
-			return err
+		for _, b := range [][]byte{instancesBucket, statementsBucket} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
 		}
 		_, err := tx.CreateBucketIfNotExists(metaBucket)
 		return err
@@ -96,8 +98,9 @@ func (s *Store) Close() error {
 }
 
 var (
-	metaBucket      = []byte("meta")
-	instancesBucket = []byte("instances") // instance id -> lease end (unix ns)
+	metaBucket       = []byte("meta")
+	instancesBucket  = []byte("instances")  // instance id -> lease
+	statementsBucket = []byte("statements") // session id + statement id -> statement
 )
 
 // buckets of one kind. Records live in "live" while visible and in "deleted" once deleted or
@@ -458,6 +461,121 @@ func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*sto
 	return adopted, err
 }
 
+func statementKey(sessionID, id int64) []byte {
+	return binary.BigEndian.AppendUint64(idKey(sessionID), uint64(id))
+}
+
+func (s *Store) AddStatement(ctx context.Context, p *store.AddStatementParams) (*store.Statement, error) {
+	var out *store.Statement
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		if _, err := s.load(tx, store.KindInteractive, false, p.SessionID); err != nil {
+			return err
+		}
+		// The next id follows the session's last statement.
+		id := int64(0)
+		c := tx.Bucket(statementsBucket).Cursor()
+		if k, _ := c.Seek(idKey(p.SessionID + 1)); k != nil {
+			k, _ = c.Prev()
+			if k != nil && bytes.HasPrefix(k, idKey(p.SessionID)) {
+				id = int64(binary.BigEndian.Uint64(k[8:])) + 1
+			}
+		} else if k, _ := c.Last(); k != nil && bytes.HasPrefix(k, idKey(p.SessionID)) {
+			id = int64(binary.BigEndian.Uint64(k[8:])) + 1
+		}
+		st := &store.Statement{SessionID: p.SessionID, ID: id, Code: p.Code, Kind: p.Kind,
+			State: store.StatementWaiting, CreatedAt: p.Now}
+		enc, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(statementsBucket).Put(statementKey(p.SessionID, id), enc); err != nil {
+			return err
+		}
+		out = st
+		return nil
+	})
+	return out, err
+}
+
+func getStatement(tx *bbolt.Tx, sessionID, id int64) (*store.Statement, error) {
+	v := tx.Bucket(statementsBucket).Get(statementKey(sessionID, id))
+	if v == nil {
+		return nil, fmt.Errorf("statement %d of session %d: %w", id, sessionID, store.ErrNotFound)
+	}
+	var st store.Statement
+	if err := json.Unmarshal(v, &st); err != nil {
+		return nil, fmt.Errorf("statement %d of session %d is unreadable: %w", id, sessionID, store.ErrNotFound)
+	}
+	return &st, nil
+}
+
+func (s *Store) GetStatement(ctx context.Context, sessionID, id int64) (*store.Statement, error) {
+	var out *store.Statement
+	err := s.view(func(tx *bbolt.Tx) error {
+		st, err := getStatement(tx, sessionID, id)
+		out = st
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) ListStatements(ctx context.Context, sessionID int64) ([]*store.Statement, error) {
+	out := []*store.Statement{}
+	err := s.view(func(tx *bbolt.Tx) error {
+		prefix := idKey(sessionID)
+		c := tx.Bucket(statementsBucket).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var st store.Statement
+			if err := json.Unmarshal(v, &st); err != nil {
+				s.log.Error("skipping unreadable statement", "session", sessionID, "err", err)
+				continue
+			}
+			out = append(out, &st)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) UpdateStatement(ctx context.Context, p *store.UpdateStatementParams) (*store.Statement, error) {
+	var out *store.Statement
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		st, err := getStatement(tx, p.SessionID, p.ID)
+		if err != nil {
+			return err
+		}
+		if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, st.State) {
+			return fmt.Errorf("%w: statement %d is %s", store.ErrStateConflict, p.ID, st.State)
+		}
+		st.Apply(p)
+		enc, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(statementsBucket).Put(statementKey(p.SessionID, p.ID), enc); err != nil {
+			return err
+		}
+		out = st
+		return nil
+	})
+	return out, err
+}
+
+// deleteStatements removes the statements of a purged interactive session.
+func deleteStatements(tx *bbolt.Tx, kind store.Kind, sessionID int64) error {
+	if kind != store.KindInteractive {
+		return nil
+	}
+	prefix := idKey(sessionID)
+	c := tx.Bucket(statementsBucket).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, now time.Time) (int64, error) {
 	if err := kind.Check(); err != nil {
 		return 0, err
@@ -757,6 +875,9 @@ func (s *Store) PurgeSessions(ctx context.Context, p *store.PurgeParams) ([]*sto
 					return err
 				}
 			}
+			if err := deleteStatements(tx, p.Kind, id); err != nil {
+				return err
+			}
 			out = append(out, sess)
 		}
 		purged = out
@@ -811,6 +932,9 @@ func (s *Store) PurgeKeys(ctx context.Context, p *store.PurgeKeysParams) ([]*sto
 				continue
 			}
 			if err := tx.Bucket(b.deleted).Delete(idKey(id)); err != nil {
+				return err
+			}
+			if err := deleteStatements(tx, p.Kind, id); err != nil {
 				return err
 			}
 			out = append(out, sess)

@@ -7,6 +7,7 @@ package postgres
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -360,6 +361,92 @@ func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*sto
 		return nil
 	})
 	return adopted, err
+}
+
+func (s *Store) AddStatement(ctx context.Context, p *store.AddStatementParams) (*store.Statement, error) {
+	var out *store.Statement
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// Locking the session serialises the statements of one session, so ids follow each other.
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM sessions WHERE kind = $1 AND id = $2 AND visible FOR UPDATE`,
+			store.KindInteractive, p.SessionID).Scan(&one); err != nil {
+			return err
+		}
+		var id int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(id) + 1, 0) FROM statements WHERE session_id = $1`, p.SessionID).Scan(&id); err != nil {
+			return err
+		}
+		st := &store.Statement{SessionID: p.SessionID, ID: id, Code: p.Code, Kind: p.Kind, State: store.StatementWaiting, CreatedAt: p.Now}
+		enc, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO statements (session_id, id, record) VALUES ($1, $2, $3)`, p.SessionID, id, enc); err != nil {
+			return err
+		}
+		out = st
+		return nil
+	})
+	return out, err
+}
+
+func scanStatement(r row) (*store.Statement, error) {
+	var raw []byte
+	if err := r.Scan(&raw); err != nil {
+		return nil, err
+	}
+	var st store.Statement
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return nil, fmt.Errorf("unreadable statement: %w", err)
+	}
+	return &st, nil
+}
+
+func (s *Store) GetStatement(ctx context.Context, sessionID, id int64) (*store.Statement, error) {
+	st, err := scanStatement(s.pool.QueryRow(ctx, `SELECT record FROM statements WHERE session_id = $1 AND id = $2`, sessionID, id))
+	return st, interpret(err)
+}
+
+func (s *Store) ListStatements(ctx context.Context, sessionID int64) ([]*store.Statement, error) {
+	rows, err := s.pool.Query(ctx, `SELECT record FROM statements WHERE session_id = $1 ORDER BY id`, sessionID)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	out := []*store.Statement{}
+	for rows.Next() {
+		st, err := scanStatement(rows)
+		if err != nil {
+			s.log.Error("skipping unreadable statement", "session", sessionID, "err", err)
+			continue
+		}
+		out = append(out, st)
+	}
+	return out, interpret(rows.Err())
+}
+
+func (s *Store) UpdateStatement(ctx context.Context, p *store.UpdateStatementParams) (*store.Statement, error) {
+	var out *store.Statement
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		st, err := scanStatement(tx.QueryRow(ctx, `SELECT record FROM statements WHERE session_id = $1 AND id = $2 FOR UPDATE`, p.SessionID, p.ID))
+		if err != nil {
+			return err
+		}
+		if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, st.State) {
+			return fmt.Errorf("%w: statement %d is %s", store.ErrStateConflict, p.ID, st.State)
+		}
+		st.Apply(p)
+		enc, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE statements SET record = $3 WHERE session_id = $1 AND id = $2`, p.SessionID, p.ID, enc); err != nil {
+			return err
+		}
+		out = st
+		return nil
+	})
+	return out, err
 }
 
 func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, now time.Time) (int64, error) {

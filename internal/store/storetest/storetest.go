@@ -290,7 +290,7 @@ func Run(t *testing.T, open Opener) {
 			}
 		}},
 	}
-	tests = append(append(tests, idempotencyTests...), leaseTests...)
+	tests = append(append(append(tests, idempotencyTests...), leaseTests...), statementTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -1,0 +1,121 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/store"
+)
+
+func interactive(t *testing.T, s store.Store) *store.Session {
+	t.Helper()
+	return create(t, s, store.KindInteractive, "")
+}
+
+func addStatement(t *testing.T, s store.Store, sessionID int64, code string) *store.Statement {
+	t.Helper()
+	st, err := s.AddStatement(context.Background(), &store.AddStatementParams{SessionID: sessionID, Code: code, Kind: "pyspark", Now: t0})
+	if err != nil {
+		t.Fatalf("AddStatement: %v", err)
+	}
+	return st
+}
+
+var statementTests = []storeTest{
+	{"StatementsAreNumberedPerSession", func(t *testing.T, s store.Store) {
+		a, b := interactive(t, s), interactive(t, s)
+		for i := range 3 {
+			if st := addStatement(t, s, a.ID, fmt.Sprint(i)); st.ID != int64(i) || st.State != store.StatementWaiting {
+				t.Errorf("statement %d of a = %+v", i, st)
+			}
+		}
+		if st := addStatement(t, s, b.ID, "x"); st.ID != 0 {
+			t.Errorf("first statement of b has id %d, want 0", st.ID)
+		}
+		list, err := s.ListStatements(context.Background(), a.ID)
+		if err != nil || len(list) != 3 || list[2].Code != "2" {
+			t.Errorf("ListStatements = %v, %v", list, err)
+		}
+		if list, _ := s.ListStatements(context.Background(), 999); list == nil || len(list) != 0 {
+			t.Errorf("statements of an unknown session = %v, want an empty list", list)
+		}
+	}},
+	{"StatementsNeedALiveInteractiveSession", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		b := create(t, s, store.KindBatch, "")
+		if _, err := s.AddStatement(ctx, &store.AddStatementParams{SessionID: b.ID + 100, Code: "1"}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("statement on an unknown session: %v", err)
+		}
+		sess := interactive(t, s)
+		s.DeleteSession(ctx, store.KindInteractive, sess.ID, t0)
+		if _, err := s.AddStatement(ctx, &store.AddStatementParams{SessionID: sess.ID, Code: "1"}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("statement on a deleted session: %v", err)
+		}
+	}},
+	{"StatementUpdates", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		sess := interactive(t, s)
+		st := addStatement(t, s, sess.ID, "1 + 1")
+		running, available := store.StatementRunning, store.StatementAvailable
+		now := int64(1700000000000)
+		if _, err := s.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: st.ID,
+			IfStates: []store.StatementState{store.StatementWaiting}, State: &running, Started: &now}); err != nil {
+			t.Fatal(err)
+		}
+		out := json.RawMessage(`{"status":"ok","execution_count":0,"data":{"text/plain":"2"}}`)
+		half := 1.0
+		got, err := s.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: st.ID,
+			IfStates: []store.StatementState{store.StatementRunning}, State: &available, Output: out, Progress: &half, Completed: &now})
+		if err != nil || got.State != available || string(got.Output) != string(out) || got.Started != now || got.Progress != 1 {
+			t.Fatalf("after updates: %+v, %v", got, err)
+		}
+		if _, err := s.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: st.ID,
+			IfStates: []store.StatementState{store.StatementWaiting}, State: &running}); !errors.Is(err, store.ErrStateConflict) {
+			t.Errorf("conditional update from the wrong state: %v", err)
+		}
+		read, err := s.GetStatement(ctx, sess.ID, st.ID)
+		if err != nil || read.State != available || read.Code != "1 + 1" {
+			t.Errorf("GetStatement = %+v, %v", read, err)
+		}
+		if _, err := s.GetStatement(ctx, sess.ID, 7); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("unknown statement: %v", err)
+		}
+	}},
+	{"ConcurrentStatementsGetDistinctIDs", func(t *testing.T, s store.Store) {
+		sess := interactive(t, s)
+		const n = 20
+		var mu sync.Mutex
+		seen := map[int64]bool{}
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				st := addStatement(t, s, sess.ID, "x")
+				mu.Lock()
+				seen[st.ID] = true
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if len(seen) != n {
+			t.Errorf("%d distinct ids for %d statements", len(seen), n)
+		}
+	}},
+	{"PurgedSessionsTakeTheirStatements", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		sess := interactive(t, s)
+		addStatement(t, s, sess.ID, "x")
+		s.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID, State: ptr(store.StateDead), Now: t0})
+		purged, err := s.PurgeSessions(ctx, &store.PurgeParams{Kind: store.KindInteractive, Before: t0.Add(time.Hour)})
+		if err != nil || len(purged) != 1 {
+			t.Fatalf("purge: %d, %v", len(purged), err)
+		}
+		if list, _ := s.ListStatements(ctx, sess.ID); len(list) != 0 {
+			t.Errorf("a purged session's statements remain: %v", list)
+		}
+	}},
+}
