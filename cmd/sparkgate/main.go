@@ -28,6 +28,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/api"
 	"github.com/sparkgate/sparkgate/internal/batch"
 	"github.com/sparkgate/sparkgate/internal/config"
+	"github.com/sparkgate/sparkgate/internal/interactive"
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
@@ -192,13 +193,23 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 		return err
 	}
 	defer batches.Stop()
+	driverURL := cfg.DriverURL
+	if driverURL == "" {
+		driverURL = "http://" + cfg.Addr
+	}
+	sessions := interactive.New(interactive.Config{DataDir: dataDir, DriverURL: driverURL, InstanceID: instanceID, KillGrace: cfg.KillGrace},
+		st, l, logfile.New(), log.With("component", "sessions"))
+	if err := sessions.Start(ctx); err != nil {
+		return err
+	}
+	defer sessions.Stop()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, CSRFProtection: cfg.CSRFProtection}, batches, m, log.With("component", "api")),
+		Handler:           api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, CSRFProtection: cfg.CSRFProtection}, batches, sessions, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sparkgate/sparkgate/internal/batch"
 	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/interactive"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/metrics"
 	"github.com/sparkgate/sparkgate/internal/store"
@@ -38,20 +39,21 @@ type Config struct {
 
 // Server is the HTTP face of sparkgate.
 type Server struct {
-	cfg     Config
-	metrics *metrics.Metrics
-	batches *batch.Manager
-	log     *slog.Logger
-	mux     *http.ServeMux
-	version livy.Version
+	cfg      Config
+	metrics  *metrics.Metrics
+	batches  *batch.Manager
+	sessions *interactive.Manager
+	log      *slog.Logger
+	mux      *http.ServeMux
+	version  livy.Version
 }
 
 // New returns the API handler.
-func New(cfg Config, batches *batch.Manager, m *metrics.Metrics, log *slog.Logger) *Server {
+func New(cfg Config, batches *batch.Manager, sessions *interactive.Manager, m *metrics.Metrics, log *slog.Logger) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	s := &Server{cfg: cfg, batches: batches, metrics: m, log: log, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, batches: batches, sessions: sessions, metrics: m, log: log, mux: http.NewServeMux()}
 	vi := version.Get()
 	s.version = livy.Version{Version: livy.APIVersion, Revision: vi.Revision, Date: vi.Date,
 		URL: "https://github.com/sparkgate/sparkgate", Branch: "main", SparkgateVersion: vi.Version}
@@ -77,7 +79,7 @@ func (s *Server) handle(pattern string, h handler) {
 	requests := map[int]prometheus.Counter{}
 	var duration prometheus.Observer
 	if s.metrics != nil {
-		for _, code := range []int{200, 201, 400, 403, 404, 409, 413, 422, 500, 503} {
+		for _, code := range []int{200, 201, 204, 400, 403, 404, 409, 413, 422, 500, 501, 503} {
 			requests[code] = s.metrics.Requests.WithLabelValues(pattern, strconv.Itoa(code))
 		}
 		duration = s.metrics.RequestDuration.WithLabelValues(pattern)
@@ -129,6 +131,7 @@ func (s *Server) routes() {
 	s.handle("GET /batches/{ref}/state", s.getBatchState)
 	s.handle("GET /batches/{ref}/log", s.getBatchLog)
 	s.handle("DELETE /batches/{ref}", s.deleteBatch)
+	s.sessionRoutes()
 }
 
 // ServeHTTP routes the request; unknown routes and wrong methods answer in Livy's JSON shape.
@@ -170,6 +173,10 @@ func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (r *statusRecorder) WriteHeader(code int)        { r.status = code }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return
+	}
 	b, err := json.Marshal(body)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"msg":"internal server error: cannot encode response"}`)
@@ -193,7 +200,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) i
 			errkind.Invalid: http.StatusBadRequest, errkind.NotFound: http.StatusNotFound,
 			errkind.Forbidden: http.StatusForbidden, errkind.Conflict: http.StatusConflict,
 			errkind.Unprocessable: http.StatusUnprocessableEntity, errkind.TooLarge: http.StatusRequestEntityTooLarge,
-			errkind.Unavailable: http.StatusServiceUnavailable,
+			errkind.Unavailable: http.StatusServiceUnavailable, errkind.NotImplemented: http.StatusNotImplemented,
 		}[errkind.Of(err)]
 	case errors.Is(err, store.ErrNotFound):
 		status = http.StatusNotFound

@@ -201,9 +201,23 @@ func (s *Server) getBatchState(r *http.Request) (*reply, error) {
 	return ok(&livy.State{ID: sess.ID, State: string(sess.State)})
 }
 
-// getBatchLog pages the whole log as Livy does: size defaults to 100, and without from the
-// page is the log's tail.
+// getBatchLog pages the whole log as Livy does.
 func (s *Server) getBatchLog(r *http.Request) (*reply, error) {
+	return logPage(r, func() (int64, logReader, error) {
+		sess, err := s.lookupBatch(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return sess.ID, func(from, size int) ([]string, int, error) { return s.batches.Log(sess, from, size) }, nil
+	})
+}
+
+// logReader reads lines [from, from+size) of a log and its number of lines.
+type logReader func(from, size int) ([]string, int, error)
+
+// logPage answers GET /{type}/{id}/log as Livy does: size defaults to 100, and without from
+// the page is the log's tail. Paging parameters are checked before the session is looked up.
+func logPage(r *http.Request, lookup func() (int64, logReader, error)) (*reply, error) {
 	from, fromGiven, err := queryInt(r, "from")
 	if err != nil {
 		return nil, err
@@ -215,22 +229,22 @@ func (s *Server) getBatchLog(r *http.Request) (*reply, error) {
 	if !sizeGiven {
 		size = defaultPageSize
 	}
-	sess, err := s.lookupBatch(r)
+	id, read, err := lookup()
 	if err != nil {
 		return nil, err
 	}
 	if !fromGiven {
-		_, total, err := s.batches.Log(sess, 0, 0)
+		_, total, err := read(0, 0)
 		if err != nil {
 			return nil, err
 		}
 		from = max(0, total-size)
 	}
-	lines, total, err := s.batches.Log(sess, from, size)
+	lines, total, err := read(from, size)
 	if err != nil {
 		return nil, err
 	}
-	return ok(&livy.Log{ID: sess.ID, From: from, Total: total, Log: lines})
+	return ok(&livy.Log{ID: id, From: from, Total: total, Log: lines})
 }
 
 func (s *Server) deleteBatch(r *http.Request) (*reply, error) {

@@ -97,7 +97,7 @@ func (c *Config) withDefaults() {
 // process launcher implements it; cluster managers (YARN, Kubernetes) will too.
 type Launcher interface {
 	Command(spec *launcher.Spec, tag string) ([]string, error)
-	Start(ctx context.Context, tag string, argv []string) (int, error)
+	Start(ctx context.Context, tag string, argv []string, extraEnv ...string) (int, error)
 	Inspect(tag string) (supervisor.Status, *supervisor.Exit, error)
 	Signal(tag string, knownPID int, sig syscall.Signal) (bool, error)
 	LogPath(tag string) string

@@ -42,7 +42,7 @@ func (f *fakeLauncher) Command(spec *launcher.Spec, tag string) ([]string, error
 	return []string{"spark-submit", spec.File}, nil
 }
 
-func (f *fakeLauncher) Start(_ context.Context, tag string, _ []string) (int, error) {
+func (f *fakeLauncher) Start(_ context.Context, tag string, _ []string, _ ...string) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.starts[tag]++

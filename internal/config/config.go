@@ -24,6 +24,7 @@ type Config struct {
 	DataDir               string
 	Store                 string
 	InstanceID            string
+	DriverURL             string
 	Lease                 time.Duration
 	SparkHome             string
 	SparkMaster           string
@@ -73,6 +74,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the session store and the applications' logs")
 	fs.StringVar(&c.Store, "store", "", "session store: empty for the embedded store in --data-dir, or a postgres:// URL shared by several instances")
 	fs.StringVar(&c.InstanceID, "instance-id", "", "this server's name among instances sharing a store (default: host name and port); keep it stable across restarts")
+	fs.StringVar(&c.DriverURL, "driver-url", "", "URL by which interactive sessions' drivers reach this gateway (default: http:// and --addr); with several instances, the load balancer's")
 	fs.DurationVar(&c.Lease, "lease", 15*time.Second, "how long this instance counts as alive after each renewal; peers adopt its unfinished sessions once it expires")
 	fs.StringVar(&c.SparkHome, "spark-home", os.Getenv("SPARK_HOME"), "Spark installation whose bin/spark-submit runs applications (default $SPARK_HOME)")
 	fs.StringVar(&c.SparkMaster, "spark-master", "local[*]", "Spark master applications are submitted to")

@@ -56,7 +56,10 @@ type Config struct {
 
 // Spec is what a session asks of Spark.
 type Spec struct {
-	File           string
+	File string
+	// ServerFile marks File as the server's own program (the interactive driver): it is not
+	// a user's file, so the whitelist does not apply to it.
+	ServerFile     bool
 	ClassName      string
 	Args           []string
 	Jars           []string
@@ -177,9 +180,12 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 		sort.Strings(blocked)
 		return nil, errkind.Invalidf("Blacklisted configuration values in session config: %s", strings.Join(blocked, ", "))
 	}
-	file, err := l.resolve("file", spec.File)
-	if err != nil {
-		return nil, err
+	file := spec.File
+	if !spec.ServerFile {
+		var err error
+		if file, err = l.resolve("file", spec.File); err != nil {
+			return nil, err
+		}
 	}
 	conf := map[string]string{}
 	for k, v := range spec.Conf {
@@ -334,12 +340,12 @@ func resolveExisting(p string) string {
 
 // Start launches argv for tag through a detached supervisor and returns its pid. Starting
 // twice for one tag runs spark-submit at most once (see package supervisor).
-func (l *Launcher) Start(ctx context.Context, tag string, argv []string) (int, error) {
+func (l *Launcher) Start(ctx context.Context, tag string, argv []string, extraEnv ...string) (int, error) {
 	d, err := l.Dir(tag)
 	if err != nil {
 		return 0, err
 	}
-	env := append(slices.Clone(l.cfg.Env), "SPARKGATE_TAG="+tag)
+	env := append(append(slices.Clone(l.cfg.Env), "SPARKGATE_TAG="+tag), extraEnv...)
 	return supervisor.Spawn(ctx, l.cfg.SupervisorCmd, d, argv, env)
 }
 

@@ -257,3 +257,82 @@ func (r *CreateBatchRequest) Canonical() []byte {
 	}
 	return b
 }
+
+// CreateInteractiveRequest is the body of POST /sessions, field for field as Livy 0.9 defines it.
+type CreateInteractiveRequest struct {
+	Kind                     *string           `json:"kind"`
+	ProxyUser                *string           `json:"proxyUser"`
+	Jars                     []string          `json:"jars"`
+	PyFiles                  []string          `json:"pyFiles"`
+	Files                    []string          `json:"files"`
+	DriverMemory             *string           `json:"driverMemory"`
+	DriverCores              *int              `json:"driverCores"`
+	ExecutorMemory           *string           `json:"executorMemory"`
+	ExecutorCores            *int              `json:"executorCores"`
+	NumExecutors             *int              `json:"numExecutors"`
+	Archives                 []string          `json:"archives"`
+	Queue                    *string           `json:"queue"`
+	Name                     *string           `json:"name"`
+	Conf                     map[string]String `json:"conf"`
+	HeartbeatTimeoutInSecond *int              `json:"heartbeatTimeoutInSecond"`
+	TTL                      *string           `json:"ttl"`
+	IdleTimeout              *string           `json:"idleTimeout"`
+}
+
+// SessionKind returns the session's kind, Livy's aliases folded ("python" is "pyspark",
+// "scala" is "spark"), or an error for a kind sparkgate does not run.
+func SessionKind(kind *string) (string, error) {
+	k := "pyspark"
+	if kind != nil {
+		k = *kind
+	}
+	switch k {
+	case "pyspark", "python":
+		return "pyspark", nil
+	case "sql", "shared":
+		return k, nil
+	case "spark", "scala":
+		return "", errkind.Invalidf("session kind %q (Scala) is not supported yet; use pyspark or sql", k)
+	case "sparkr", "r":
+		return "", errkind.Invalidf("session kind %q needs R, which this server does not provide", k)
+	}
+	return "", errkind.Invalidf("unknown session kind %q: expected pyspark (or python), sql, shared or spark (or scala)", k)
+}
+
+// StatementKind returns the kind a statement runs in: its own, or else the session's.
+func StatementKind(sessionKind string, kind *string) (string, error) {
+	if kind == nil || *kind == "" {
+		if sessionKind == "shared" {
+			return "pyspark", nil
+		}
+		return sessionKind, nil
+	}
+	k, err := SessionKind(kind)
+	if err == nil && k == "shared" {
+		return "", errkind.Invalidf("a statement's kind is pyspark or sql, not shared")
+	}
+	return k, err
+}
+
+// Validate checks an interactive request's own rules.
+func (r *CreateInteractiveRequest) Validate() error {
+	if _, err := SessionKind(r.Kind); err != nil {
+		return err
+	}
+	if err := ValidateName(r.Name); err != nil {
+		return err
+	}
+	if err := ValidateResources(r.DriverMemory, r.DriverCores, r.ExecutorMemory, r.ExecutorCores, r.NumExecutors); err != nil {
+		return err
+	}
+	if r.HeartbeatTimeoutInSecond != nil && *r.HeartbeatTimeoutInSecond < 0 {
+		return errkind.Invalidf("heartbeatTimeoutInSecond must not be negative")
+	}
+	return ValidateConf(r.Conf)
+}
+
+// CreateStatementRequest is the body of POST /sessions/{id}/statements.
+type CreateStatementRequest struct {
+	Code *string `json:"code"`
+	Kind *string `json:"kind"`
+}

@@ -1,5 +1,7 @@
 package livy
 
+import "encoding/json"
+
 // The views below are what clients index directly: every field is always present, with
 // null or [] when empty (no omitempty anywhere).
 
@@ -74,4 +76,55 @@ func Optional(s string) *string {
 type Reservation struct {
 	SessionID int64  `json:"sessionId"`
 	PutKey    string `json:"putKey"`
+}
+
+// Session is the view of one interactive session (Livy 0.9's fields).
+type Session struct {
+	ID                       int64             `json:"id"`
+	Name                     *string           `json:"name"`
+	AppID                    *string           `json:"appId"`
+	Owner                    *string           `json:"owner"`
+	ProxyUser                *string           `json:"proxyUser"`
+	State                    string            `json:"state"`
+	Kind                     string            `json:"kind"`
+	AppInfo                  AppInfo           `json:"appInfo"`
+	Log                      []string          `json:"log"`
+	TTL                      *string           `json:"ttl"`
+	IdleTimeout              *string           `json:"idleTimeout"`
+	DriverMemory             *string           `json:"driverMemory"`
+	DriverCores              *int              `json:"driverCores"`
+	ExecutorMemory           *string           `json:"executorMemory"`
+	ExecutorCores            *int              `json:"executorCores"`
+	Conf                     map[string]String `json:"conf"`
+	Archives                 []string          `json:"archives"`
+	Files                    []string          `json:"files"`
+	HeartbeatTimeoutInSecond int               `json:"heartbeatTimeoutInSecond"`
+	Jars                     []string          `json:"jars"`
+	NumExecutors             *int              `json:"numExecutors"`
+	PyFiles                  []string          `json:"pyFiles"`
+	Queue                    *string           `json:"queue"`
+}
+
+// SessionList is the answer of GET /sessions.
+type SessionList struct {
+	From     int        `json:"from"`
+	Total    int        `json:"total"`
+	Sessions []*Session `json:"sessions"`
+}
+
+// Statement is the view of one statement.
+type Statement struct {
+	ID        int64           `json:"id"`
+	Code      string          `json:"code"`
+	State     string          `json:"state"`
+	Output    json.RawMessage `json:"output"`
+	Progress  float64         `json:"progress"`
+	Started   int64           `json:"started"`
+	Completed int64           `json:"completed"`
+}
+
+// StatementList is the answer of GET /sessions/{id}/statements.
+type StatementList struct {
+	TotalStatements int          `json:"total_statements"`
+	Statements      []*Statement `json:"statements"`
 }

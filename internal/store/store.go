@@ -104,6 +104,9 @@ type Session struct {
 	UpdatedAt  time.Time `json:"updatedAt"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	DeletedAt  time.Time `json:"deletedAt,omitzero"`
+	// SecretHash is the SHA-256 (hex) of the secret an interactive session's driver proves
+	// itself with; the secret itself lives only in the driver's environment.
+	SecretHash string `json:"secretHash,omitempty"`
 	// Supervisor is the server instance that supervises the session while it is not finished:
 	// it launches and watches its application. Another instance adopts the session when the
 	// supervisor's lease expires.
@@ -136,6 +139,7 @@ type CreateParams struct {
 	// Tag is the application tag; "{id}" in it is replaced by the allocated id.
 	Tag        string
 	Supervisor string
+	SecretHash string
 	Request    json.RawMessage
 	// Fingerprint identifies the request; a replay must carry the same one.
 	Fingerprint string

@@ -14,11 +14,17 @@ const sparkTimeout = 3 * time.Minute
 
 func appDir(t *testing.T, s *server, id int) string {
 	t.Helper()
-	dirs, _ := filepath.Glob(filepath.Join(s.dataDir, "apps", fmt.Sprintf("sparkgate-batch-%d-*", id)))
+	return filepath.Join(s.dataDir, "apps", appDirOf(t, s, "batch", id))
+}
+
+// appDirOf returns the tag (directory name) of a batch's or session's application.
+func appDirOf(t *testing.T, s *server, kind string, id int) string {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(s.dataDir, "apps", fmt.Sprintf("sparkgate-%s-%d-*", kind, id)))
 	if len(dirs) != 1 {
-		t.Fatalf("application directories of batch %d: %v", id, dirs)
+		t.Fatalf("application directories of %s %d: %v", kind, id, dirs)
 	}
-	return dirs[0]
+	return filepath.Base(dirs[0])
 }
 
 func TestRealSparkBatchOutcomes(t *testing.T) {

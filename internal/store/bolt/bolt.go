@@ -288,7 +288,7 @@ func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*stor
 		}
 		sess := &store.Session{
 			Kind: p.Kind, ID: id, Name: p.Name, Owner: p.Owner, ProxyUser: p.ProxyUser, State: p.State,
-			Tag: strings.ReplaceAll(p.Tag, "{id}", strconv.FormatInt(id, 10)), Supervisor: p.Supervisor,
+			Tag: strings.ReplaceAll(p.Tag, "{id}", strconv.FormatInt(id, 10)), Supervisor: p.Supervisor, SecretHash: p.SecretHash,
 			Request: p.Request, Fingerprint: p.Fingerprint, Reserved: p.ReservedID != nil,
 			CreatedAt: p.Now, UpdatedAt: p.Now,
 		}

@@ -1,0 +1,282 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/interactive"
+	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/store"
+)
+
+func (s *Server) sessionRoutes() {
+	for _, p := range []string{"/sessions", "/sessions/{$}"} {
+		s.handle("GET "+p, s.listSessions)
+		s.handle("POST "+p, s.createSession)
+	}
+	s.handle("GET /sessions/{ref}", s.getSession)
+	s.handle("GET /sessions/{ref}/state", s.getSessionState)
+	s.handle("GET /sessions/{ref}/log", s.getSessionLog)
+	s.handle("DELETE /sessions/{ref}", s.deleteSession)
+	s.handle("POST /sessions/{ref}/statements", s.createStatement)
+	s.handle("GET /sessions/{ref}/statements", s.listStatements)
+	s.handle("GET /sessions/{ref}/statements/{sid}", s.getStatement)
+	for _, job := range []string{"submit-job", "run-job", "upload-jar", "upload-pyfile", "upload-file", "jobs/{jid}", "jobs/{jid}/cancel"} {
+		s.handle("POST /sessions/{ref}/"+job, notImplemented)
+	}
+	s.handle("GET /sessions/{ref}/jobs/{jid}", notImplemented)
+	// The driver's channel, authenticated by the session's secret.
+	s.handle("POST /driver/sessions/{ref}/ready", s.driverReady)
+	s.handle("GET /driver/sessions/{ref}/next", s.driverNext)
+	s.handle("POST /driver/sessions/{ref}/statements/{sid}", s.driverResult)
+}
+
+func notImplemented(*http.Request) (*reply, error) {
+	return nil, errkind.New(errkind.NotImplemented, "Livy's Java-serialized job API is not supported by sparkgate; send code as statements")
+}
+
+func (s *Server) sessionView(sess *store.Session) *livy.Session {
+	req, kind := interactive.Request(sess)
+	lines, err := s.sessions.LogTail(sess, livy.BatchViewLogLines)
+	if err != nil {
+		lines = []string{}
+	}
+	heartbeat := 0
+	if req.HeartbeatTimeoutInSecond != nil {
+		heartbeat = *req.HeartbeatTimeoutInSecond
+	}
+	orEmpty := func(l []string) []string {
+		if l == nil {
+			return []string{}
+		}
+		return l
+	}
+	conf := req.Conf
+	if conf == nil {
+		conf = map[string]livy.String{}
+	}
+	return &livy.Session{
+		ID: sess.ID, Name: livy.Optional(sess.Name), AppID: livy.Optional(sess.AppID), Owner: livy.Optional(sess.Owner),
+		ProxyUser: livy.Optional(sess.ProxyUser), State: string(sess.State), Kind: kind,
+		AppInfo: livy.AppInfo{DriverLogURL: livy.Optional(sess.AppInfo.DriverLogURL), SparkUIURL: livy.Optional(sess.AppInfo.SparkUIURL),
+			ExecutorLogURLs: livy.Optional(sess.AppInfo.ExecutorLogURLs)},
+		Log: lines, TTL: req.TTL, IdleTimeout: req.IdleTimeout, DriverMemory: req.DriverMemory, DriverCores: req.DriverCores,
+		ExecutorMemory: req.ExecutorMemory, ExecutorCores: req.ExecutorCores, Conf: conf, Archives: orEmpty(req.Archives),
+		Files: orEmpty(req.Files), HeartbeatTimeoutInSecond: heartbeat, Jars: orEmpty(req.Jars), NumExecutors: req.NumExecutors,
+		PyFiles: orEmpty(req.PyFiles), Queue: req.Queue,
+	}
+}
+
+func statementView(st *store.Statement) *livy.Statement {
+	return &livy.Statement{ID: st.ID, Code: st.Code, State: string(st.State), Output: st.Output,
+		Progress: st.Progress, Started: st.Started, Completed: st.Completed}
+}
+
+func (s *Server) listSessions(r *http.Request) (*reply, error) {
+	from, _, err := queryInt(r, "from")
+	if err != nil {
+		return nil, err
+	}
+	size, given, err := queryInt(r, "size")
+	if err != nil {
+		return nil, err
+	}
+	if !given {
+		size = defaultPageSize
+	}
+	page, err := s.sessions.List(r.Context(), from, size)
+	if err != nil {
+		return nil, err
+	}
+	out := &livy.SessionList{From: from, Total: page.Total, Sessions: make([]*livy.Session, 0, len(page.Sessions))}
+	for _, sess := range page.Sessions {
+		out.Sessions = append(out.Sessions, s.sessionView(sess))
+	}
+	return ok(out)
+}
+
+func (s *Server) createSession(r *http.Request) (*reply, error) {
+	var req livy.CreateInteractiveRequest
+	if err := livy.Decode(r.Body, &req); err != nil {
+		return nil, err
+	}
+	sess, err := s.sessions.Create(r.Context(), &req)
+	if err != nil {
+		return nil, err
+	}
+	return &reply{status: http.StatusCreated, body: s.sessionView(sess),
+		header: http.Header{"Location": {"/sessions/" + strconv.FormatInt(sess.ID, 10)}}}, nil
+}
+
+func (s *Server) lookupSession(r *http.Request) (*store.Session, error) {
+	ref := r.PathValue("ref")
+	id, name, err := parseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.sessions.Get(r.Context(), id, name)
+	return sess, notFound(ref, err)
+}
+
+func (s *Server) getSession(r *http.Request) (*reply, error) {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		return nil, err
+	}
+	return ok(s.sessionView(sess))
+}
+
+func (s *Server) getSessionState(r *http.Request) (*reply, error) {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		return nil, err
+	}
+	return ok(&livy.State{ID: sess.ID, State: string(sess.State)})
+}
+
+func (s *Server) getSessionLog(r *http.Request) (*reply, error) {
+	return logPage(r, func() (int64, logReader, error) {
+		sess, err := s.lookupSession(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return sess.ID, func(from, size int) ([]string, int, error) { return s.sessions.Log(sess, from, size) }, nil
+	})
+}
+
+func (s *Server) deleteSession(r *http.Request) (*reply, error) {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sessions.Delete(r.Context(), sess.ID); err != nil {
+		return nil, notFound(r.PathValue("ref"), err)
+	}
+	return ok(livy.Message{Msg: "deleted"})
+}
+
+func (s *Server) createStatement(r *http.Request) (*reply, error) {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		return nil, err
+	}
+	var req livy.CreateStatementRequest
+	if err := livy.Decode(r.Body, &req); err != nil {
+		return nil, err
+	}
+	st, err := s.sessions.AddStatement(r.Context(), sess.ID, &req)
+	if err != nil {
+		return nil, err
+	}
+	return &reply{status: http.StatusCreated, body: statementView(st), header: http.Header{"Location": {
+		"/sessions/" + strconv.FormatInt(sess.ID, 10) + "/statements/" + strconv.FormatInt(st.ID, 10)}}}, nil
+}
+
+func (s *Server) listStatements(r *http.Request) (*reply, error) {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.sessions.Statements(r.Context(), sess.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &livy.StatementList{TotalStatements: len(list), Statements: make([]*livy.Statement, 0, len(list))}
+	for _, st := range list {
+		out.Statements = append(out.Statements, statementView(st))
+	}
+	return ok(out)
+}
+
+func statementID(r *http.Request) (int64, error) {
+	sid, err := strconv.ParseInt(r.PathValue("sid"), 10, 64)
+	if err != nil || sid < 0 {
+		return 0, errkind.Invalidf("invalid statement id %q", r.PathValue("sid"))
+	}
+	return sid, nil
+}
+
+func (s *Server) getStatement(r *http.Request) (*reply, error) {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		return nil, err
+	}
+	sid, err := statementID(r)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.sessions.Statement(r.Context(), sess.ID, sid)
+	if err != nil {
+		return nil, err
+	}
+	return ok(statementView(st))
+}
+
+// driverSession authenticates a driver's request.
+func (s *Server) driverSession(r *http.Request) (*store.Session, error) {
+	id, err := strconv.ParseInt(r.PathValue("ref"), 10, 64)
+	if err != nil {
+		return nil, errkind.Invalidf("invalid session id")
+	}
+	sess, err := s.sessions.Authenticate(r.Context(), id, r.Header.Get("X-Sparkgate-Secret"))
+	return sess, notFound(r.PathValue("ref"), err)
+}
+
+func (s *Server) driverReady(r *http.Request) (*reply, error) {
+	sess, err := s.driverSession(r)
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		AppID string `json:"appId"`
+	}
+	if err := livy.Decode(r.Body, &body); err != nil {
+		return nil, err
+	}
+	if err := s.sessions.Ready(r.Context(), sess, body.AppID); err != nil {
+		return nil, err
+	}
+	return ok(livy.Message{Msg: "ok"})
+}
+
+func (s *Server) driverNext(r *http.Request) (*reply, error) {
+	sess, err := s.driverSession(r)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.sessions.Next(r.Context(), sess)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return &reply{status: http.StatusNoContent}, nil
+	}
+	return ok(map[string]any{"id": st.ID, "code": st.Code, "kind": st.Kind})
+}
+
+func (s *Server) driverResult(r *http.Request) (*reply, error) {
+	sess, err := s.driverSession(r)
+	if err != nil {
+		return nil, err
+	}
+	sid, err := statementID(r)
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Output json.RawMessage `json:"output"`
+	}
+	if err := livy.Decode(r.Body, &body); err != nil {
+		return nil, err
+	}
+	if len(body.Output) == 0 || strings.TrimSpace(string(body.Output)) == "null" {
+		return nil, errkind.Invalidf("output is required")
+	}
+	if err := s.sessions.Result(r.Context(), sess, sid, body.Output); err != nil {
+		return nil, err
+	}
+	return ok(livy.Message{Msg: "ok"})
+}

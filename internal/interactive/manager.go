@@ -1,0 +1,501 @@
+// Package interactive owns interactive sessions: their driver application (a program shipped
+// with sparkgate that spark-submit starts), their statements, and the channel the driver pulls
+// its work through. The driver long-polls the gateway; the gateway never dials in, so a driver
+// outlives a server restart and carries on with the next server.
+package interactive
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/logfile"
+	"github.com/sparkgate/sparkgate/internal/store"
+	"github.com/sparkgate/sparkgate/internal/supervisor"
+)
+
+//go:embed driver/sparkgate_driver.py
+var driverProgram []byte
+
+// Launcher is what sessions need of the launcher (see batch.Launcher).
+type Launcher interface {
+	Command(spec *launcher.Spec, tag string) ([]string, error)
+	Start(ctx context.Context, tag string, argv []string, extraEnv ...string) (int, error)
+	Inspect(tag string) (supervisor.Status, *supervisor.Exit, error)
+	Signal(tag string, knownPID int, sig syscall.Signal) (bool, error)
+	LogPath(tag string) string
+}
+
+// Config tunes the manager.
+type Config struct {
+	// DataDir receives the driver program, written once per version.
+	DataDir string
+	// DriverURL is how drivers reach the gateway (any instance).
+	DriverURL    string
+	InstanceID   string
+	PollInterval time.Duration
+	KillGrace    time.Duration
+	// PollWait is how long a driver's poll waits for a statement before an empty answer.
+	PollWait time.Duration
+}
+
+// Manager runs interactive sessions. Start it before use and Stop it to end its goroutines;
+// the drivers keep running.
+type Manager struct {
+	cfg        Config
+	store      store.Store
+	launcher   Launcher
+	logs       *logfile.Index
+	log        *slog.Logger
+	driverFile string
+
+	mu       sync.Mutex
+	arrivals map[int64]chan struct{} // closed and replaced when a statement arrives
+	watching map[int64]bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a manager; call Start.
+func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.Logger) *Manager {
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 200 * time.Millisecond
+	}
+	if cfg.KillGrace <= 0 {
+		cfg.KillGrace = 10 * time.Second
+	}
+	if cfg.PollWait <= 0 {
+		cfg.PollWait = 20 * time.Second
+	}
+	return &Manager{cfg: cfg, store: st, launcher: l, logs: logs, log: log,
+		arrivals: map[int64]chan struct{}{}, watching: map[int64]bool{}}
+}
+
+// Start writes the driver program and resumes the sessions this instance supervises:
+// running drivers are watched (they reconnect by themselves), unlaunched ones are launched.
+func (m *Manager) Start(ctx context.Context) error {
+	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	sum := sha256.Sum256(driverProgram)
+	m.driverFile = filepath.Join(m.cfg.DataDir, "driver", "sparkgate_driver-"+hex.EncodeToString(sum[:6])+".py")
+	if _, err := os.Stat(m.driverFile); err != nil {
+		if err := os.MkdirAll(filepath.Dir(m.driverFile), 0o750); err != nil {
+			return err
+		}
+		tmp := m.driverFile + ".tmp"
+		if err := os.WriteFile(tmp, driverProgram, 0o640); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, m.driverFile); err != nil {
+			return err
+		}
+	}
+	active, err := m.store.ListActive(ctx, store.KindInteractive)
+	if err != nil {
+		return fmt.Errorf("recover sessions: %w", err)
+	}
+	for _, sess := range active {
+		if sess.Supervisor != m.cfg.InstanceID && sess.Supervisor != "" {
+			continue
+		}
+		st, exit, err := m.launcher.Inspect(sess.Tag)
+		switch {
+		case err != nil:
+			m.log.Error("inspect session driver", "id", sess.ID, "err", err)
+		case st == supervisor.Finished:
+			m.ended(sess.ID, exit)
+		case st == supervisor.Running:
+			m.watch(sess.ID, sess.Tag)
+		default:
+			m.wg.Go(func() { m.launch(sess) })
+		}
+	}
+	return nil
+}
+
+// Stop ends the manager's goroutines; drivers keep running and keep polling.
+func (m *Manager) Stop() {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+}
+
+type request struct {
+	livy.CreateInteractiveRequest
+	SessionKind string `json:"sessionKind"`
+}
+
+// Create validates req, stores the session and launches its driver.
+func (m *Manager) Create(ctx context.Context, req *livy.CreateInteractiveRequest) (*store.Session, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	kind, _ := livy.SessionKind(req.Kind)
+	if _, err := m.launcher.Command(m.spec(req, "sparkgate-session-0-check"), "sparkgate-session-0-check"); err != nil {
+		return nil, err
+	}
+	secret := make([]byte, 24)
+	rand.Read(secret)
+	raw, err := json.Marshal(&request{CreateInteractiveRequest: *req, SessionKind: kind})
+	if err != nil {
+		return nil, err
+	}
+	name, proxyUser := "", ""
+	if req.Name != nil {
+		name = *req.Name
+	}
+	if req.ProxyUser != nil {
+		proxyUser = *req.ProxyUser
+	}
+	created, err := m.store.CreateSession(ctx, &store.CreateParams{
+		Kind: store.KindInteractive, Name: name, ProxyUser: proxyUser, State: store.StateStarting,
+		Tag: "sparkgate-session-{id}-" + launcher.RandomSuffix(), Supervisor: m.cfg.InstanceID,
+		SecretHash: hashSecret(hex.EncodeToString(secret)), Request: raw, Now: time.Now(),
+	})
+	if errors.Is(err, store.ErrNameTaken) {
+		return nil, errkind.Wrap(errkind.Invalid, err, "Duplicate session name: %s", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	sess := created.Session
+	m.wg.Go(func() { m.launchWithSecret(sess, hex.EncodeToString(secret)) })
+	return sess, nil
+}
+
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+func (m *Manager) spec(req *livy.CreateInteractiveRequest, _ string) *launcher.Spec {
+	s := &launcher.Spec{File: m.driverFile, ServerFile: true, Jars: req.Jars, PyFiles: req.PyFiles, Files: req.Files,
+		Archives: req.Archives, DriverCores: req.DriverCores, ExecutorCores: req.ExecutorCores,
+		NumExecutors: req.NumExecutors, Conf: map[string]string{}}
+	for k, v := range req.Conf {
+		s.Conf[k] = string(v)
+	}
+	for _, f := range []struct {
+		dst *string
+		src *string
+	}{{&s.DriverMemory, req.DriverMemory}, {&s.ExecutorMemory, req.ExecutorMemory}, {&s.Queue, req.Queue},
+		{&s.Name, req.Name}, {&s.ProxyUser, req.ProxyUser}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	return s
+}
+
+// launch starts a session's driver after a restart: its secret is lost with the old server,
+// so the session gets a new one.
+func (m *Manager) launch(sess *store.Session) {
+	m.fail(sess.ID, "the server restarted before the session's driver was started")
+}
+
+func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
+	var req request
+	if err := json.Unmarshal(sess.Request, &req); err != nil {
+		m.fail(sess.ID, "stored request is unreadable: "+err.Error())
+		return
+	}
+	argv, err := m.launcher.Command(m.spec(&req.CreateInteractiveRequest, sess.Tag), sess.Tag)
+	if err != nil {
+		m.fail(sess.ID, "refused at launch: "+err.Error())
+		return
+	}
+	_, err = m.launcher.Start(m.ctx, sess.Tag, argv, "SPARKGATE_URL="+m.cfg.DriverURL,
+		fmt.Sprintf("SPARKGATE_SESSION_ID=%d", sess.ID), "SPARKGATE_SECRET="+secret)
+	if err != nil {
+		m.fail(sess.ID, err.Error())
+		return
+	}
+	m.watch(sess.ID, sess.Tag)
+}
+
+func (m *Manager) fail(id int64, reason string) {
+	dead := store.StateDead
+	_, err := m.store.UpdateSession(m.ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
+		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &dead, Reason: &reason, Now: time.Now()})
+	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
+		m.log.Error("record session failure", "id", id, "err", err)
+	}
+	m.log.Warn("session failed", "id", id, "reason", reason)
+}
+
+// watch follows a driver until it exits: a session whose driver ended is dead (unless killed).
+func (m *Manager) watch(id int64, tag string) {
+	m.mu.Lock()
+	if m.watching[id] {
+		m.mu.Unlock()
+		return
+	}
+	m.watching[id] = true
+	m.mu.Unlock()
+	m.wg.Go(func() {
+		defer func() {
+			m.mu.Lock()
+			delete(m.watching, id)
+			m.mu.Unlock()
+		}()
+		tick := time.NewTicker(m.cfg.PollInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-m.ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if st, exit, err := m.launcher.Inspect(tag); err == nil && st == supervisor.Finished {
+				m.ended(id, exit)
+				return
+			}
+		}
+	})
+}
+
+func (m *Manager) ended(id int64, exit *supervisor.Exit) {
+	dead := store.StateDead
+	reason := "the session's driver ended: " + exit.Describe()
+	code := exit.Code
+	_, err := m.store.UpdateSession(m.ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
+		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &dead,
+		Reason: &reason, ExitCode: &code, Now: time.Now()})
+	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
+		m.log.Error("record session end", "id", id, "err", err)
+	}
+	m.notify(id)
+}
+
+// Get finds a live session by id or, when name is set, by name.
+func (m *Manager) Get(ctx context.Context, id int64, name string) (*store.Session, error) {
+	if name != "" {
+		return m.store.GetSessionByName(ctx, store.KindInteractive, name)
+	}
+	return m.store.GetSession(ctx, store.KindInteractive, id)
+}
+
+// List returns a page of live sessions.
+func (m *Manager) List(ctx context.Context, from, size int) (*store.Page, error) {
+	return m.store.ListSessions(ctx, &store.ListParams{Kind: store.KindInteractive, From: from, Size: size})
+}
+
+// Request decodes the create request a session was made with.
+func Request(sess *store.Session) (*livy.CreateInteractiveRequest, string) {
+	var req request
+	_ = json.Unmarshal(sess.Request, &req)
+	return &req.CreateInteractiveRequest, req.SessionKind
+}
+
+// Log returns lines of the driver's log.
+func (m *Manager) Log(sess *store.Session, from, size int) ([]string, int, error) {
+	return m.logs.Lines(m.launcher.LogPath(sess.Tag), from, size)
+}
+
+// LogTail returns the last n lines of the driver's log.
+func (m *Manager) LogTail(sess *store.Session, n int) ([]string, error) {
+	return m.logs.Tail(m.launcher.LogPath(sess.Tag), n, sess.State.Terminal())
+}
+
+// Delete kills the session's driver and removes the session from view.
+func (m *Manager) Delete(ctx context.Context, id int64) error {
+	before, err := m.store.DeleteSession(ctx, store.KindInteractive, id, time.Now())
+	if err != nil {
+		return err
+	}
+	m.notify(id)
+	if before.State.Terminal() {
+		return nil
+	}
+	if sent, err := m.launcher.Signal(before.Tag, 0, syscall.SIGTERM); err != nil {
+		m.log.Warn("kill session driver", "id", id, "err", err)
+	} else if sent {
+		m.wg.Go(func() {
+			select {
+			case <-m.ctx.Done():
+			case <-time.After(m.cfg.KillGrace):
+				if st, _, _ := m.launcher.Inspect(before.Tag); st == supervisor.Running {
+					m.launcher.Signal(before.Tag, 0, syscall.SIGKILL)
+				}
+			}
+		})
+	}
+	return nil
+}
+
+// AddStatement queues code on a session that is alive.
+func (m *Manager) AddStatement(ctx context.Context, id int64, req *livy.CreateStatementRequest) (*store.Statement, error) {
+	if req.Code == nil {
+		return nil, errkind.Invalidf("code is required")
+	}
+	sess, err := m.store.GetSession(ctx, store.KindInteractive, id)
+	if err != nil {
+		return nil, err
+	}
+	if sess.State.Terminal() {
+		return nil, errkind.Invalidf("Session %d is %s: it runs no more statements", id, sess.State)
+	}
+	_, sessionKind := Request(sess)
+	kind, err := livy.StatementKind(sessionKind, req.Kind)
+	if err != nil {
+		return nil, err
+	}
+	st, err := m.store.AddStatement(ctx, &store.AddStatementParams{SessionID: id, Code: *req.Code, Kind: kind, Now: time.Now()})
+	if err != nil {
+		return nil, err
+	}
+	m.notify(id)
+	return st, nil
+}
+
+// Statements lists a session's statements.
+func (m *Manager) Statements(ctx context.Context, id int64) ([]*store.Statement, error) {
+	if _, err := m.store.GetSession(ctx, store.KindInteractive, id); err != nil {
+		return nil, err
+	}
+	return m.store.ListStatements(ctx, id)
+}
+
+// Statement returns one statement of a session.
+func (m *Manager) Statement(ctx context.Context, id, sid int64) (*store.Statement, error) {
+	if _, err := m.store.GetSession(ctx, store.KindInteractive, id); err != nil {
+		return nil, err
+	}
+	st, err := m.store.GetStatement(ctx, id, sid)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errkind.Wrap(errkind.NotFound, err, "Statement %d of session %d not found.", sid, id)
+	}
+	return st, err
+}
+
+// arrival returns a channel closed when the session next gets a statement (or ends).
+func (m *Manager) arrival(id int64) chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ch, ok := m.arrivals[id]
+	if !ok {
+		ch = make(chan struct{})
+		m.arrivals[id] = ch
+	}
+	return ch
+}
+
+func (m *Manager) notify(id int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ch, ok := m.arrivals[id]; ok {
+		close(ch)
+		delete(m.arrivals, id)
+	}
+}
+
+// Authenticate checks a driver's secret for session id and returns the session.
+func (m *Manager) Authenticate(ctx context.Context, id int64, secret string) (*store.Session, error) {
+	sess, err := m.store.GetSession(ctx, store.KindInteractive, id)
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(hashSecret(secret)), []byte(sess.SecretHash)) != 1 {
+		return nil, errkind.New(errkind.Forbidden, "driver secret does not match session %d", id)
+	}
+	return sess, nil
+}
+
+// Ready records that the driver's SparkSession is up: the session is idle.
+func (m *Manager) Ready(ctx context.Context, sess *store.Session, appID string) error {
+	idle := store.StateIdle
+	_, err := m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
+		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &idle, AppID: &appID, Now: time.Now()})
+	if errors.Is(err, store.ErrStateConflict) {
+		return errkind.Wrap(errkind.NotFound, err, "session %d has ended", sess.ID)
+	}
+	return err
+}
+
+// Next hands the driver the session's next waiting statement, marking it running (and the
+// session busy), or nil after the poll wait when there is none.
+func (m *Manager) Next(ctx context.Context, sess *store.Session) (*store.Statement, error) {
+	deadline := time.NewTimer(m.cfg.PollWait)
+	defer deadline.Stop()
+	for {
+		arrived := m.arrival(sess.ID)
+		list, err := m.store.ListStatements(ctx, sess.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range list {
+			if st.State != store.StatementWaiting {
+				continue
+			}
+			running, now := store.StatementRunning, time.Now().UnixMilli()
+			taken, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: st.ID,
+				IfStates: []store.StatementState{store.StatementWaiting}, State: &running, Started: &now})
+			if errors.Is(err, store.ErrStateConflict) {
+				break // another poll took it; look again
+			}
+			if err != nil {
+				return nil, err
+			}
+			busy := store.StateBusy
+			m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
+				IfStates: []store.State{store.StateIdle, store.StateBusy}, State: &busy, Now: time.Now()})
+			return taken, nil
+		}
+		select {
+		case <-arrived:
+		case <-deadline.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-m.ctx.Done():
+			return nil, nil
+		}
+		if cur, err := m.store.GetSession(ctx, store.KindInteractive, sess.ID); err != nil || cur.State.Terminal() {
+			return nil, errkind.New(errkind.NotFound, "session %d has ended", sess.ID)
+		}
+	}
+}
+
+// Result records a statement's output; the session is idle again when nothing else waits.
+func (m *Manager) Result(ctx context.Context, sess *store.Session, sid int64, output json.RawMessage) error {
+	available, now, done := store.StatementAvailable, time.Now().UnixMilli(), 1.0
+	_, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: sid,
+		IfStates: []store.StatementState{store.StatementRunning, store.StatementCancelling},
+		State:    &available, Output: output, Progress: &done, Completed: &now})
+	if err != nil && !errors.Is(err, store.ErrStateConflict) {
+		return err
+	}
+	list, err := m.store.ListStatements(ctx, sess.ID)
+	if err != nil {
+		return err
+	}
+	for _, st := range list {
+		if st.State == store.StatementWaiting || st.State == store.StatementRunning {
+			return nil
+		}
+	}
+	idle := store.StateIdle
+	_, err = m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
+		IfStates: []store.State{store.StateBusy, store.StateIdle}, State: &idle, Now: time.Now()})
+	if errors.Is(err, store.ErrStateConflict) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,129 @@
+package integration
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// runStatement posts code to a session and waits until it is available, returning its output.
+func (s *server) runStatement(sessionID int, body string) map[string]any {
+	s.t.Helper()
+	r := s.do("POST", fmt.Sprintf("/sessions/%d/statements", sessionID), body)
+	if r.status != 201 {
+		s.t.Fatalf("POST statement = %d %s", r.status, r.body)
+	}
+	sid := int(r.json(s.t)["id"].(float64))
+	var st map[string]any
+	waitFor(s.t, sparkTimeout, fmt.Sprintf("statement %d to be available", sid), func() bool {
+		st = s.do("GET", fmt.Sprintf("/sessions/%d/statements/%d", sessionID, sid), "").json(s.t)
+		return st["state"] == "available"
+	})
+	return st["output"].(map[string]any)
+}
+
+func textOf(t *testing.T, out map[string]any) string {
+	t.Helper()
+	if out["status"] != "ok" {
+		t.Fatalf("statement failed: %v", out)
+	}
+	return out["data"].(map[string]any)["text/plain"].(string)
+}
+
+func (s *server) sessionState(id int) string {
+	r := s.do("GET", fmt.Sprintf("/sessions/%d/state", id), "")
+	if r.status != 200 {
+		return fmt.Sprintf("http-%d", r.status)
+	}
+	return r.json(s.t)["state"].(string)
+}
+
+// An interactive pyspark session on real Spark: Livy's contract as sparkmagic uses it, state
+// kept across statements, SQL results, errors, and a server SIGKILL that the session and its
+// variables survive.
+func TestInteractiveSessionOnRealSpark(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	s := startServer(t, serverOpts{sparkHome: home})
+	// What sparkmagic sends.
+	r := s.do("POST", "/sessions", `{"kind":"pyspark","heartbeatTimeoutInSecond":60,"conf":{"spark.ui.enabled":"false"}}`)
+	if r.status != 201 || r.header.Get("Location") != "/sessions/0" {
+		t.Fatalf("POST /sessions = %d %s", r.status, r.body)
+	}
+	view := r.json(t)
+	for _, key := range []string{"id", "name", "appId", "owner", "proxyUser", "state", "kind", "appInfo", "log", "ttl",
+		"idleTimeout", "driverMemory", "conf", "heartbeatTimeoutInSecond", "jars", "pyFiles", "numExecutors", "queue"} {
+		if _, ok := view[key]; !ok {
+			t.Errorf("session view lacks %q", key)
+		}
+	}
+	if view["kind"] != "pyspark" {
+		t.Errorf("kind = %v", view["kind"])
+	}
+	waitFor(t, sparkTimeout, "the session to be idle", func() bool { return s.sessionState(0) == "idle" })
+
+	if got := textOf(t, s.runStatement(0, `{"code":"x = 21"}`)); got != "" {
+		t.Errorf("an assignment printed %q, want \"\"", got)
+	}
+	if got := textOf(t, s.runStatement(0, `{"code":"print('{\"a\": 1}')\nx * 2"}`)); got != "{\"a\": 1}\n42" {
+		t.Errorf("print then expression = %q", got)
+	}
+	if got := textOf(t, s.runStatement(0, `{"code":"sc.parallelize(range(100)).sum()"}`)); got != "4950" {
+		t.Errorf("a Spark job = %q, want 4950", got)
+	}
+	sql := s.runStatement(0, `{"code":"SELECT 1 AS a, 'x' AS b","kind":"sql"}`)
+	table, _ := sql["data"].(map[string]any)["application/json"].(map[string]any)
+	if table == nil || fmt.Sprint(table["data"]) != "[[1 x]]" || table["schema"] == nil {
+		t.Errorf("SQL output = %v", sql)
+	}
+	failed := s.runStatement(0, `{"code":"1/0"}`)
+	if failed["status"] != "error" || failed["ename"] != "ZeroDivisionError" || failed["data"] != nil || len(failed["traceback"].([]any)) == 0 {
+		t.Errorf("error output = %v", failed)
+	}
+	waitFor(t, 10*time.Second, "idle after the last statement", func() bool { return s.sessionState(0) == "idle" })
+
+	// The server dies; the driver keeps its state and reconnects to the next server.
+	s.kill()
+	s.start()
+	if st := s.sessionState(0); st != "idle" {
+		t.Errorf("after restart the session is %s, want idle", st)
+	}
+	if got := textOf(t, s.runStatement(0, `{"code":"x"}`)); got != "21" {
+		t.Errorf("after restart x = %q, want 21", got)
+	}
+	list := s.do("GET", "/sessions/0/statements", "").json(t)
+	if list["total_statements"].(float64) != 6 {
+		t.Errorf("total_statements = %v, want 6", list["total_statements"])
+	}
+
+	// Bad inputs.
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"POST", "/sessions", `{"kind":"cobol"}`, 400},
+		{"POST", "/sessions", `{"kind":"sparkr"}`, 400},
+		{"POST", "/sessions/0/statements", `{}`, 400},
+		{"POST", "/sessions/0/statements", `{"code":"1","kind":"shared"}`, 400},
+		{"POST", "/sessions/9/statements", `{"code":"1"}`, 404},
+		{"GET", "/sessions/0/statements/99", ``, 404},
+		{"POST", "/sessions/0/submit-job", `{}`, 501},
+		{"GET", "/driver/sessions/0/next", ``, 403},
+	} {
+		if r := s.do(c.method, c.path, c.body); r.status != c.status {
+			t.Errorf("%s %s %s = %d %s, want %d", c.method, c.path, c.body, r.status, r.body, c.status)
+		}
+	}
+
+	dirs := appDirOf(t, s, "session", 0)
+	if r := s.do("DELETE", "/sessions/0", ""); r.status != 200 {
+		t.Fatalf("DELETE = %d", r.status)
+	}
+	if r := s.do("GET", "/sessions/0", ""); r.status != 404 {
+		t.Errorf("GET after DELETE = %d", r.status)
+	}
+	waitFor(t, 30*time.Second, "the driver's processes to end", func() bool { return len(processesWithTag(dirs)) == 0 })
+	if r := s.do("POST", "/sessions/0/statements", `{"code":"1"}`); r.status != 404 {
+		t.Errorf("statement on a deleted session = %d", r.status)
+	}
+}
