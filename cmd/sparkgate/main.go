@@ -197,7 +197,8 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 	if driverURL == "" {
 		driverURL = "http://" + cfg.Addr
 	}
-	sessions := interactive.New(interactive.Config{DataDir: dataDir, DriverURL: driverURL, InstanceID: instanceID, KillGrace: cfg.KillGrace},
+	sessions := interactive.New(interactive.Config{DataDir: dataDir, DriverURL: driverURL, InstanceID: instanceID,
+		KillGrace: cfg.KillGrace, ReservationTTL: cfg.ReservationTTL},
 		st, l, logfile.New(), log.With("component", "sessions"))
 	if err := sessions.Start(ctx); err != nil {
 		return err

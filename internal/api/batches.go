@@ -69,13 +69,42 @@ func decodeCreate(r *http.Request, wantPutKey bool) (*createRequest, error) {
 	if err := livy.Decode(r.Body, &req); err != nil {
 		return nil, err
 	}
+	return &req, checkPutKey(req.PutKey, wantPutKey, "/batches")
+}
+
+// checkPutKey enforces that putKey comes with PUT /{type}/{id} and only there.
+func checkPutKey(putKey *string, want bool, route string) error {
 	switch {
-	case wantPutKey && (req.PutKey == nil || *req.PutKey == ""):
-		return nil, errkind.Invalidf("PUT /batches/{id} needs \"putKey\" in the body: the one POST /batches/id returned with the id")
-	case !wantPutKey && req.PutKey != nil:
-		return nil, errkind.Invalidf("putKey is only accepted by PUT /batches/{id}, with an id reserved by POST /batches/id")
+	case want && (putKey == nil || *putKey == ""):
+		return errkind.Invalidf("PUT %s/{id} needs \"putKey\" in the body: the one POST %s/id returned with the id", route, route)
+	case !want && putKey != nil:
+		return errkind.Invalidf("putKey is only accepted by PUT %s/{id}, with an id reserved by POST %s/id", route, route)
 	}
-	return &req, nil
+	return nil
+}
+
+// reservedID reads the {ref} of PUT /{type}/{id}: an id, not a name.
+func reservedID(r *http.Request, route string) (int64, error) {
+	ref := r.PathValue("ref")
+	id, name, err := parseRef(ref)
+	if err != nil {
+		return 0, err
+	}
+	if name != "" {
+		return 0, errkind.Invalidf("PUT %s/%s: the path must be an id reserved by POST %s/id", route, ref, route)
+	}
+	return id, nil
+}
+
+// createdReply answers a create: 201 for a new session, 200 for a replay, with its view.
+func createdReply(created *store.Created, route string, view any) *reply {
+	rep := &reply{status: http.StatusCreated, body: view,
+		header: http.Header{"Location": {route + "/" + strconv.FormatInt(created.Session.ID, 10)}}}
+	if created.Replayed {
+		rep.status = http.StatusOK
+		rep.header.Set("Idempotent-Replayed", "true")
+	}
+	return rep
 }
 
 // createBatch is Livy's POST /batches, unchanged.
@@ -111,13 +140,9 @@ func (s *Server) reserveBatchID(r *http.Request) (*reply, error) {
 
 // putBatchID is the second half: PUT /batches/{id} with the reservation's putKey.
 func (s *Server) putBatchID(r *http.Request) (*reply, error) {
-	ref := r.PathValue("ref")
-	id, name, err := parseRef(ref)
+	id, err := reservedID(r, "/batches")
 	if err != nil {
 		return nil, err
-	}
-	if name != "" {
-		return nil, errkind.Invalidf("PUT /batches/%s: the path must be an id reserved by POST /batches/id", ref)
 	}
 	req, err := decodeCreate(r, true)
 	if err != nil {
@@ -132,13 +157,7 @@ func (s *Server) create(r *http.Request, req *livy.CreateBatchRequest, opts batc
 	if err != nil {
 		return nil, err
 	}
-	rep := &reply{status: http.StatusCreated, body: s.batchView(created.Session),
-		header: http.Header{"Location": {"/batches/" + strconv.FormatInt(created.Session.ID, 10)}}}
-	if created.Replayed {
-		rep.status = http.StatusOK
-		rep.header.Set("Idempotent-Replayed", "true")
-	}
-	return rep, nil
+	return createdReply(created, "/batches", s.batchView(created.Session)), nil
 }
 
 // requestIDFrom reads a PUT's idempotency key: LIVY-782's requestId header, or the IETF
@@ -149,7 +168,7 @@ func requestIDFrom(h http.Header) (string, error) {
 	// The IETF header is a structured-field string: it may come quoted.
 	ik := strings.Trim(strings.TrimSpace(h.Get("Idempotency-Key")), `"`)
 	if rid == "" && ik == "" {
-		return "", errkind.Invalidf("PUT /batches needs a requestId header: %s (Idempotency-Key is accepted as an alias)", expect)
+		return "", errkind.Invalidf("an idempotent PUT needs a requestId header: %s (Idempotency-Key is accepted as an alias)", expect)
 	}
 	canon := func(header, v string) (string, error) {
 		if v == "" {

@@ -10,8 +10,6 @@ package batch
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,9 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/idempotency"
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
@@ -275,33 +271,18 @@ func (m *Manager) recover(sess *store.Session) {
 }
 
 // CreateOptions make a create idempotent, in one of LIVY-782's two ways.
-type CreateOptions struct {
-	// RequestID is the client's requestId (PUT /batches): a repeat returns the same batch.
-	RequestID string
-	// ReservedID and PutKey create the batch under an id from ReserveID (PUT /batches/{id}).
-	ReservedID *int64
-	PutKey     string
-	// Owner is the authenticated user, who scopes request ids.
-	Owner string
-}
+type CreateOptions = idempotency.Options
 
 // Create validates req, stores the new batch durably and queues its launch. With a request
 // id or a reserved id, a repeat of the same request returns the batch created first
 // (Replayed), touching neither the store nor Spark.
 func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts CreateOptions) (*store.Created, error) {
-	canonical := req.Canonical()
-	sum := sha256.Sum256(canonical)
-	now := m.now()
 	p := &store.CreateParams{
-		Kind: store.KindBatch, Owner: opts.Owner, State: store.StateStarting, Supervisor: m.cfg.InstanceID,
-		Tag:     "sparkgate-batch-{id}-" + launcher.RandomSuffix(),
-		Request: canonical, Fingerprint: hex.EncodeToString(sum[:]), Now: now,
-		ReservedID: opts.ReservedID, PutKey: opts.PutKey, ReservedAfter: now.Add(-m.cfg.ReservationTTL),
+		Kind: store.KindBatch, State: store.StateStarting, Supervisor: m.cfg.InstanceID,
+		Tag: "sparkgate-batch-{id}-" + launcher.RandomSuffix(), Now: m.now(),
 	}
-	if opts.RequestID != "" {
-		p.Key = &store.IdempotencyKey{Scope: string(store.KindBatch) + "/" + opts.Owner, Key: opts.RequestID}
-	}
-	if p.Key != nil || p.ReservedID != nil {
+	opts.Apply(p, req.Canonical(), m.cfg.ReservationTTL)
+	if opts.Keyed() {
 		// A replay answers from what was stored, without validating or creating again.
 		sess, err := m.store.FindReplay(ctx, p)
 		if err == nil {
@@ -310,7 +291,7 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts
 			return &store.Created{Session: sess, Replayed: true}, nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
-			return nil, m.createError(err, opts, "")
+			return nil, opts.Error(err, store.KindBatch, "", m.cfg.ReservationTTL)
 		}
 	}
 	if err := req.Validate(); err != nil {
@@ -328,7 +309,7 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts
 	}
 	created, err := m.store.CreateSession(ctx, p)
 	if err != nil {
-		return nil, m.createError(err, opts, p.Name)
+		return nil, opts.Error(err, store.KindBatch, p.Name, m.cfg.ReservationTTL)
 	}
 	if created.Replayed {
 		m.resumeLaunch(created.Session)
@@ -349,34 +330,9 @@ func (m *Manager) resumeLaunch(sess *store.Session) {
 	}
 }
 
-// createError says in the client's terms why a create was refused.
-func (m *Manager) createError(err error, opts CreateOptions, name string) error {
-	switch {
-	case errors.Is(err, store.ErrNameTaken):
-		return errkind.Wrap(errkind.Invalid, err, "Duplicate session name: %s", name)
-	case errors.Is(err, store.ErrKeyMismatch) && opts.RequestID != "":
-		return errkind.Wrap(errkind.Unprocessable, err,
-			"requestId %s was already used for a different request; a retry must repeat the first request exactly, and a new request needs a new requestId", opts.RequestID)
-	case errors.Is(err, store.ErrKeyMismatch):
-		return errkind.Wrap(errkind.Unprocessable, err,
-			"batch %d was already created with a different request; a retry of PUT /batches/%d must repeat the first request exactly", *opts.ReservedID, *opts.ReservedID)
-	case errors.Is(err, store.ErrPutKeyMismatch):
-		return errkind.Wrap(errkind.Forbidden, err, "putKey does not match the one issued for batch id %d", *opts.ReservedID)
-	case errors.Is(err, store.ErrNotFound) && opts.ReservedID != nil:
-		return errkind.Wrap(errkind.NotFound, err,
-			"batch id %d is not reserved: reserve one with POST /batches/id (a reservation expires after %s unused)", *opts.ReservedID, m.cfg.ReservationTTL)
-	}
-	return fmt.Errorf("create batch: %w", err)
-}
-
 // ReserveID reserves the next batch id for a later PUT /batches/{id} with the returned putKey.
 func (m *Manager) ReserveID(ctx context.Context) (int64, string, error) {
-	putKey := uuid.NewString()
-	id, err := m.store.ReserveID(ctx, store.KindBatch, putKey, m.now())
-	if err != nil {
-		return 0, "", fmt.Errorf("reserve batch id: %w", err)
-	}
-	return id, putKey, nil
+	return idempotency.Reserve(ctx, m.store, store.KindBatch, m.now())
 }
 
 func specOf(req *livy.CreateBatchRequest) *launcher.Spec {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/idempotency"
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
@@ -52,6 +53,8 @@ type Config struct {
 	KillGrace    time.Duration
 	// PollWait is how long a driver's poll waits for a statement before an empty answer.
 	PollWait time.Duration
+	// ReservationTTL is how long a reserved session id waits for its PUT.
+	ReservationTTL time.Duration
 }
 
 // Manager runs interactive sessions. Start it before use and Stop it to end its goroutines;
@@ -83,6 +86,9 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 	}
 	if cfg.PollWait <= 0 {
 		cfg.PollWait = 20 * time.Second
+	}
+	if cfg.ReservationTTL <= 0 {
+		cfg.ReservationTTL = 24 * time.Hour
 	}
 	return &Manager{cfg: cfg, store: st, launcher: l, logs: logs, log: log,
 		arrivals: map[int64]chan struct{}{}, watching: map[int64]bool{}}
@@ -137,47 +143,53 @@ func (m *Manager) Stop() {
 	m.wg.Wait()
 }
 
-type request struct {
-	livy.CreateInteractiveRequest
-	SessionKind string `json:"sessionKind"`
-}
-
-// Create validates req, stores the session and launches its driver.
-func (m *Manager) Create(ctx context.Context, req *livy.CreateInteractiveRequest) (*store.Session, error) {
+// Create validates req, stores the session and launches its driver. With a request id or a
+// reserved id (LIVY-782), a repeat of the same request returns the session created first
+// (Replayed) and starts nothing.
+func (m *Manager) Create(ctx context.Context, req *livy.CreateInteractiveRequest, opts idempotency.Options) (*store.Created, error) {
+	secret := make([]byte, 24)
+	rand.Read(secret)
+	p := &store.CreateParams{
+		Kind: store.KindInteractive, State: store.StateStarting, Supervisor: m.cfg.InstanceID,
+		Tag:        "sparkgate-session-{id}-" + launcher.RandomSuffix(),
+		SecretHash: hashSecret(hex.EncodeToString(secret)), Now: time.Now(),
+	}
+	opts.Apply(p, req.Canonical(), m.cfg.ReservationTTL)
+	if opts.Keyed() {
+		sess, err := m.store.FindReplay(ctx, p)
+		if err == nil {
+			return &store.Created{Session: sess, Replayed: true}, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, opts.Error(err, store.KindInteractive, "", m.cfg.ReservationTTL)
+		}
+	}
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	kind, _ := livy.SessionKind(req.Kind)
-	if _, err := m.launcher.Command(m.spec(req, "sparkgate-session-0-check"), "sparkgate-session-0-check"); err != nil {
+	if _, err := m.launcher.Command(m.spec(req), "sparkgate-session-0-check"); err != nil {
 		return nil, err
 	}
-	secret := make([]byte, 24)
-	rand.Read(secret)
-	raw, err := json.Marshal(&request{CreateInteractiveRequest: *req, SessionKind: kind})
-	if err != nil {
-		return nil, err
-	}
-	name, proxyUser := "", ""
 	if req.Name != nil {
-		name = *req.Name
+		p.Name = *req.Name
 	}
 	if req.ProxyUser != nil {
-		proxyUser = *req.ProxyUser
+		p.ProxyUser = *req.ProxyUser
 	}
-	created, err := m.store.CreateSession(ctx, &store.CreateParams{
-		Kind: store.KindInteractive, Name: name, ProxyUser: proxyUser, State: store.StateStarting,
-		Tag: "sparkgate-session-{id}-" + launcher.RandomSuffix(), Supervisor: m.cfg.InstanceID,
-		SecretHash: hashSecret(hex.EncodeToString(secret)), Request: raw, Now: time.Now(),
-	})
-	if errors.Is(err, store.ErrNameTaken) {
-		return nil, errkind.Wrap(errkind.Invalid, err, "Duplicate session name: %s", name)
-	}
+	created, err := m.store.CreateSession(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("create session: %w", err)
+		return nil, opts.Error(err, store.KindInteractive, p.Name, m.cfg.ReservationTTL)
 	}
-	sess := created.Session
-	m.wg.Go(func() { m.launchWithSecret(sess, hex.EncodeToString(secret)) })
-	return sess, nil
+	if !created.Replayed {
+		sess := created.Session
+		m.wg.Go(func() { m.launchWithSecret(sess, hex.EncodeToString(secret)) })
+	}
+	return created, nil
+}
+
+// ReserveID reserves the next session id for a later PUT /sessions/{id}.
+func (m *Manager) ReserveID(ctx context.Context) (int64, string, error) {
+	return idempotency.Reserve(ctx, m.store, store.KindInteractive, time.Now())
 }
 
 func hashSecret(secret string) string {
@@ -185,7 +197,7 @@ func hashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (m *Manager) spec(req *livy.CreateInteractiveRequest, _ string) *launcher.Spec {
+func (m *Manager) spec(req *livy.CreateInteractiveRequest) *launcher.Spec {
 	s := &launcher.Spec{File: m.driverFile, ServerFile: true, Jars: req.Jars, PyFiles: req.PyFiles, Files: req.Files,
 		Archives: req.Archives, DriverCores: req.DriverCores, ExecutorCores: req.ExecutorCores,
 		NumExecutors: req.NumExecutors, Conf: map[string]string{}}
@@ -211,12 +223,12 @@ func (m *Manager) launch(sess *store.Session) {
 }
 
 func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
-	var req request
+	var req livy.CreateInteractiveRequest
 	if err := json.Unmarshal(sess.Request, &req); err != nil {
 		m.fail(sess.ID, "stored request is unreadable: "+err.Error())
 		return
 	}
-	argv, err := m.launcher.Command(m.spec(&req.CreateInteractiveRequest, sess.Tag), sess.Tag)
+	argv, err := m.launcher.Command(m.spec(&req), sess.Tag)
 	if err != nil {
 		m.fail(sess.ID, "refused at launch: "+err.Error())
 		return
@@ -297,11 +309,12 @@ func (m *Manager) List(ctx context.Context, from, size int) (*store.Page, error)
 	return m.store.ListSessions(ctx, &store.ListParams{Kind: store.KindInteractive, From: from, Size: size})
 }
 
-// Request decodes the create request a session was made with.
+// Request decodes the create request a session was made with, and its kind.
 func Request(sess *store.Session) (*livy.CreateInteractiveRequest, string) {
-	var req request
+	var req livy.CreateInteractiveRequest
 	_ = json.Unmarshal(sess.Request, &req)
-	return &req.CreateInteractiveRequest, req.SessionKind
+	kind, _ := livy.SessionKind(req.Kind)
+	return &req, kind
 }
 
 // Log returns lines of the driver's log.

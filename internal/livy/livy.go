@@ -336,3 +336,25 @@ type CreateStatementRequest struct {
 	Code *string `json:"code"`
 	Kind *string `json:"kind"`
 }
+
+// Canonical returns the request with its kind folded (absent or "python" is "pyspark") and
+// empty lists and maps dropped, encoded with sorted keys: the basis of its fingerprint.
+func (r *CreateInteractiveRequest) Canonical() []byte {
+	c := *r
+	if k, err := SessionKind(r.Kind); err == nil {
+		c.Kind = &k
+	}
+	for _, l := range []*[]string{&c.Jars, &c.PyFiles, &c.Files, &c.Archives} {
+		if len(*l) == 0 {
+			*l = nil
+		}
+	}
+	if len(c.Conf) == 0 {
+		c.Conf = nil
+	}
+	b, err := json.Marshal(&c)
+	if err != nil {
+		panic(fmt.Sprintf("canonical form of a decoded request: %v", err))
+	}
+	return b
+}

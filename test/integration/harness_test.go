@@ -319,9 +319,9 @@ func processesWithTag(tag string) []string {
 	return found
 }
 
-// concurrentPuts sends n identical PUT /batches under one requestId at once, spread over the
+// concurrentPuts sends n identical PUTs to path under one requestId at once, spread over the
 // servers, and counts the answers' statuses and the distinct batch ids they name.
-func concurrentPuts(t *testing.T, servers []*server, body, requestID string, n int) (map[int]int, []float64) {
+func concurrentPuts(t *testing.T, servers []*server, path, body, requestID string, n int) (map[int]int, []float64) {
 	t.Helper()
 	statuses := make([]int, n)
 	ids := make([]float64, n)
@@ -329,7 +329,7 @@ func concurrentPuts(t *testing.T, servers []*server, body, requestID string, n i
 	for i := range n {
 		srv := servers[i%len(servers)]
 		wg.Go(func() {
-			r := srv.do("PUT", "/batches", body, "requestId", requestID)
+			r := srv.do("PUT", path, body, "requestId", requestID)
 			statuses[i] = r.status
 			if r.status < 300 {
 				ids[i] = r.json(t)["id"].(float64)

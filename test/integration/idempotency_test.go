@@ -91,7 +91,7 @@ func TestConcurrentIdenticalPuts(t *testing.T) {
 	s := startServer(t, serverOpts{sparkHome: testdata(t, "stubspark"), env: []string{"STUB_MARKER_DIR=" + markers}})
 	body := `{"file":"` + testdata(t, "jobs/ok.py") + `"}`
 	const n = 40
-	count, ids := concurrentPuts(t, []*server{s}, body, rid, n)
+	count, ids := concurrentPuts(t, []*server{s}, "/batches", body, rid, n)
 	if count[201] != 1 || count[200] != n-1 || len(ids) != 1 {
 		t.Fatalf("statuses %v naming batches %v, want one 201, %d × 200, one batch", count, ids, n-1)
 	}
@@ -160,6 +160,56 @@ func TestReserveThenPut(t *testing.T) {
 		t.Errorf("repeat with another body = %d %s, want 422", other.status, other.body)
 	}
 	if list := s.do("GET", "/batches", "").json(t); list["total"].(float64) != 2 {
+		t.Errorf("total = %v, want 2", list["total"])
+	}
+}
+
+// Both proposals for interactive sessions. The stub's "driver" ends at once, so the sessions
+// end dead, which changes nothing about creating them exactly once.
+func TestIdempotentSessions(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOpts{sparkHome: testdata(t, "stubspark")})
+	body := `{"kind":"pyspark","conf":{"spark.ui.enabled":"false"}}`
+	count, ids := concurrentPuts(t, []*server{s}, "/sessions", body, rid, 40)
+	if count[201] != 1 || count[200] != 39 || len(ids) != 1 {
+		t.Fatalf("40 identical PUT /sessions: %v naming sessions %v, want one 201 and 39 × 200", count, ids)
+	}
+	if r := s.do("PUT", "/sessions", `{"kind":"sql"}`, "requestId", rid); r.status != 422 {
+		t.Errorf("same requestId, another kind = %d %s, want 422", r.status, r.body)
+	}
+	if r := s.do("PUT", "/sessions/", `{"conf":{"spark.ui.enabled":"false"},"kind":"python"}`, "requestId", strings.ToLower(rid)); r.status != 200 {
+		t.Errorf("same request with an alias kind and reordered keys = %d %s, want 200", r.status, r.body)
+	}
+	if r := s.do("PUT", "/sessions", body); r.status != 400 {
+		t.Errorf("PUT /sessions without requestId = %d", r.status)
+	}
+	res := s.do("POST", "/sessions/id", "")
+	if res.status != 201 {
+		t.Fatalf("POST /sessions/id = %d %s", res.status, res.body)
+	}
+	m := res.json(t)
+	path := fmt.Sprintf("/sessions/%d", int(m["sessionId"].(float64)))
+	if r := s.do("GET", path, ""); r.status != 404 {
+		t.Errorf("GET of a reserved session id = %d, want 404", r.status)
+	}
+	withKey := func(key string) string { return `{"kind":"pyspark","putKey":"` + key + `"}` }
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"PUT", path, `{"kind":"pyspark"}`, 400},
+		{"PUT", path, withKey(rid), 403},
+		{"PUT", "/sessions/77", withKey(m["putKey"].(string)), 404},
+		{"POST", "/sessions", withKey(m["putKey"].(string)), 400},
+		{"PUT", path, withKey(m["putKey"].(string)), 201},
+		{"PUT", path, withKey(m["putKey"].(string)), 200},
+		{"PUT", path, `{"kind":"sql","putKey":"` + m["putKey"].(string) + `"}`, 422},
+	} {
+		if r := s.do(c.method, c.path, c.body); r.status != c.status {
+			t.Errorf("%s %s %s = %d %s, want %d", c.method, c.path, c.body, r.status, r.body, c.status)
+		}
+	}
+	if list := s.do("GET", "/sessions", "").json(t); list["total"].(float64) != 2 {
 		t.Errorf("total = %v, want 2", list["total"])
 	}
 }

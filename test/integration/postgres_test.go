@@ -61,7 +61,7 @@ func TestThreeInstancesOnePostgres(t *testing.T) {
 	}
 	body := fmt.Sprintf(`{"file":"%s","args":["%s","once"],"conf":{"spark.ui.enabled":"false"}}`, testdata(t, "jobs/marker.py"), markers)
 	const n = 40
-	count, ids := concurrentPuts(t, servers, body, rid, n)
+	count, ids := concurrentPuts(t, servers, "/batches", body, rid, n)
 	if count[201] != 1 || count[200] != n-1 || len(ids) != 1 {
 		t.Fatalf("statuses %v naming batches %v, want one 201, %d × 200, one batch", count, ids, n-1)
 	}
