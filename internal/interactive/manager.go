@@ -216,10 +216,19 @@ func (m *Manager) spec(req *livy.CreateInteractiveRequest) *launcher.Spec {
 	return s
 }
 
-// launch starts a session's driver after a restart: its secret is lost with the old server,
-// so the session gets a new one.
+// launch starts, after a restart, the driver of a session whose create committed but whose
+// driver never started: the secret was lost with the old server, so the session gets a new one.
 func (m *Manager) launch(sess *store.Session) {
-	m.fail(sess.ID, "the server restarted before the session's driver was started")
+	secret := make([]byte, 24)
+	rand.Read(secret)
+	hash := hashSecret(hex.EncodeToString(secret))
+	_, err := m.store.UpdateSession(m.ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
+		IfStates: []store.State{store.StateStarting}, SecretHash: &hash, Now: time.Now()})
+	if err != nil {
+		m.log.Warn("relaunch session driver", "id", sess.ID, "err", err)
+		return
+	}
+	m.launchWithSecret(sess, hex.EncodeToString(secret))
 }
 
 func (m *Manager) launchWithSecret(sess *store.Session, secret string) {

@@ -177,7 +177,9 @@ type UpdateParams struct {
 	Launch   *Launch
 	ExitCode *int
 	Reason   *string
-	Now      time.Time
+	// SecretHash replaces an interactive session's driver secret (a relaunch mints a new one).
+	SecretHash *string
+	Now        time.Time
 }
 
 // ListParams selects one page of the live (not deleted) sessions of a kind, in id order.
@@ -419,6 +421,9 @@ func (s *Session) Apply(p *UpdateParams) {
 	}
 	if p.Reason != nil {
 		s.Reason = *p.Reason
+	}
+	if p.SecretHash != nil {
+		s.SecretHash = *p.SecretHash
 	}
 	if s.State.Terminal() && !wasTerminal {
 		s.FinishedAt = p.Now

@@ -1,0 +1,97 @@
+package interactive
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/logfile"
+	"github.com/sparkgate/sparkgate/internal/store"
+	"github.com/sparkgate/sparkgate/internal/store/bolt"
+	"github.com/sparkgate/sparkgate/internal/supervisor"
+)
+
+// fakeLauncher records the drivers started and plays their status.
+type fakeLauncher struct {
+	mu     sync.Mutex
+	dir    string
+	starts map[string][]string // tag -> the extra environment of each start
+	status map[string]supervisor.Status
+}
+
+func (f *fakeLauncher) Command(spec *launcher.Spec, tag string) ([]string, error) {
+	return []string{"spark-submit", spec.File}, nil
+}
+
+func (f *fakeLauncher) Start(_ context.Context, tag string, _ []string, env ...string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.starts[tag] = append(f.starts[tag], strings.Join(env, " "))
+	f.status[tag] = supervisor.Running
+	return 1, nil
+}
+
+func (f *fakeLauncher) Inspect(tag string) (supervisor.Status, *supervisor.Exit, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.status[tag], &supervisor.Exit{Code: 0}, nil
+}
+
+func (f *fakeLauncher) Signal(string, int, syscall.Signal) (bool, error) { return false, nil }
+func (f *fakeLauncher) LogPath(tag string) string                        { return filepath.Join(f.dir, tag) }
+
+// A session whose create committed but whose driver never started (the server died between
+// the two) gets its driver on the next start, with a new secret that the store knows.
+func TestRestartLaunchesANeverStartedDriverWithANewSecret(t *testing.T) {
+	ctx := context.Background()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), slog.New(slog.NewTextHandler(t.Output(), nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.CreateSession(ctx, &store.CreateParams{Kind: store.KindInteractive, State: store.StateStarting,
+		Tag: "sparkgate-session-{id}-x", Supervisor: "me", SecretHash: "lost-with-the-old-server",
+		Request: []byte(`{"kind":"pyspark"}`), Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := &fakeLauncher{dir: t.TempDir(), starts: map[string][]string{}, status: map[string]supervisor.Status{}}
+	m := New(Config{DataDir: t.TempDir(), DriverURL: "http://gw", InstanceID: "me", PollInterval: 5 * time.Millisecond},
+		st, fl, logfile.New(), slog.New(slog.NewTextHandler(t.Output(), nil)))
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	tag := c.Session.Tag
+	var env string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		fl.mu.Lock()
+		starts := fl.starts[tag]
+		fl.mu.Unlock()
+		if len(starts) > 0 {
+			env = starts[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the driver was never started")
+		}
+	}
+	secret := ""
+	for _, kv := range strings.Fields(env) {
+		if v, ok := strings.CutPrefix(kv, "SPARKGATE_SECRET="); ok {
+			secret = v
+		}
+	}
+	if _, err := m.Authenticate(ctx, c.Session.ID, secret); err != nil {
+		t.Errorf("the new driver's secret is refused: %v", err)
+	}
+	if _, err := m.Authenticate(ctx, c.Session.ID, "lost-with-the-old-server"); err == nil {
+		t.Errorf("a wrong secret is accepted")
+	}
+}
