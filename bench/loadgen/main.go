@@ -157,6 +157,57 @@ func main() {
 	h, g := pct(byHand, 50), pct(viaGateway, 50)
 	fmt.Printf("\nexamples/pi.py, %d runs each (median):\n  spark-submit by hand:              %v\n  POST /batches to state success:    %v (%.1f%% of by hand)\n",
 		*runs, h.Round(time.Millisecond), g.Round(time.Millisecond), 100*float64(g)/float64(h))
+	benchInteractive(srv.url)
+}
+
+// benchInteractive measures an interactive session: create to idle, and the round trip of
+// "1+1" from POST to available, polling the statement every millisecond.
+func benchInteractive(url string) {
+	t0 := time.Now()
+	resp, err := client.Post(url+"/sessions", "application/json", strings.NewReader(`{"kind":"pyspark"}`))
+	check(err)
+	var sess struct{ ID int }
+	check(json.NewDecoder(resp.Body).Decode(&sess))
+	resp.Body.Close()
+	for {
+		r, err := client.Get(fmt.Sprintf("%s/sessions/%d/state", url, sess.ID))
+		check(err)
+		var v struct{ State string }
+		json.NewDecoder(r.Body).Decode(&v)
+		r.Body.Close()
+		if v.State == "idle" {
+			break
+		}
+		if v.State == "dead" || time.Since(t0) > 3*time.Minute {
+			check(fmt.Errorf("session never became idle (%s)", v.State))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	fmt.Printf("\ninteractive pyspark session, POST /sessions to idle: %v\n", time.Since(t0).Round(time.Millisecond))
+	var trips []time.Duration
+	for i := range 50 {
+		t0 := time.Now()
+		r, err := client.Post(fmt.Sprintf("%s/sessions/%d/statements", url, sess.ID), "application/json", strings.NewReader(`{"code":"1+1"}`))
+		check(err)
+		r.Body.Close()
+		for {
+			g, err := client.Get(fmt.Sprintf("%s/sessions/%d/statements/%d", url, sess.ID, i))
+			check(err)
+			var v struct{ State string }
+			json.NewDecoder(g.Body).Decode(&v)
+			g.Body.Close()
+			if v.State == "available" {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		trips = append(trips, time.Since(t0))
+	}
+	fmt.Printf("statement 1+1, POST to available (50 runs): p50 %v, p99 %v\n", pct(trips, 50), pct(trips, 99))
+	req, _ := http.NewRequest(http.MethodDelete, fmt.Sprintf("%s/sessions/%d", url, sess.ID), nil)
+	if r, err := client.Do(req); err == nil {
+		r.Body.Close()
+	}
 }
 
 func check(err error) {
