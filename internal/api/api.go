@@ -122,11 +122,8 @@ func (s *Server) routes() {
 	}
 	for _, p := range []string{"/batches", "/batches/{$}"} {
 		s.handle("GET "+p, s.listBatches)
-		s.handle("POST "+p, s.createBatch)
-		s.handle("PUT "+p, s.putBatch)
 	}
-	s.handle("POST /batches/id", s.reserveBatchID)
-	s.handle("PUT /batches/{ref}", s.putBatchID)
+	s.batchCreates().register(s)
 	s.handle("GET /batches/{ref}", s.getBatch)
 	s.handle("GET /batches/{ref}/state", s.getBatchState)
 	s.handle("GET /batches/{ref}/log", s.getBatchLog)

@@ -2,12 +2,10 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
 
-	"github.com/sparkgate/sparkgate/internal/batch"
 	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/store"
@@ -57,107 +55,23 @@ func (s *Server) listBatches(r *http.Request) (*reply, error) {
 	return ok(out)
 }
 
-// createRequest is a create body as the idempotent routes take it: LIVY-782 adds putKey to
-// CreateBatchRequest for PUT /batches/{id}; every other create refuses it.
-type createRequest struct {
-	livy.CreateBatchRequest
-	PutKey *string `json:"putKey"`
-}
-
-func decodeCreate(r *http.Request, wantPutKey bool) (*createRequest, error) {
-	var req createRequest
-	if err := livy.Decode(r.Body, &req); err != nil {
-		return nil, err
+// batchCreates serves POST /batches and LIVY-782's idempotent batch creates.
+func (s *Server) batchCreates() createRoutes[livy.CreateBatchRequest] {
+	return createRoutes[livy.CreateBatchRequest]{
+		route: "/batches",
+		decode: func(r *http.Request) (*livy.CreateBatchRequest, *string, error) {
+			// LIVY-782 adds putKey to the create body; only PUT /batches/{id} takes it.
+			var req struct {
+				livy.CreateBatchRequest
+				PutKey *string `json:"putKey"`
+			}
+			err := livy.Decode(r.Body, &req)
+			return &req.CreateBatchRequest, req.PutKey, err
+		},
+		create:  s.batches.Create,
+		reserve: s.batches.ReserveID,
+		view:    func(sess *store.Session) any { return s.batchView(sess) },
 	}
-	return &req, checkPutKey(req.PutKey, wantPutKey, "/batches")
-}
-
-// checkPutKey enforces that putKey comes with PUT /{type}/{id} and only there.
-func checkPutKey(putKey *string, want bool, route string) error {
-	switch {
-	case want && (putKey == nil || *putKey == ""):
-		return errkind.Invalidf("PUT %s/{id} needs \"putKey\" in the body: the one POST %s/id returned with the id", route, route)
-	case !want && putKey != nil:
-		return errkind.Invalidf("putKey is only accepted by PUT %s/{id}, with an id reserved by POST %s/id", route, route)
-	}
-	return nil
-}
-
-// reservedID reads the {ref} of PUT /{type}/{id}: an id, not a name.
-func reservedID(r *http.Request, route string) (int64, error) {
-	ref := r.PathValue("ref")
-	id, name, err := parseRef(ref)
-	if err != nil {
-		return 0, err
-	}
-	if name != "" {
-		return 0, errkind.Invalidf("PUT %s/%s: the path must be an id reserved by POST %s/id", route, ref, route)
-	}
-	return id, nil
-}
-
-// createdReply answers a create: 201 for a new session, 200 for a replay, with its view.
-func createdReply(created *store.Created, route string, view any) *reply {
-	rep := &reply{status: http.StatusCreated, body: view,
-		header: http.Header{"Location": {route + "/" + strconv.FormatInt(created.Session.ID, 10)}}}
-	if created.Replayed {
-		rep.status = http.StatusOK
-		rep.header.Set("Idempotent-Replayed", "true")
-	}
-	return rep
-}
-
-// createBatch is Livy's POST /batches, unchanged.
-func (s *Server) createBatch(r *http.Request) (*reply, error) {
-	req, err := decodeCreate(r, false)
-	if err != nil {
-		return nil, err
-	}
-	return s.create(r, &req.CreateBatchRequest, batch.CreateOptions{})
-}
-
-// putBatch is LIVY-782's first proposal: PUT /batches with a requestId header.
-func (s *Server) putBatch(r *http.Request) (*reply, error) {
-	requestID, err := requestIDFrom(r.Header)
-	if err != nil {
-		return nil, err
-	}
-	req, err := decodeCreate(r, false)
-	if err != nil {
-		return nil, err
-	}
-	return s.create(r, &req.CreateBatchRequest, batch.CreateOptions{RequestID: requestID})
-}
-
-// reserveBatchID is LIVY-782's second proposal, first half: POST /batches/id.
-func (s *Server) reserveBatchID(r *http.Request) (*reply, error) {
-	id, putKey, err := s.batches.ReserveID(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	return &reply{status: http.StatusCreated, body: &livy.Reservation{SessionID: id, PutKey: putKey}}, nil
-}
-
-// putBatchID is the second half: PUT /batches/{id} with the reservation's putKey.
-func (s *Server) putBatchID(r *http.Request) (*reply, error) {
-	id, err := reservedID(r, "/batches")
-	if err != nil {
-		return nil, err
-	}
-	req, err := decodeCreate(r, true)
-	if err != nil {
-		return nil, err
-	}
-	return s.create(r, &req.CreateBatchRequest, batch.CreateOptions{ReservedID: &id, PutKey: *req.PutKey})
-}
-
-// create answers 201 for a new batch and 200 for a replay, with the batch's current view.
-func (s *Server) create(r *http.Request, req *livy.CreateBatchRequest, opts batch.CreateOptions) (*reply, error) {
-	created, err := s.batches.Create(r.Context(), req, opts)
-	if err != nil {
-		return nil, err
-	}
-	return createdReply(created, "/batches", s.batchView(created.Session)), nil
 }
 
 // requestIDFrom reads a PUT's idempotency key: LIVY-782's requestId header, or the IETF

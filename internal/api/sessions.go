@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
-	"github.com/sparkgate/sparkgate/internal/idempotency"
 	"github.com/sparkgate/sparkgate/internal/interactive"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/store"
@@ -16,11 +15,8 @@ import (
 func (s *Server) sessionRoutes() {
 	for _, p := range []string{"/sessions", "/sessions/{$}"} {
 		s.handle("GET "+p, s.listSessions)
-		s.handle("POST "+p, s.createSession)
-		s.handle("PUT "+p, s.putSession)
 	}
-	s.handle("POST /sessions/id", s.reserveSessionID)
-	s.handle("PUT /sessions/{ref}", s.putSessionID)
+	s.sessionCreates().register(s)
 	s.handle("GET /sessions/{ref}", s.getSession)
 	s.handle("GET /sessions/{ref}/state", s.getSessionState)
 	s.handle("GET /sessions/{ref}/log", s.getSessionLog)
@@ -102,70 +98,22 @@ func (s *Server) listSessions(r *http.Request) (*reply, error) {
 	return ok(out)
 }
 
-// createSessionRequest is a session create body as the idempotent routes take it.
-type createSessionRequest struct {
-	livy.CreateInteractiveRequest
-	PutKey *string `json:"putKey"`
-}
-
-func decodeSessionCreate(r *http.Request, wantPutKey bool) (*createSessionRequest, error) {
-	var req createSessionRequest
-	if err := livy.Decode(r.Body, &req); err != nil {
-		return nil, err
+// sessionCreates serves POST /sessions and LIVY-782's idempotent session creates.
+func (s *Server) sessionCreates() createRoutes[livy.CreateInteractiveRequest] {
+	return createRoutes[livy.CreateInteractiveRequest]{
+		route: "/sessions",
+		decode: func(r *http.Request) (*livy.CreateInteractiveRequest, *string, error) {
+			var req struct {
+				livy.CreateInteractiveRequest
+				PutKey *string `json:"putKey"`
+			}
+			err := livy.Decode(r.Body, &req)
+			return &req.CreateInteractiveRequest, req.PutKey, err
+		},
+		create:  s.sessions.Create,
+		reserve: s.sessions.ReserveID,
+		view:    func(sess *store.Session) any { return s.sessionView(sess) },
 	}
-	return &req, checkPutKey(req.PutKey, wantPutKey, "/sessions")
-}
-
-// createSession is Livy's POST /sessions, unchanged.
-func (s *Server) createSession(r *http.Request) (*reply, error) {
-	req, err := decodeSessionCreate(r, false)
-	if err != nil {
-		return nil, err
-	}
-	return s.newSession(r, &req.CreateInteractiveRequest, idempotency.Options{})
-}
-
-// putSession is LIVY-782's PUT /sessions with a requestId header.
-func (s *Server) putSession(r *http.Request) (*reply, error) {
-	requestID, err := requestIDFrom(r.Header)
-	if err != nil {
-		return nil, err
-	}
-	req, err := decodeSessionCreate(r, false)
-	if err != nil {
-		return nil, err
-	}
-	return s.newSession(r, &req.CreateInteractiveRequest, idempotency.Options{RequestID: requestID})
-}
-
-// reserveSessionID is POST /sessions/id.
-func (s *Server) reserveSessionID(r *http.Request) (*reply, error) {
-	id, putKey, err := s.sessions.ReserveID(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	return &reply{status: http.StatusCreated, body: &livy.Reservation{SessionID: id, PutKey: putKey}}, nil
-}
-
-// putSessionID is PUT /sessions/{id} with the reservation's putKey.
-func (s *Server) putSessionID(r *http.Request) (*reply, error) {
-	id, err := reservedID(r, "/sessions")
-	if err != nil {
-		return nil, err
-	}
-	req, err := decodeSessionCreate(r, true)
-	if err != nil {
-		return nil, err
-	}
-	return s.newSession(r, &req.CreateInteractiveRequest, idempotency.Options{ReservedID: &id, PutKey: *req.PutKey})
-}
-
-func (s *Server) newSession(r *http.Request, req *livy.CreateInteractiveRequest, opts idempotency.Options) (*reply, error) {
-	created, err := s.sessions.Create(r.Context(), req, opts)
-	if err != nil {
-		return nil, err
-	}
-	return createdReply(created, "/sessions", s.sessionView(created.Session)), nil
 }
 
 func (s *Server) lookupSession(r *http.Request) (*store.Session, error) {

@@ -1,0 +1,112 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/idempotency"
+	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/store"
+)
+
+// createRoutes serves one session type's creates: Livy's POST unchanged, and LIVY-782's
+// PUT with a requestId and reserve-then-PUT. T is the type's create request.
+type createRoutes[T any] struct {
+	route string // "/batches" or "/sessions"
+	// decode reads a create body and the putKey it may carry.
+	decode  func(r *http.Request) (*T, *string, error)
+	create  func(ctx context.Context, req *T, opts idempotency.Options) (*store.Created, error)
+	reserve func(ctx context.Context) (int64, string, error)
+	view    func(*store.Session) any
+}
+
+func (c createRoutes[T]) register(s *Server) {
+	for _, p := range []string{c.route, c.route + "/{$}"} {
+		s.handle("POST "+p, c.post)
+		s.handle("PUT "+p, c.putWithRequestID)
+	}
+	s.handle("POST "+c.route+"/id", c.reserveID)
+	s.handle("PUT "+c.route+"/{ref}", c.putReserved)
+}
+
+// body decodes the create body, insisting on a putKey exactly when wantPutKey.
+func (c createRoutes[T]) body(r *http.Request, wantPutKey bool) (*T, string, error) {
+	req, putKey, err := c.decode(r)
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case wantPutKey && (putKey == nil || *putKey == ""):
+		return nil, "", errkind.Invalidf("PUT %s/{id} needs \"putKey\" in the body: the one POST %s/id returned with the id", c.route, c.route)
+	case !wantPutKey && putKey != nil:
+		return nil, "", errkind.Invalidf("putKey is only accepted by PUT %s/{id}, with an id reserved by POST %s/id", c.route, c.route)
+	case wantPutKey:
+		return req, *putKey, nil
+	}
+	return req, "", nil
+}
+
+// post is Livy's create, unchanged.
+func (c createRoutes[T]) post(r *http.Request) (*reply, error) {
+	req, _, err := c.body(r, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.respond(r, req, idempotency.Options{})
+}
+
+// putWithRequestID is LIVY-782's first proposal: PUT with a requestId header.
+func (c createRoutes[T]) putWithRequestID(r *http.Request) (*reply, error) {
+	requestID, err := requestIDFrom(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	req, _, err := c.body(r, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.respond(r, req, idempotency.Options{RequestID: requestID})
+}
+
+// reserveID is the second proposal's first half: POST /{type}/id.
+func (c createRoutes[T]) reserveID(r *http.Request) (*reply, error) {
+	id, putKey, err := c.reserve(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return &reply{status: http.StatusCreated, body: &livy.Reservation{SessionID: id, PutKey: putKey}}, nil
+}
+
+// putReserved is the second half: PUT /{type}/{id} with the reservation's putKey.
+func (c createRoutes[T]) putReserved(r *http.Request) (*reply, error) {
+	ref := r.PathValue("ref")
+	id, name, err := parseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	if name != "" {
+		return nil, errkind.Invalidf("PUT %s/%s: the path must be an id reserved by POST %s/id", c.route, ref, c.route)
+	}
+	req, putKey, err := c.body(r, true)
+	if err != nil {
+		return nil, err
+	}
+	return c.respond(r, req, idempotency.Options{ReservedID: &id, PutKey: putKey})
+}
+
+// respond answers 201 for a new session and 200 for a replay, with its current view.
+func (c createRoutes[T]) respond(r *http.Request, req *T, opts idempotency.Options) (*reply, error) {
+	created, err := c.create(r.Context(), req, opts)
+	if err != nil {
+		return nil, err
+	}
+	rep := &reply{status: http.StatusCreated, body: c.view(created.Session),
+		header: http.Header{"Location": {c.route + "/" + strconv.FormatInt(created.Session.ID, 10)}}}
+	if created.Replayed {
+		rep.status = http.StatusOK
+		rep.header.Set("Idempotent-Replayed", "true")
+	}
+	return rep, nil
+}
