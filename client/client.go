@@ -298,3 +298,75 @@ func (c *Client) WaitBatch(ctx context.Context, id int64, poll time.Duration) (*
 		}
 	}
 }
+
+// Interactive sessions.
+type (
+	CreateSessionRequest   = livy.CreateInteractiveRequest
+	Session                = livy.Session
+	Statement              = livy.Statement
+	CreateStatementRequest = livy.CreateStatementRequest
+)
+
+// CreateSession creates an interactive session exactly once: PUT /sessions under a new
+// requestId, retried until answered.
+func (c *Client) CreateSession(ctx context.Context, req *CreateSessionRequest) (*Session, error) {
+	s := &Session{}
+	_, err := c.call(ctx, http.MethodPut, "/sessions", http.Header{"Requestid": {NewRequestID()}}, req, s, true)
+	return s, err
+}
+
+// Session returns the interactive session with id.
+func (c *Client) Session(ctx context.Context, id int64) (*Session, error) {
+	s := &Session{}
+	_, err := c.call(ctx, http.MethodGet, "/sessions/"+strconv.FormatInt(id, 10), nil, nil, s, true)
+	return s, err
+}
+
+// DeleteSession ends the interactive session with id.
+func (c *Client) DeleteSession(ctx context.Context, id int64) error {
+	_, err := c.call(ctx, http.MethodDelete, "/sessions/"+strconv.FormatInt(id, 10), nil, nil, nil, false)
+	return err
+}
+
+// WaitSession polls the session until it is idle (ready for statements) or has ended.
+func (c *Client) WaitSession(ctx context.Context, id int64, poll time.Duration) (*Session, error) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		s, err := c.Session(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if s.State == "idle" || Terminal(s.State) {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			return s, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Run posts code to a session and polls the statement until it is available. A statement
+// POST is not retried: a lost answer could otherwise run the code twice.
+func (c *Client) Run(ctx context.Context, sessionID int64, code string, poll time.Duration) (*Statement, error) {
+	st := &Statement{}
+	path := "/sessions/" + strconv.FormatInt(sessionID, 10) + "/statements"
+	if _, err := c.call(ctx, http.MethodPost, path, nil, &CreateStatementRequest{Code: &code}, st, false); err != nil {
+		return nil, err
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for st.State != "available" && st.State != "cancelled" {
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-t.C:
+		}
+		if _, err := c.call(ctx, http.MethodGet, path+"/"+strconv.FormatInt(st.ID, 10), nil, nil, st, true); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}

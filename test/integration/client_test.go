@@ -108,3 +108,30 @@ func TestCLI(t *testing.T) {
 		t.Errorf("submit twice under one requestId: %q then %q (%q)", a, b, errOut)
 	}
 }
+
+// The Go client's interactive sessions on real Spark.
+func TestGoClientSession(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	s := startServer(t, serverOpts{sparkHome: home})
+	ctx, cancel := context.WithTimeout(context.Background(), sparkTimeout)
+	defer cancel()
+	c := client.New(s.url(""))
+	sess, err := c.CreateSession(ctx, &client.CreateSessionRequest{Conf: map[string]client.String{"spark.ui.enabled": "false"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess, err = c.WaitSession(ctx, sess.ID, 100*time.Millisecond); err != nil || sess.State != "idle" {
+		t.Fatalf("WaitSession = %+v, %v", sess, err)
+	}
+	st, err := c.Run(ctx, sess.ID, "spark.range(10).count()", 20*time.Millisecond)
+	if err != nil || !strings.Contains(string(st.Output), `"text/plain":"10"`) {
+		t.Fatalf("Run = %+v (%s), %v", st, st.Output, err)
+	}
+	if err := c.DeleteSession(ctx, sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Session(ctx, sess.ID); !client.IsNotFound(err) {
+		t.Errorf("Session after delete: %v", err)
+	}
+}
