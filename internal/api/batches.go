@@ -32,17 +32,25 @@ func (s *Server) batchView(sess *store.Session) *livy.Batch {
 	}
 }
 
-func (s *Server) listBatches(r *http.Request) (*reply, error) {
-	from, _, err := queryInt(r, "from")
-	if err != nil {
-		return nil, err
+// pageParams reads a list's from (default 0) and size (default 100), as Livy does.
+func pageParams(r *http.Request) (from, size int, err error) {
+	if from, _, err = queryInt(r, "from"); err != nil {
+		return 0, 0, err
 	}
 	size, given, err := queryInt(r, "size")
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
 	if !given {
 		size = defaultPageSize
+	}
+	return from, size, nil
+}
+
+func (s *Server) listBatches(r *http.Request) (*reply, error) {
+	from, size, err := pageParams(r)
+	if err != nil {
+		return nil, err
 	}
 	page, err := s.batches.List(r.Context(), from, size)
 	if err != nil {
@@ -151,17 +159,11 @@ type logReader func(from, size int) ([]string, int, error)
 // logPage answers GET /{type}/{id}/log as Livy does: size defaults to 100, and without from
 // the page is the log's tail. Paging parameters are checked before the session is looked up.
 func logPage(r *http.Request, lookup func() (int64, logReader, error)) (*reply, error) {
-	from, fromGiven, err := queryInt(r, "from")
+	from, size, err := pageParams(r)
 	if err != nil {
 		return nil, err
 	}
-	size, sizeGiven, err := queryInt(r, "size")
-	if err != nil {
-		return nil, err
-	}
-	if !sizeGiven {
-		size = defaultPageSize
-	}
+	fromGiven := r.URL.Query().Get("from") != ""
 	id, read, err := lookup()
 	if err != nil {
 		return nil, err

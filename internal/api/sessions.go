@@ -76,16 +76,9 @@ func statementView(st *store.Statement) *livy.Statement {
 }
 
 func (s *Server) listSessions(r *http.Request) (*reply, error) {
-	from, _, err := queryInt(r, "from")
+	from, size, err := pageParams(r)
 	if err != nil {
 		return nil, err
-	}
-	size, given, err := queryInt(r, "size")
-	if err != nil {
-		return nil, err
-	}
-	if !given {
-		size = defaultPageSize
 	}
 	page, err := s.sessions.List(r.Context(), from, size)
 	if err != nil {
