@@ -243,15 +243,27 @@ func (r *CreateBatchRequest) Canonical() []byte {
 	if len(c.Args) == 0 {
 		c.Args = nil
 	}
-	for _, l := range []*[]string{&c.Jars, &c.PyFiles, &c.Files, &c.Archives} {
+	c.Conf = dropEmpty(c.Conf, &c.Jars, &c.PyFiles, &c.Files, &c.Archives)
+	return canonicalJSON(&c)
+}
+
+// dropEmpty turns empty lists into nil (absent) and returns conf, or nil when it is empty:
+// an explicit empty value and an absent one are the same request.
+func dropEmpty(conf map[string]String, lists ...*[]string) map[string]String {
+	for _, l := range lists {
 		if len(*l) == 0 {
 			*l = nil
 		}
 	}
-	if len(c.Conf) == 0 {
-		c.Conf = nil
+	if len(conf) == 0 {
+		return nil
 	}
-	b, err := json.Marshal(&c) // map keys are sorted by encoding/json
+	return conf
+}
+
+// canonicalJSON encodes a decoded request; encoding/json sorts map keys.
+func canonicalJSON(v any) []byte {
+	b, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("canonical form of a decoded request: %v", err))
 	}
@@ -344,17 +356,6 @@ func (r *CreateInteractiveRequest) Canonical() []byte {
 	if k, err := SessionKind(r.Kind); err == nil {
 		c.Kind = &k
 	}
-	for _, l := range []*[]string{&c.Jars, &c.PyFiles, &c.Files, &c.Archives} {
-		if len(*l) == 0 {
-			*l = nil
-		}
-	}
-	if len(c.Conf) == 0 {
-		c.Conf = nil
-	}
-	b, err := json.Marshal(&c)
-	if err != nil {
-		panic(fmt.Sprintf("canonical form of a decoded request: %v", err))
-	}
-	return b
+	c.Conf = dropEmpty(c.Conf, &c.Jars, &c.PyFiles, &c.Files, &c.Archives)
+	return canonicalJSON(&c)
 }
