@@ -198,7 +198,8 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 		driverURL = "http://" + cfg.Addr
 	}
 	sessions := interactive.New(interactive.Config{DataDir: dataDir, DriverURL: driverURL, InstanceID: instanceID,
-		KillGrace: cfg.KillGrace, ReservationTTL: cfg.ReservationTTL},
+		KillGrace: cfg.KillGrace, ReservationTTL: cfg.ReservationTTL,
+		Timeouts: interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL}},
 		st, l, logfile.New(), log.With("component", "sessions"))
 	if err := sessions.Start(ctx); err != nil {
 		return err
@@ -210,7 +211,7 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, CSRFProtection: cfg.CSRFProtection}, batches, sessions, m, log.With("component", "api")),
+		Handler:           api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, CSRFProtection: cfg.CSRFProtection}, batches, sessions, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

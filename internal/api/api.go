@@ -29,9 +29,14 @@ import (
 // DefaultMaxBodyBytes bounds a request body; larger ones get 413.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultMaxUploadBytes bounds a file uploaded to a session.
+const DefaultMaxUploadBytes = 512 << 20
+
 // Config is the API's share of the server configuration.
 type Config struct {
 	MaxBodyBytes int64
+	// MaxUploadBytes bounds a file uploaded to a session (upload-jar, -pyfile, -file).
+	MaxUploadBytes int64
 	// CSRFProtection requires the X-Requested-By header on requests that change state, as
 	// Livy's livy.server.csrf-protection.enabled does (off by default: common clients omit it).
 	CSRFProtection bool
@@ -52,6 +57,9 @@ type Server struct {
 func New(cfg Config, batches *batch.Manager, sessions *interactive.Manager, m *metrics.Metrics, log *slog.Logger) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
 	}
 	s := &Server{cfg: cfg, batches: batches, sessions: sessions, metrics: m, log: log, mux: http.NewServeMux()}
 	vi := version.Get()
@@ -75,7 +83,10 @@ func ok(body any) (*reply, error) { return &reply{status: http.StatusOK, body: b
 
 type handler func(r *http.Request) (*reply, error)
 
-func (s *Server) handle(pattern string, h handler) {
+func (s *Server) handle(pattern string, h handler) { s.handleLimited(pattern, s.cfg.MaxBodyBytes, h) }
+
+// handleLimited serves pattern with h, refusing bodies over maxBody bytes with 413.
+func (s *Server) handleLimited(pattern string, maxBody int64, h handler) {
 	requests := map[int]prometheus.Counter{}
 	var duration prometheus.Observer
 	if s.metrics != nil {
@@ -86,7 +97,7 @@ func (s *Server) handle(pattern string, h handler) {
 	}
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		status := 0
 		var rep *reply
 		var err error
@@ -170,8 +181,8 @@ func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (r *statusRecorder) WriteHeader(code int)        { r.status = code }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
-	if status == http.StatusNoContent {
-		w.WriteHeader(status)
+	if status == http.StatusNoContent || body == nil {
+		w.WriteHeader(status) // Livy's bare Ok() of add-jar and friends: no body
 		return
 	}
 	b, err := json.Marshal(body)

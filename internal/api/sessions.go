@@ -2,7 +2,9 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,7 +26,17 @@ func (s *Server) sessionRoutes() {
 	s.handle("POST /sessions/{ref}/statements", s.createStatement)
 	s.handle("GET /sessions/{ref}/statements", s.listStatements)
 	s.handle("GET /sessions/{ref}/statements/{sid}", s.getStatement)
-	for _, job := range []string{"submit-job", "run-job", "upload-jar", "upload-pyfile", "upload-file", "jobs/{jid}", "jobs/{jid}/cancel"} {
+	s.handle("POST /sessions/{ref}/statements/{sid}/cancel", s.cancelStatement)
+	s.handle("POST /sessions/{ref}/completion", s.completion)
+	s.handle("POST /sessions/{ref}/connect", s.connectSession)
+	for route, op := range map[string]string{"add-jar": "addJar", "add-pyfile": "addPyFile", "add-file": "addFile"} {
+		s.handle("POST /sessions/{ref}/"+route, s.addResource(op))
+	}
+	for route, upload := range map[string]struct{ field, op string }{
+		"upload-jar": {"jar", "addJar"}, "upload-pyfile": {"file", "addPyFile"}, "upload-file": {"file", "addFile"}} {
+		s.handleLimited("POST /sessions/{ref}/"+route, s.cfg.MaxUploadBytes, s.uploadResource(upload.field, upload.op))
+	}
+	for _, job := range []string{"submit-job", "run-job", "jobs/{jid}/cancel"} {
 		s.handle("POST /sessions/{ref}/"+job, notImplemented)
 	}
 	s.handle("GET /sessions/{ref}/jobs/{jid}", notImplemented)
@@ -32,6 +44,7 @@ func (s *Server) sessionRoutes() {
 	s.handle("POST /driver/sessions/{ref}/ready", s.driverReady)
 	s.handle("GET /driver/sessions/{ref}/next", s.driverNext)
 	s.handle("POST /driver/sessions/{ref}/statements/{sid}", s.driverResult)
+	s.handle("POST /driver/sessions/{ref}/calls/{cid}", s.driverAnswer)
 }
 
 func notImplemented(*http.Request) (*reply, error) {
@@ -116,7 +129,11 @@ func (s *Server) lookupSession(r *http.Request) (*store.Session, error) {
 		return nil, err
 	}
 	sess, err := s.sessions.Get(r.Context(), id, name)
-	return sess, notFound(ref, err)
+	if err != nil {
+		return nil, notFound(ref, err)
+	}
+	s.sessions.Heartbeat(r.Context(), sess)
+	return sess, nil
 }
 
 func (s *Server) getSession(r *http.Request) (*reply, error) {
@@ -182,7 +199,23 @@ func (s *Server) listStatements(r *http.Request) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &livy.StatementList{TotalStatements: len(list), Statements: make([]*livy.Statement, 0, len(list))}
+	total := len(list)
+	if order := strings.TrimSpace(r.URL.Query().Get("order")); strings.EqualFold(order, "desc") {
+		slices.Reverse(list)
+	}
+	from, _, err := queryInt(r, "from")
+	if err != nil {
+		return nil, err
+	}
+	size, given, err := queryInt(r, "size")
+	if err != nil {
+		return nil, err
+	}
+	list = list[min(from, total):]
+	if given {
+		list = list[:min(size, len(list))]
+	}
+	out := &livy.StatementList{TotalStatements: total, Statements: make([]*livy.Statement, 0, len(list))}
 	for _, st := range list {
 		out.Statements = append(out.Statements, statementView(st))
 	}
@@ -211,6 +244,90 @@ func (s *Server) getStatement(r *http.Request) (*reply, error) {
 		return nil, err
 	}
 	return ok(statementView(st))
+}
+
+func (s *Server) cancelStatement(r *http.Request) (*reply, error) {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		return nil, err
+	}
+	sid, err := statementID(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sessions.Cancel(r.Context(), sess.ID, sid); err != nil {
+		return nil, err
+	}
+	return ok(livy.Message{Msg: "canceled"})
+}
+
+func (s *Server) completion(r *http.Request) (*reply, error) {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		return nil, err
+	}
+	var req livy.CompletionRequest
+	if err := livy.Decode(r.Body, &req); err != nil {
+		return nil, err
+	}
+	candidates, err := s.sessions.Complete(r.Context(), sess, &req)
+	if err != nil {
+		return nil, err
+	}
+	return ok(map[string][]string{"candidates": candidates})
+}
+
+// connectSession is Livy's "connect" of its Java client: a GET that counts as activity.
+func (s *Server) connectSession(r *http.Request) (*reply, error) {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sessions.Touch(r.Context(), sess.ID); err != nil {
+		return nil, err
+	}
+	return ok(s.sessionView(sess))
+}
+
+func (s *Server) addResource(op string) handler {
+	return func(r *http.Request) (*reply, error) {
+		sess, err := s.lookupSession(r)
+		if err != nil {
+			return nil, err
+		}
+		var req livy.AddResourceRequest
+		if err := livy.Decode(r.Body, &req); err != nil {
+			return nil, err
+		}
+		if req.URI == nil || strings.TrimSpace(*req.URI) == "" {
+			return nil, errkind.Invalidf("uri is required")
+		}
+		if err := s.sessions.AddResource(r.Context(), sess.ID, op, *req.URI); err != nil {
+			return nil, err
+		}
+		return &reply{status: http.StatusOK}, nil
+	}
+}
+
+func (s *Server) uploadResource(field, op string) handler {
+	return func(r *http.Request) (*reply, error) {
+		sess, err := s.lookupSession(r)
+		if err != nil {
+			return nil, err
+		}
+		file, header, err := r.FormFile(field)
+		if err != nil {
+			if errors.As(err, new(*http.MaxBytesError)) {
+				return nil, err
+			}
+			return nil, errkind.Invalidf("expected a multipart form with the file in field %q: %v", field, err)
+		}
+		defer file.Close()
+		if err := s.sessions.Upload(r.Context(), sess.ID, op, header.Filename, file); err != nil {
+			return nil, err
+		}
+		return &reply{status: http.StatusOK}, nil
+	}
 }
 
 // driverSession authenticates a driver's request.
@@ -245,14 +362,38 @@ func (s *Server) driverNext(r *http.Request) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.sessions.Next(r.Context(), sess)
+	var poll interactive.Poll
+	if v := r.URL.Query().Get("running"); v != "" {
+		sid, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, errkind.Invalidf("invalid running statement id %q", v)
+		}
+		poll.Running = &sid
+	}
+	poll.CancelSeen = r.URL.Query().Get("cancelSeen") == "1"
+	msg, err := s.sessions.Next(r.Context(), sess, poll)
 	if err != nil {
 		return nil, err
 	}
-	if st == nil {
+	if msg == nil {
 		return &reply{status: http.StatusNoContent}, nil
 	}
-	return ok(map[string]any{"id": st.ID, "code": st.Code, "kind": st.Kind})
+	return ok(msg)
+}
+
+func (s *Server) driverAnswer(r *http.Request) (*reply, error) {
+	sess, err := s.driverSession(r)
+	if err != nil {
+		return nil, err
+	}
+	var answer interactive.CallAnswer
+	if err := livy.Decode(r.Body, &answer); err != nil {
+		return nil, err
+	}
+	if err := s.sessions.Answer(sess, r.PathValue("cid"), answer); err != nil {
+		return nil, err
+	}
+	return ok(livy.Message{Msg: "ok"})
 }
 
 func (s *Server) driverResult(r *http.Request) (*reply, error) {
@@ -265,10 +406,17 @@ func (s *Server) driverResult(r *http.Request) (*reply, error) {
 		return nil, err
 	}
 	var body struct {
-		Output json.RawMessage `json:"output"`
+		Output   json.RawMessage `json:"output"`
+		Progress *float64        `json:"progress"`
 	}
 	if err := livy.Decode(r.Body, &body); err != nil {
 		return nil, err
+	}
+	if body.Progress != nil && len(body.Output) == 0 {
+		if err := s.sessions.Progress(r.Context(), sess, sid, *body.Progress); err != nil {
+			return nil, err
+		}
+		return ok(livy.Message{Msg: "ok"})
 	}
 	if len(body.Output) == 0 || strings.TrimSpace(string(body.Output)) == "null" {
 		return nil, errkind.Invalidf("output is required")

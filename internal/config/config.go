@@ -39,6 +39,9 @@ type Config struct {
 	ReservationTTL        time.Duration
 	Impersonation         bool
 	MaxBodyBytes          int64
+	MaxUploadBytes        int64
+	SessionIdleTimeout    time.Duration
+	SessionTTL            time.Duration
 	CSRFProtection        bool
 	LogFormat             string
 	LogLevel              string
@@ -92,6 +95,9 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.Impersonation, "impersonation", false, "pass proxyUser to spark-submit as --proxy-user (Livy's livy.impersonation.enabled)")
 	fs.BoolVar(&c.CSRFProtection, "csrf-protection", false, "require the X-Requested-By header on POST, PUT and DELETE (Livy's livy.server.csrf-protection.enabled)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
+	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", 512<<20, "largest file accepted by a session's upload-jar, upload-pyfile and upload-file")
+	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", time.Hour, "delete an interactive session idle this long (0: never); a session's idleTimeout overrides it")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", 0, "delete an interactive session this long after its creation (0: never); a session's ttl overrides it")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return fs
@@ -202,6 +208,9 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, not %s", name, d))
 		}
+	}
+	if c.SessionIdleTimeout < 0 || c.SessionTTL < 0 {
+		errs = append(errs, errors.New("session-idle-timeout and session-ttl must not be negative (0 turns them off)"))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max-body-bytes must be at least 1024, not %d", c.MaxBodyBytes))

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
@@ -40,6 +39,7 @@ type Launcher interface {
 	Inspect(tag string) (supervisor.Status, *supervisor.Exit, error)
 	Signal(tag string, knownPID int, sig syscall.Signal) (bool, error)
 	LogPath(tag string) string
+	Resolve(field, ref string) (string, error)
 }
 
 // Config tunes the manager.
@@ -55,6 +55,9 @@ type Config struct {
 	PollWait time.Duration
 	// ReservationTTL is how long a reserved session id waits for its PUT.
 	ReservationTTL time.Duration
+	Timeouts       Timeouts
+	// SweepInterval is how often timeouts are checked.
+	SweepInterval time.Duration
 }
 
 // Manager runs interactive sessions. Start it before use and Stop it to end its goroutines;
@@ -68,8 +71,10 @@ type Manager struct {
 	driverFile string
 
 	mu       sync.Mutex
-	arrivals map[int64]chan struct{} // closed and replaced when a statement arrives
+	arrivals map[int64]chan struct{} // closed and replaced when work for the driver arrives
 	watching map[int64]bool
+	calls    map[string]*pendingCall // by call id
+	callSeq  uint64
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -90,8 +95,11 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 	if cfg.ReservationTTL <= 0 {
 		cfg.ReservationTTL = 24 * time.Hour
 	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = time.Second
+	}
 	return &Manager{cfg: cfg, store: st, launcher: l, logs: logs, log: log,
-		arrivals: map[int64]chan struct{}{}, watching: map[int64]bool{}}
+		arrivals: map[int64]chan struct{}{}, watching: map[int64]bool{}, calls: map[string]*pendingCall{}}
 }
 
 // Start writes the driver program and resumes the sessions this instance supervises:
@@ -132,6 +140,7 @@ func (m *Manager) Start(ctx context.Context) error {
 			m.wg.Go(func() { m.launch(sess) })
 		}
 	}
+	m.wg.Go(func() { m.sweepTimeouts(m.cfg.SweepInterval) })
 	return nil
 }
 
@@ -343,6 +352,9 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 		return err
 	}
 	m.notify(id)
+	if err := os.RemoveAll(m.uploadDir(id)); err != nil {
+		m.log.Warn("remove session uploads", "id", id, "err", err)
+	}
 	if before.State.Terminal() {
 		return nil
 	}
@@ -405,119 +417,4 @@ func (m *Manager) Statement(ctx context.Context, id, sid int64) (*store.Statemen
 		return nil, errkind.Wrap(errkind.NotFound, err, "Statement %d of session %d not found.", sid, id)
 	}
 	return st, err
-}
-
-// arrival returns a channel closed when the session next gets a statement (or ends).
-func (m *Manager) arrival(id int64) chan struct{} {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ch, ok := m.arrivals[id]
-	if !ok {
-		ch = make(chan struct{})
-		m.arrivals[id] = ch
-	}
-	return ch
-}
-
-func (m *Manager) notify(id int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if ch, ok := m.arrivals[id]; ok {
-		close(ch)
-		delete(m.arrivals, id)
-	}
-}
-
-// Authenticate checks a driver's secret for session id and returns the session.
-func (m *Manager) Authenticate(ctx context.Context, id int64, secret string) (*store.Session, error) {
-	sess, err := m.store.GetSession(ctx, store.KindInteractive, id)
-	if err != nil {
-		return nil, err
-	}
-	if subtle.ConstantTimeCompare([]byte(hashSecret(secret)), []byte(sess.SecretHash)) != 1 {
-		return nil, errkind.New(errkind.Forbidden, "driver secret does not match session %d", id)
-	}
-	return sess, nil
-}
-
-// Ready records that the driver's SparkSession is up: the session is idle.
-func (m *Manager) Ready(ctx context.Context, sess *store.Session, appID string) error {
-	idle := store.StateIdle
-	_, err := m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
-		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &idle, AppID: &appID, Now: time.Now()})
-	if errors.Is(err, store.ErrStateConflict) {
-		return errkind.Wrap(errkind.NotFound, err, "session %d has ended", sess.ID)
-	}
-	return err
-}
-
-// Next hands the driver the session's next waiting statement, marking it running (and the
-// session busy), or nil after the poll wait when there is none.
-func (m *Manager) Next(ctx context.Context, sess *store.Session) (*store.Statement, error) {
-	deadline := time.NewTimer(m.cfg.PollWait)
-	defer deadline.Stop()
-	for {
-		arrived := m.arrival(sess.ID)
-		list, err := m.store.ListStatements(ctx, sess.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, st := range list {
-			if st.State != store.StatementWaiting {
-				continue
-			}
-			running, now := store.StatementRunning, time.Now().UnixMilli()
-			taken, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: st.ID,
-				IfStates: []store.StatementState{store.StatementWaiting}, State: &running, Started: &now})
-			if errors.Is(err, store.ErrStateConflict) {
-				break // another poll took it; look again
-			}
-			if err != nil {
-				return nil, err
-			}
-			busy := store.StateBusy
-			m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
-				IfStates: []store.State{store.StateIdle, store.StateBusy}, State: &busy, Now: time.Now()})
-			return taken, nil
-		}
-		select {
-		case <-arrived:
-		case <-deadline.C:
-			return nil, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-m.ctx.Done():
-			return nil, nil
-		}
-		if cur, err := m.store.GetSession(ctx, store.KindInteractive, sess.ID); err != nil || cur.State.Terminal() {
-			return nil, errkind.New(errkind.NotFound, "session %d has ended", sess.ID)
-		}
-	}
-}
-
-// Result records a statement's output; the session is idle again when nothing else waits.
-func (m *Manager) Result(ctx context.Context, sess *store.Session, sid int64, output json.RawMessage) error {
-	available, now, done := store.StatementAvailable, time.Now().UnixMilli(), 1.0
-	_, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: sid,
-		IfStates: []store.StatementState{store.StatementRunning, store.StatementCancelling},
-		State:    &available, Output: output, Progress: &done, Completed: &now})
-	if err != nil && !errors.Is(err, store.ErrStateConflict) {
-		return err
-	}
-	list, err := m.store.ListStatements(ctx, sess.ID)
-	if err != nil {
-		return err
-	}
-	for _, st := range list {
-		if st.State == store.StatementWaiting || st.State == store.StatementRunning {
-			return nil
-		}
-	}
-	idle := store.StateIdle
-	_, err = m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
-		IfStates: []store.State{store.StateBusy, store.StateIdle}, State: &idle, Now: time.Now()})
-	if errors.Is(err, store.ErrStateConflict) {
-		return nil
-	}
-	return err
 }

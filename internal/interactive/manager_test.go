@@ -45,6 +45,7 @@ func (f *fakeLauncher) Inspect(tag string) (supervisor.Status, *supervisor.Exit,
 
 func (f *fakeLauncher) Signal(string, int, syscall.Signal) (bool, error) { return false, nil }
 func (f *fakeLauncher) LogPath(tag string) string                        { return filepath.Join(f.dir, tag) }
+func (f *fakeLauncher) Resolve(_, ref string) (string, error)            { return ref, nil }
 
 // A session whose create committed but whose driver never started (the server died between
 // the two) gets its driver on the next start, with a new secret that the store knows.

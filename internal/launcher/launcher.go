@@ -183,7 +183,7 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 	file := spec.File
 	if !spec.ServerFile {
 		var err error
-		if file, err = l.resolve("file", spec.File); err != nil {
+		if file, err = l.Resolve("file", spec.File); err != nil {
 			return nil, err
 		}
 	}
@@ -212,7 +212,7 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 			if item == "" {
 				continue
 			}
-			r, err := l.resolve(key, item)
+			r, err := l.Resolve(key, item)
 			if err != nil {
 				return nil, err
 			}
@@ -277,10 +277,10 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 	return append(argv, spec.Args...), nil
 }
 
-// resolve applies the path policy to one file reference: a path without a scheme must be
+// Resolve applies the path policy to one file reference: a path without a scheme must be
 // absolute; a local one (no scheme, file: or local:) must lie, once made clean and its
 // symlinks resolved, under a whitelisted directory. Remote schemes pass unchanged.
-func (l *Launcher) resolve(field, ref string) (string, error) {
+func (l *Launcher) Resolve(field, ref string) (string, error) {
 	if strings.ContainsAny(ref, "\x00\n\r") {
 		return "", errkind.Invalidf("%s: %q is not a valid path or URI", field, ref)
 	}

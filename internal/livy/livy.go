@@ -9,9 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
 )
@@ -340,13 +343,63 @@ func (r *CreateInteractiveRequest) Validate() error {
 	if r.HeartbeatTimeoutInSecond != nil && *r.HeartbeatTimeoutInSecond < 0 {
 		return errkind.Invalidf("heartbeatTimeoutInSecond must not be negative")
 	}
+	for field, v := range map[string]*string{"ttl": r.TTL, "idleTimeout": r.IdleTimeout} {
+		if v != nil {
+			if _, err := ParseTimeout(*v); err != nil {
+				return errkind.Invalidf("%s: %v", field, err)
+			}
+		}
+	}
 	return ValidateConf(r.Conf)
+}
+
+// timeUnits are the suffixes of Livy's time strings (Spark's JavaUtils.timeStringAs).
+var timeUnits = map[string]time.Duration{
+	"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "m": time.Minute, "min": time.Minute,
+	"h": time.Hour, "d": 24 * time.Hour,
+}
+
+var timeString = regexp.MustCompile(`^(\d+)\s*([a-z]*)$`)
+
+// ParseTimeout reads a timeout as Livy does ("10m", "1h", "30s", "500ms"; a bare number is
+// milliseconds).
+func ParseTimeout(s string) (time.Duration, error) {
+	m := timeString.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a time such as 10m, 1h or 30s", s)
+	}
+	unit := time.Millisecond
+	if m[2] != "" {
+		u, ok := timeUnits[m[2]]
+		if !ok {
+			return 0, fmt.Errorf("%q: unknown time unit %q (us, ms, s, m, min, h, d)", s, m[2])
+		}
+		unit = u
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || n > int64(math.MaxInt64/unit) {
+		return 0, fmt.Errorf("%q is too long a time", s)
+	}
+	return time.Duration(n) * unit, nil
 }
 
 // CreateStatementRequest is the body of POST /sessions/{id}/statements.
 type CreateStatementRequest struct {
 	Code *string `json:"code"`
 	Kind *string `json:"kind"`
+}
+
+// CompletionRequest is the body of POST /sessions/{id}/completion: candidates for the code
+// at cursor (a character offset).
+type CompletionRequest struct {
+	Code   *string `json:"code"`
+	Kind   *string `json:"kind"`
+	Cursor *int    `json:"cursor"`
+}
+
+// AddResourceRequest is the body of POST /sessions/{id}/add-jar, add-pyfile and add-file.
+type AddResourceRequest struct {
+	URI *string `json:"uri"`
 }
 
 // Canonical returns the request with its kind folded (absent or "python" is "pyspark") and

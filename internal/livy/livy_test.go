@@ -3,6 +3,7 @@ package livy
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
 )
@@ -116,6 +117,34 @@ func TestCanonical(t *testing.T) {
 	} {
 		if canon(different) == base {
 			t.Errorf("canonical(%s) equals a different request's", different)
+		}
+	}
+}
+
+func TestParseTimeoutReadsLivysTimeStrings(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		bad  bool
+	}{
+		{in: "10m", want: 10 * time.Minute},
+		{in: "1h", want: time.Hour},
+		{in: "30s", want: 30 * time.Second},
+		{in: "2min", want: 2 * time.Minute},
+		{in: "500ms", want: 500 * time.Millisecond},
+		{in: "1d", want: 24 * time.Hour},
+		{in: "1500", want: 1500 * time.Millisecond},
+		{in: " 5 S ", want: 5 * time.Second},
+		{in: "", bad: true},
+		{in: "ten minutes", bad: true},
+		{in: "-5m", bad: true},
+		{in: "5y", bad: true},
+		{in: "1.5h", bad: true},
+		{in: "99999999999999999d", bad: true},
+	} {
+		got, err := ParseTimeout(tc.in)
+		if (err != nil) != tc.bad || got != tc.want {
+			t.Errorf("ParseTimeout(%q) = %v, %v; want %v (error: %v)", tc.in, got, err, tc.want, tc.bad)
 		}
 	}
 }

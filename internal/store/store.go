@@ -114,6 +114,24 @@ type Session struct {
 	// Hidden marks a session past its retention that is kept, out of view, only because an
 	// idempotency key or reservation still names it.
 	Hidden bool `json:"hidden,omitempty"`
+	// ActiveAt is the last activity of an interactive session's user (a statement run, a
+	// cancel, a completion), and HeartbeatAt the last request of a client that named it: the
+	// clocks of the idle and heartbeat timeouts. Zero means not since the session's creation.
+	ActiveAt    time.Time `json:"activeAt,omitzero"`
+	HeartbeatAt time.Time `json:"heartbeatAt,omitzero"`
+}
+
+// LastActive is when the session's user was last active (its creation at the latest).
+func (s *Session) LastActive() time.Time { return latest(s.CreatedAt, s.ActiveAt) }
+
+// LastHeartbeat is when a client last named the session (its creation at the latest).
+func (s *Session) LastHeartbeat() time.Time { return latest(s.CreatedAt, s.HeartbeatAt) }
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // Deleted reports whether the session was deleted by its user; it is no longer listed.
@@ -179,7 +197,10 @@ type UpdateParams struct {
 	Reason   *string
 	// SecretHash replaces an interactive session's driver secret (a relaunch mints a new one).
 	SecretHash *string
-	Now        time.Time
+	// Active and Heartbeat set ActiveAt and HeartbeatAt to Now.
+	Active    bool
+	Heartbeat bool
+	Now       time.Time
 }
 
 // ListParams selects one page of the live (not deleted) sessions of a kind, in id order.
@@ -424,6 +445,12 @@ func (s *Session) Apply(p *UpdateParams) {
 	}
 	if p.SecretHash != nil {
 		s.SecretHash = *p.SecretHash
+	}
+	if p.Active {
+		s.ActiveAt = p.Now
+	}
+	if p.Heartbeat {
+		s.HeartbeatAt = p.Now
 	}
 	if s.State.Terminal() && !wasTerminal {
 		s.FinishedAt = p.Now

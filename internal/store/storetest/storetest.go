@@ -106,6 +106,26 @@ func Run(t *testing.T, open Opener) {
 				t.Errorf("an id was reused: %d", again.ID)
 			}
 		}},
+		{"ActivityClocksPersist", func(t *testing.T, s store.Store) {
+			sess := create(t, s, store.KindInteractive, "")
+			if !sess.LastActive().Equal(t0) || !sess.LastHeartbeat().Equal(t0) {
+				t.Errorf("new session: last active %v, last heartbeat %v; want its creation %v", sess.LastActive(), sess.LastHeartbeat(), t0)
+			}
+			active, beat := t0.Add(time.Minute), t0.Add(2*time.Minute)
+			for _, p := range []*store.UpdateParams{{Active: true, Now: active}, {Heartbeat: true, Now: beat}} {
+				p.Kind, p.ID = store.KindInteractive, sess.ID
+				if _, err := s.UpdateSession(ctx, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := s.GetSession(ctx, store.KindInteractive, sess.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.LastActive().Equal(active) || !got.LastHeartbeat().Equal(beat) {
+				t.Errorf("stored clocks: active %v heartbeat %v; want %v and %v", got.LastActive(), got.LastHeartbeat(), active, beat)
+			}
+		}},
 		{"ConditionalUpdate", func(t *testing.T, s store.Store) {
 			sess := create(t, s, store.KindBatch, "")
 			later := t0.Add(time.Minute)

@@ -1,0 +1,346 @@
+package interactive
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/store"
+)
+
+// The driver's channel. A driver long-polls Next for messages and posts back results; the
+// statements and their states live in the store, so whichever instance the driver polls serves
+// it. Calls (completion, adding a resource) are answered at once, beside a running statement,
+// and are held in the memory of the instance that received them.
+
+// Message is what a driver's poll receives.
+type Message struct {
+	// Type is "statement" (run it), "cancel" (cancel the running statement ID) or "call".
+	Type string `json:"type"`
+	ID   int64  `json:"id"`
+	Code string `json:"code,omitempty"`
+	Kind string `json:"kind,omitempty"`
+	Call *Call  `json:"call,omitempty"`
+}
+
+// Call asks the driver for an immediate answer.
+type Call struct {
+	ID string `json:"id"`
+	// Op is "complete", "addJar", "addPyFile" or "addFile".
+	Op     string `json:"op"`
+	Code   string `json:"code,omitempty"`
+	Kind   string `json:"kind,omitempty"`
+	Cursor int    `json:"cursor,omitempty"`
+	URI    string `json:"uri,omitempty"`
+}
+
+// CallAnswer is the driver's answer to a call: a result, or the error that prevented it.
+type CallAnswer struct {
+	Result json.RawMessage `json:"result"`
+	Error  string          `json:"error"`
+}
+
+type pendingCall struct {
+	seq       uint64 // arrival order
+	sessionID int64
+	call      *Call
+	delivered bool
+	answer    chan CallAnswer
+}
+
+// Poll is what a driver tells of itself when it polls.
+type Poll struct {
+	// Running is the statement the driver runs, if any: no statement is handed out meanwhile.
+	Running *int64
+	// CancelSeen says the driver already acts on the running statement's cancel.
+	CancelSeen bool
+}
+
+// storeRecheck bounds how late a poll notices a statement or cancel stored by another
+// instance, whose arrival this instance is not told of.
+const storeRecheck = time.Second
+
+// callTimeout bounds how long a call waits for the driver's answer.
+const callTimeout = 30 * time.Second
+
+// arrival returns a channel closed when the session next gets work (or ends).
+func (m *Manager) arrival(id int64) chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ch, ok := m.arrivals[id]
+	if !ok {
+		ch = make(chan struct{})
+		m.arrivals[id] = ch
+	}
+	return ch
+}
+
+func (m *Manager) notify(id int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ch, ok := m.arrivals[id]; ok {
+		close(ch)
+		delete(m.arrivals, id)
+	}
+}
+
+// Authenticate checks a driver's secret for session id and returns the session.
+func (m *Manager) Authenticate(ctx context.Context, id int64, secret string) (*store.Session, error) {
+	sess, err := m.store.GetSession(ctx, store.KindInteractive, id)
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(hashSecret(secret)), []byte(sess.SecretHash)) != 1 {
+		return nil, errkind.New(errkind.Forbidden, "driver secret does not match session %d", id)
+	}
+	return sess, nil
+}
+
+// Ready records that the driver's SparkSession is up: the session is idle.
+func (m *Manager) Ready(ctx context.Context, sess *store.Session, appID string) error {
+	idle := store.StateIdle
+	_, err := m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
+		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &idle, AppID: &appID, Now: time.Now()})
+	if errors.Is(err, store.ErrStateConflict) {
+		return errkind.Wrap(errkind.NotFound, err, "session %d has ended", sess.ID)
+	}
+	return err
+}
+
+// Next answers a driver's poll with its next message: a call, the cancel of the statement it
+// runs, or (when it runs none) the next waiting statement, marked running with the session
+// busy. It returns nil after the poll wait when there is nothing.
+func (m *Manager) Next(ctx context.Context, sess *store.Session, poll Poll) (*Message, error) {
+	deadline := time.NewTimer(m.cfg.PollWait)
+	defer deadline.Stop()
+	recheck := time.NewTicker(storeRecheck)
+	defer recheck.Stop()
+	for {
+		arrived := m.arrival(sess.ID)
+		if call := m.deliverCall(sess.ID); call != nil {
+			return &Message{Type: "call", Call: call}, nil
+		}
+		msg, err := m.nextWork(ctx, sess.ID, poll)
+		if msg != nil || err != nil {
+			return msg, err
+		}
+		select {
+		case <-arrived:
+		case <-recheck.C:
+		case <-deadline.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-m.ctx.Done():
+			return nil, nil
+		}
+		if cur, err := m.store.GetSession(ctx, store.KindInteractive, sess.ID); err != nil || cur.State.Terminal() {
+			return nil, errkind.New(errkind.NotFound, "session %d has ended", sess.ID)
+		}
+	}
+}
+
+func (m *Manager) nextWork(ctx context.Context, id int64, poll Poll) (*Message, error) {
+	if poll.Running != nil {
+		st, err := m.store.GetStatement(ctx, id, *poll.Running)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if err == nil && st.State == store.StatementCancelling && !poll.CancelSeen {
+			return &Message{Type: "cancel", ID: st.ID}, nil
+		}
+		if err == nil && (st.State == store.StatementRunning || st.State == store.StatementCancelling) {
+			return nil, nil
+		}
+	}
+	list, err := m.store.ListStatements(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range list {
+		if st.State != store.StatementWaiting {
+			continue
+		}
+		running, now := store.StatementRunning, time.Now()
+		started := now.UnixMilli()
+		taken, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: id, ID: st.ID,
+			IfStates: []store.StatementState{store.StatementWaiting}, State: &running, Started: &started})
+		if errors.Is(err, store.ErrStateConflict) {
+			return nil, nil // cancelled meanwhile, or taken by another poll: look again
+		}
+		if err != nil {
+			return nil, err
+		}
+		busy := store.StateBusy
+		m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
+			IfStates: []store.State{store.StateIdle, store.StateBusy}, State: &busy, Active: true, Now: now})
+		return &Message{Type: "statement", ID: taken.ID, Code: taken.Code, Kind: taken.Kind}, nil
+	}
+	return nil, nil
+}
+
+// Result records a statement's output: available, or cancelled when a cancel was asked while
+// it ran (its output kept, as Livy does). The session is idle again when nothing else waits.
+func (m *Manager) Result(ctx context.Context, sess *store.Session, sid int64, output json.RawMessage) error {
+	now, done := time.Now().UnixMilli(), 1.0
+	for _, to := range []struct{ from, to store.StatementState }{
+		{store.StatementRunning, store.StatementAvailable}, {store.StatementCancelling, store.StatementCancelled}} {
+		_, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: sid,
+			IfStates: []store.StatementState{to.from}, State: &to.to, Output: output, Progress: &done, Completed: &now})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrStateConflict) {
+			return err
+		}
+	}
+	m.notify(sess.ID)
+	return m.settle(ctx, sess.ID)
+}
+
+// Progress records how far a running statement's Spark jobs are (0 to 1).
+func (m *Manager) Progress(ctx context.Context, sess *store.Session, sid int64, progress float64) error {
+	if progress < 0 || progress > 1 {
+		return errkind.Invalidf("progress must be between 0 and 1")
+	}
+	_, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: sid,
+		IfStates: []store.StatementState{store.StatementRunning, store.StatementCancelling}, Progress: &progress})
+	if errors.Is(err, store.ErrStateConflict) {
+		return nil
+	}
+	return err
+}
+
+// settle makes a busy session idle when none of its statements waits or runs any more.
+func (m *Manager) settle(ctx context.Context, id int64) error {
+	list, err := m.store.ListStatements(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, st := range list {
+		switch st.State {
+		case store.StatementWaiting, store.StatementRunning, store.StatementCancelling:
+			return nil
+		}
+	}
+	idle := store.StateIdle
+	_, err = m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
+		IfStates: []store.State{store.StateBusy, store.StateIdle}, State: &idle, Active: true, Now: time.Now()})
+	if errors.Is(err, store.ErrStateConflict) {
+		return nil
+	}
+	return err
+}
+
+// Cancel cancels a statement as Livy does: a waiting one at once, a running one by asking its
+// driver (cancelling, then cancelled when the driver gives up on it); a finished one stays.
+func (m *Manager) Cancel(ctx context.Context, id, sid int64) error {
+	if _, err := m.Statement(ctx, id, sid); err != nil {
+		return err
+	}
+	now := time.Now()
+	for range 3 { // the statement may start running between the read and the write
+		st, err := m.store.GetStatement(ctx, id, sid)
+		if err != nil {
+			return err
+		}
+		var to store.StatementState
+		var completed *int64
+		switch st.State {
+		case store.StatementWaiting:
+			to = store.StatementCancelled
+			ms := now.UnixMilli()
+			completed = &ms
+		case store.StatementRunning:
+			to = store.StatementCancelling
+		default:
+			return nil
+		}
+		_, err = m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: id, ID: sid,
+			IfStates: []store.StatementState{st.State}, State: &to, Completed: completed})
+		if errors.Is(err, store.ErrStateConflict) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		m.notify(id)
+		m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id, Active: true, Now: now})
+		return m.settle(ctx, id)
+	}
+	return errkind.New(errkind.Unavailable, "statement %d of session %d kept changing; try again", sid, id)
+}
+
+// Call asks the session's driver for an immediate answer and waits for it.
+func (m *Manager) Call(ctx context.Context, id int64, call *Call) (*CallAnswer, error) {
+	sess, err := m.store.GetSession(ctx, store.KindInteractive, id)
+	if err != nil {
+		return nil, err
+	}
+	if sess.State.Terminal() {
+		return nil, errkind.Invalidf("Session %d is %s", id, sess.State)
+	}
+	b := make([]byte, 12)
+	rand.Read(b)
+	call.ID = hex.EncodeToString(b)
+	p := &pendingCall{sessionID: id, call: call, answer: make(chan CallAnswer, 1)}
+	m.mu.Lock()
+	m.callSeq++
+	p.seq = m.callSeq
+	m.calls[call.ID] = p
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.calls, call.ID)
+		m.mu.Unlock()
+	}()
+	m.notify(id)
+	m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id, Active: true, Now: time.Now()})
+	timeout := time.NewTimer(callTimeout)
+	defer timeout.Stop()
+	select {
+	case a := <-p.answer:
+		return &a, nil
+	case <-timeout.C:
+		return nil, errkind.New(errkind.Unavailable, "the driver of session %d did not answer within %s", id, callTimeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// deliverCall hands out the session's oldest undelivered call, if any.
+func (m *Manager) deliverCall(id int64) *Call {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var first *pendingCall
+	for _, p := range m.calls {
+		if p.sessionID == id && !p.delivered && (first == nil || p.seq < first.seq) {
+			first = p
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	first.delivered = true
+	return first.call
+}
+
+// Answer delivers the driver's answer to a call; an answer nobody waits for any more is dropped.
+func (m *Manager) Answer(sess *store.Session, callID string, a CallAnswer) error {
+	m.mu.Lock()
+	p, ok := m.calls[callID]
+	m.mu.Unlock()
+	if !ok || p.sessionID != sess.ID {
+		return errkind.New(errkind.NotFound, "no call %q is waiting", callID)
+	}
+	select {
+	case p.answer <- a:
+	default:
+	}
+	return nil
+}

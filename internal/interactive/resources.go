@@ -1,0 +1,110 @@
+package interactive
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/store"
+)
+
+// Complete asks the driver for completion candidates of code at cursor, in the statement's kind.
+func (m *Manager) Complete(ctx context.Context, sess *store.Session, req *livy.CompletionRequest) ([]string, error) {
+	if req.Code == nil {
+		return nil, errkind.Invalidf("code is required")
+	}
+	cursor := utf8.RuneCountInString(*req.Code)
+	if req.Cursor != nil {
+		cursor = *req.Cursor
+	}
+	if cursor < 0 || cursor > utf8.RuneCountInString(*req.Code) {
+		return nil, errkind.Invalidf("cursor %d is outside the code (0 to %d)", cursor, utf8.RuneCountInString(*req.Code))
+	}
+	_, sessionKind := Request(sess)
+	kind, err := livy.StatementKind(sessionKind, req.Kind)
+	if err != nil {
+		return nil, err
+	}
+	answer, err := m.Call(ctx, sess.ID, &Call{Op: "complete", Code: *req.Code, Kind: kind, Cursor: cursor})
+	if err != nil {
+		return nil, err
+	}
+	candidates := []string{}
+	if answer.Error == "" {
+		if err := json.Unmarshal(answer.Result, &candidates); err != nil || candidates == nil {
+			candidates = []string{}
+		}
+	}
+	return candidates, nil
+}
+
+// AddResource adds a jar, Python file or file (op addJar, addPyFile, addFile) to the running
+// session's SparkContext, as Livy's add-jar, add-pyfile and add-file do.
+// Local paths obey --local-dir-whitelist, as at create.
+func (m *Manager) AddResource(ctx context.Context, id int64, op, uri string) error {
+	resolved, err := m.launcher.Resolve("uri", uri)
+	if err != nil {
+		return err
+	}
+	return m.addResource(ctx, id, op, resolved)
+}
+
+func (m *Manager) addResource(ctx context.Context, id int64, op, uri string) error {
+	answer, err := m.Call(ctx, id, &Call{Op: op, URI: uri})
+	if err != nil {
+		return err
+	}
+	if answer.Error != "" {
+		return errkind.Invalidf("%s", answer.Error)
+	}
+	return nil
+}
+
+// Upload stores a file sent to the session under the data directory (removed when the
+// session is deleted) and adds it as AddResource does.
+func (m *Manager) Upload(ctx context.Context, id int64, op, filename string, content io.Reader) error {
+	name := filepath.Base(filepath.Clean("/" + filename))
+	if name == "/" || name == "." || strings.ContainsAny(name, "\x00") {
+		return errkind.Invalidf("the uploaded file needs a name")
+	}
+	if _, err := m.store.GetSession(ctx, store.KindInteractive, id); err != nil {
+		return err
+	}
+	dir := filepath.Join(m.uploadDir(id), launcher.RandomSuffix())
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("store upload: %w", err)
+	}
+	path := filepath.Join(dir, name)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return fmt.Errorf("store upload: %w", err)
+	}
+	_, err = io.Copy(f, content)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return fmt.Errorf("store upload: %w", err)
+	}
+	return m.addResource(ctx, id, op, path)
+}
+
+// Touch records activity on a session (Livy's connect).
+func (m *Manager) Touch(ctx context.Context, id int64) error {
+	_, err := m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id, Active: true, Now: time.Now()})
+	return err
+}
+
+func (m *Manager) uploadDir(id int64) string {
+	return filepath.Join(m.cfg.DataDir, "uploads", fmt.Sprintf("session-%d", id))
+}
