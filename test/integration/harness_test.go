@@ -81,6 +81,7 @@ type serverOpts struct {
 	args      []string
 	env       []string
 	dataDir   string
+	addr      string // host:port to serve on; a free one when empty
 }
 
 func freeAddr(t *testing.T) string {
@@ -99,7 +100,10 @@ func startServer(t *testing.T, o serverOpts) *server {
 	if o.dataDir == "" {
 		o.dataDir = t.TempDir()
 	}
-	s := &server{t: t, addr: freeAddr(t), dataDir: o.dataDir, env: o.env}
+	if o.addr == "" {
+		o.addr = freeAddr(t)
+	}
+	s := &server{t: t, addr: o.addr, dataDir: o.dataDir, env: o.env}
 	s.args = append([]string{"serve", "--addr", s.addr, "--data-dir", o.dataDir, "--spark-home", o.sparkHome,
 		"--local-dir-whitelist", testdata(t, "jobs") + "," + examplesDir(t), "--log-level", "debug"}, o.args...)
 	if o.store != "" {

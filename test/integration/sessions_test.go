@@ -1,7 +1,10 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
+	"mime/multipart"
+	"strings"
 	"testing"
 	"time"
 )
@@ -80,6 +83,7 @@ func TestInteractiveSessionOnRealSpark(t *testing.T) {
 	if failed["status"] != "error" || failed["ename"] != "ZeroDivisionError" || failed["data"] != nil || len(failed["traceback"].([]any)) == 0 {
 		t.Errorf("error output = %v", failed)
 	}
+	sessionExtras(t, s, 0)
 	waitFor(t, 10*time.Second, "idle after the last statement", func() bool { return s.sessionState(0) == "idle" })
 
 	// The server dies; the driver keeps its state and reconnects to the next server.
@@ -92,8 +96,12 @@ func TestInteractiveSessionOnRealSpark(t *testing.T) {
 		t.Errorf("after restart x = %q, want 21", got)
 	}
 	list := s.do("GET", "/sessions/0/statements", "").json(t)
-	if list["total_statements"].(float64) != 6 {
-		t.Errorf("total_statements = %v, want 6", list["total_statements"])
+	if list["total_statements"].(float64) != 11 {
+		t.Errorf("total_statements = %v, want 11", list["total_statements"])
+	}
+	page := s.do("GET", "/sessions/0/statements?order=desc&from=1&size=2", "").json(t)
+	if ids := fmt.Sprint(page["statements"].([]any)[0].(map[string]any)["id"], page["statements"].([]any)[1].(map[string]any)["id"]); ids != "9 8" {
+		t.Errorf("statements order=desc from=1 size=2 = ids %s, want 9 8", ids)
 	}
 
 	// Bad inputs.
@@ -109,6 +117,11 @@ func TestInteractiveSessionOnRealSpark(t *testing.T) {
 		{"GET", "/sessions/0/statements/99", ``, 404},
 		{"POST", "/sessions/0/submit-job", `{}`, 501},
 		{"GET", "/driver/sessions/0/next", ``, 403},
+		{"POST", "/sessions/0/statements/99/cancel", ``, 404},
+		{"POST", "/sessions/0/completion", `{"code":"ab","cursor":3}`, 400},
+		{"POST", "/sessions/0/add-pyfile", `{"uri":"/etc/passwd"}`, 400},
+		{"POST", "/sessions/0/add-file", `{}`, 400},
+		{"POST", "/sessions/0/upload-file", `not a form`, 400},
 	} {
 		if r := s.do(c.method, c.path, c.body); r.status != c.status {
 			t.Errorf("%s %s %s = %d %s, want %d", c.method, c.path, c.body, r.status, r.body, c.status)
@@ -125,5 +138,59 @@ func TestInteractiveSessionOnRealSpark(t *testing.T) {
 	waitFor(t, 30*time.Second, "the driver's processes to end", func() bool { return len(processesWithTag(dirs)) == 0 })
 	if r := s.do("POST", "/sessions/0/statements", `{"code":"1"}`); r.status != 404 {
 		t.Errorf("statement on a deleted session = %d", r.status)
+	}
+}
+
+// sessionExtras drives, on an idle pyspark session, what notebooks use beyond plain statements:
+// magics, cancel, progress, completion, add-pyfile and upload-file. It runs 5 statements.
+func sessionExtras(t *testing.T, s *server, id int) {
+	path := fmt.Sprintf("/sessions/%d", id)
+	tbl := s.runStatement(id, `{"code":"rows = [{'a': 1, 'b': 'x'}, {'a': 2, 'b': None}]\n%table rows"}`)
+	if got := fmt.Sprint(tbl["data"].(map[string]any)["application/vnd.livy.table.v1+json"]); got !=
+		"map[data:[[1 x] [2 <nil>]] headers:[map[name:a type:INT_TYPE] map[name:b type:STRING_TYPE]]]" {
+		t.Errorf("%%table = %s", got)
+	}
+	js := s.runStatement(id, `{"code":"%json {'k': [1, 2]}"}`)["data"].(map[string]any)
+	if fmt.Sprint(js["application/json"]) != "map[k:[1 2]]" || js["text/plain"] != "" {
+		t.Errorf("%%json = %v", js)
+	}
+
+	// A long Spark job, cancelled while it runs: cancelled, its progress shown, the session idle
+	// again and its variables intact.
+	r := s.do("POST", path+"/statements", `{"code":"import time\nsc.parallelize(range(4), 4).map(lambda x: time.sleep(2 if x == 0 else 300)).count()"}`)
+	sid := int(r.json(t)["id"].(float64))
+	stmt := fmt.Sprintf("%s/statements/%d", path, sid)
+	waitFor(t, sparkTimeout, "the long statement to report progress", func() bool {
+		p, _ := s.do("GET", stmt, "").json(t)["progress"].(float64)
+		return p > 0 && p < 1
+	})
+	if r := s.do("POST", stmt+"/cancel", ""); r.status != 200 || string(r.body) != "{\"msg\":\"canceled\"}\n" {
+		t.Errorf("cancel = %d %s", r.status, r.body)
+	}
+	waitFor(t, 30*time.Second, "the statement to be cancelled", func() bool { return s.do("GET", stmt, "").json(t)["state"] == "cancelled" })
+	waitFor(t, 10*time.Second, "idle after the cancel", func() bool { return s.sessionState(id) == "idle" })
+	if got := textOf(t, s.runStatement(id, `{"code":"x"}`)); got != "21" {
+		t.Errorf("after a cancel x = %q, want 21", got)
+	}
+
+	r = s.do("POST", path+"/completion", `{"code":"sc.paralle","kind":"pyspark","cursor":10}`)
+	if got := fmt.Sprint(r.json(t)["candidates"]); r.status != 200 || !strings.Contains(got, "sc.parallelize") {
+		t.Errorf("completion = %d %s", r.status, r.body)
+	}
+
+	if r := s.do("POST", path+"/add-pyfile", fmt.Sprintf(`{"uri":%q}`, testdata(t, "jobs/greeting.py"))); r.status != 200 {
+		t.Errorf("add-pyfile = %d %s", r.status, r.body)
+	}
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, _ := mw.CreateFormFile("file", "notes.txt")
+	fw.Write([]byte("uploaded words"))
+	mw.Close()
+	if r := s.do("POST", path+"/upload-file", form.String(), "Content-Type", mw.FormDataContentType()); r.status != 200 {
+		t.Errorf("upload-file = %d %s", r.status, r.body)
+	}
+	got := textOf(t, s.runStatement(id, `{"code":"import greeting\nfrom pyspark import SparkFiles\nprint(greeting.greet('spark'))\nopen(SparkFiles.get('notes.txt')).read()"}`))
+	if got != "hello, spark\n'uploaded words'" {
+		t.Errorf("added module and uploaded file = %q", got)
 	}
 }
