@@ -157,41 +157,56 @@ func main() {
 	h, g := pct(byHand, 50), pct(viaGateway, 50)
 	fmt.Printf("\nexamples/pi.py, %d runs each (median):\n  spark-submit by hand:              %v\n  POST /batches to state success:    %v (%.1f%% of by hand)\n",
 		*runs, h.Round(time.Millisecond), g.Round(time.Millisecond), 100*float64(g)/float64(h))
-	benchInteractive(srv.url)
+	benchInteractive(srv.url, filepath.Join(work, "spark"), *sparkHome, *runs)
 }
 
-// benchInteractive measures an interactive session: create to idle, and the round trip of
-// "1+1" from POST to available, polling the statement every millisecond.
-func benchInteractive(url string) {
-	t0 := time.Now()
-	resp, err := client.Post(url+"/sessions", "application/json", strings.NewReader(`{"kind":"pyspark"}`))
-	check(err)
-	var sess struct{ ID int }
-	check(json.NewDecoder(resp.Body).Decode(&sess))
-	resp.Body.Close()
-	for {
-		r, err := client.Get(fmt.Sprintf("%s/sessions/%d/state", url, sess.ID))
-		check(err)
-		var v struct{ State string }
-		json.NewDecoder(r.Body).Decode(&v)
-		r.Body.Close()
-		if v.State == "idle" {
-			break
-		}
-		if v.State == "dead" || time.Since(t0) > 3*time.Minute {
-			check(fmt.Errorf("session never became idle (%s)", v.State))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	fmt.Printf("\ninteractive pyspark session, POST /sessions to idle: %v\n", time.Since(t0).Round(time.Millisecond))
-	var trips []time.Duration
-	for i := range 50 {
+// benchInteractive measures interactive sessions on real Spark: create to idle against the
+// same SparkSession made by spark-submit by hand, the round trip of "1+1" from POST to
+// available (polling every millisecond), the driver's idle memory, and several idle sessions at
+// once.
+func benchInteractive(url, dataDir, sparkHome string, runs int) {
+	bare, _ := filepath.Abs("bench/loadgen/testdata/bare_session.py")
+	submit := filepath.Join(sparkHome, "bin", "spark-submit")
+	var byHand, viaGateway []time.Duration
+	var last int
+	for i := range runs {
 		t0 := time.Now()
-		r, err := client.Post(fmt.Sprintf("%s/sessions/%d/statements", url, sess.ID), "application/json", strings.NewReader(`{"code":"1+1"}`))
+		cmd := exec.Command(submit, "--master=local[*]", bare)
+		out, err := cmd.StdoutPipe()
+		check(err)
+		check(cmd.Start())
+		buf := make([]byte, 4096)
+		var seen []byte
+		for !bytes.Contains(seen, []byte("bare-session: ready")) {
+			n, err := out.Read(buf)
+			check(err)
+			seen = append(seen, buf[:n]...)
+		}
+		byHand = append(byHand, time.Since(t0))
+		io.Copy(io.Discard, out)
+		cmd.Wait()
+
+		t0 = time.Now()
+		id := createSession(url)
+		waitSessionState(url, id, "idle")
+		viaGateway = append(viaGateway, time.Since(t0))
+		if i < runs-1 {
+			deleteSession(url, id)
+		}
+		last = id
+	}
+	h, g := pct(byHand, 50), pct(viaGateway, 50)
+	fmt.Printf("\ninteractive pyspark session, %d runs each (median):\n  SparkSession by hand (spark-submit to getOrCreate): %v\n  POST /sessions to idle:                              %v (%.2fx)\n",
+		runs, h.Round(time.Millisecond), g.Round(time.Millisecond), float64(g)/float64(h))
+
+	var trips []time.Duration
+	for i := range 200 {
+		t0 := time.Now()
+		r, err := client.Post(fmt.Sprintf("%s/sessions/%d/statements", url, last), "application/json", strings.NewReader(`{"code":"1+1"}`))
 		check(err)
 		r.Body.Close()
 		for {
-			g, err := client.Get(fmt.Sprintf("%s/sessions/%d/statements/%d", url, sess.ID, i))
+			g, err := client.Get(fmt.Sprintf("%s/sessions/%d/statements/%d", url, last, i))
 			check(err)
 			var v struct{ State string }
 			json.NewDecoder(g.Body).Decode(&v)
@@ -203,11 +218,97 @@ func benchInteractive(url string) {
 		}
 		trips = append(trips, time.Since(t0))
 	}
-	fmt.Printf("statement 1+1, POST to available (50 runs): p50 %v, p99 %v\n", pct(trips, 50), pct(trips, 99))
-	req, _ := http.NewRequest(http.MethodDelete, fmt.Sprintf("%s/sessions/%d", url, sess.ID), nil)
+	fmt.Printf("statement 1+1, POST to available (200 runs): p50 %v, p99 %v\n", pct(trips, 50), pct(trips, 99))
+	time.Sleep(3 * time.Second)
+	one := sessionRSS(dataDir, last)
+	fmt.Printf("idle session's driver (JVM + Python), RSS: %.0f MB\n", float64(one)/1024)
+	deleteSession(url, last)
+
+	const together = 4
+	ids := make([]int, together)
+	t0 := time.Now()
+	for i := range ids {
+		ids[i] = createSession(url)
+	}
+	for _, id := range ids {
+		waitSessionState(url, id, "idle")
+	}
+	all := 0
+	for _, id := range ids {
+		all += sessionRSS(dataDir, id)
+	}
+	avail := memAvailable()
+	fmt.Printf("%d sessions created at once: all idle after %v, %.0f MB together (%.0f MB each); MemAvailable now %.1f GB: room for about %d more\n",
+		together, time.Since(t0).Round(time.Millisecond), float64(all)/1024, float64(all)/together/1024, float64(avail)/1024/1024, avail*together/max(all, 1))
+	for _, id := range ids {
+		deleteSession(url, id)
+	}
+}
+
+func createSession(url string) int {
+	resp, err := client.Post(url+"/sessions", "application/json", strings.NewReader(`{"kind":"pyspark","conf":{"spark.ui.enabled":"false"}}`))
+	check(err)
+	defer resp.Body.Close()
+	var sess struct{ ID int }
+	check(json.NewDecoder(resp.Body).Decode(&sess))
+	return sess.ID
+}
+
+func waitSessionState(url string, id int, want string) {
+	t0 := time.Now()
+	for {
+		r, err := client.Get(fmt.Sprintf("%s/sessions/%d/state", url, id))
+		check(err)
+		var v struct{ State string }
+		json.NewDecoder(r.Body).Decode(&v)
+		r.Body.Close()
+		if v.State == want {
+			return
+		}
+		if v.State == "dead" || time.Since(t0) > 3*time.Minute {
+			check(fmt.Errorf("session %d never became %s (%s)", id, want, v.State))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func deleteSession(url string, id int) {
+	req, _ := http.NewRequest(http.MethodDelete, fmt.Sprintf("%s/sessions/%d", url, id), nil)
 	if r, err := client.Do(req); err == nil {
 		r.Body.Close()
 	}
+}
+
+// sessionRSS sums the resident memory (kB) of the processes of a session's driver: those whose
+// command line or environment names its application directory.
+func sessionRSS(dataDir string, id int) int {
+	dirs, _ := filepath.Glob(filepath.Join(dataDir, "apps", fmt.Sprintf("sparkgate-session-%d-*", id)))
+	if len(dirs) != 1 {
+		return 0
+	}
+	tag := []byte(filepath.Base(dirs[0]))
+	total := 0
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		cmdline, _ := os.ReadFile(p + "/cmdline")
+		environ, _ := os.ReadFile(p + "/environ")
+		if bytes.Contains(cmdline, tag) || bytes.Contains(environ, tag) {
+			pid, _ := strconv.Atoi(filepath.Base(p))
+			total += rss(pid)
+		}
+	}
+	return total
+}
+
+func memAvailable() int {
+	b, _ := os.ReadFile("/proc/meminfo")
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "MemAvailable:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return kb
+		}
+	}
+	return 0
 }
 
 func check(err error) {

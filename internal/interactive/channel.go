@@ -105,7 +105,7 @@ func (m *Manager) Authenticate(ctx context.Context, id int64, secret string) (*s
 func (m *Manager) Ready(ctx context.Context, sess *store.Session, appID string) error {
 	idle := store.StateIdle
 	_, err := m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
-		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &idle, AppID: &appID, Now: time.Now()})
+		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &idle, AppID: &appID, Active: true, Now: time.Now()})
 	if errors.Is(err, store.ErrStateConflict) {
 		return errkind.Wrap(errkind.NotFound, err, "session %d has ended", sess.ID)
 	}
@@ -154,8 +154,8 @@ func (m *Manager) nextWork(ctx context.Context, id int64, poll Poll) (*Message, 
 		if err == nil && st.State == store.StatementCancelling && !poll.CancelSeen {
 			return &Message{Type: "cancel", ID: st.ID}, nil
 		}
-		if err == nil && (st.State == store.StatementRunning || st.State == store.StatementCancelling) {
-			return nil, nil
+		if err == nil && st.State.Unfinished() {
+			return nil, nil // one statement at a time
 		}
 	}
 	list, err := m.store.ListStatements(ctx, id)
@@ -166,41 +166,95 @@ func (m *Manager) nextWork(ctx context.Context, id int64, poll Poll) (*Message, 
 		if st.State != store.StatementWaiting {
 			continue
 		}
-		running, now := store.StatementRunning, time.Now()
-		started := now.UnixMilli()
-		taken, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: id, ID: st.ID,
-			IfStates: []store.StatementState{store.StatementWaiting}, State: &running, Started: &started})
-		if errors.Is(err, store.ErrStateConflict) {
-			return nil, nil // cancelled meanwhile, or taken by another poll: look again
-		}
-		if err != nil {
-			return nil, err
-		}
-		busy := store.StateBusy
-		m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
-			IfStates: []store.State{store.StateIdle, store.StateBusy}, State: &busy, Active: true, Now: now})
-		return &Message{Type: "statement", ID: taken.ID, Code: taken.Code, Kind: taken.Kind}, nil
+		m.handOut(id, st.ID)
+		return &Message{Type: "statement", ID: st.ID, Code: st.Code, Kind: st.Kind}, nil
 	}
 	return nil, nil
 }
 
+// runningMarkDelay is how long a statement handed to its driver may run before the store
+// records it running (and its session busy). A short statement completes first and costs one
+// write instead of two; the driver says which statement it runs when it polls, and the queue
+// is held back until that one is answered, so nothing runs twice meanwhile.
+const runningMarkDelay = 50 * time.Millisecond
+
+// handOut remembers that the driver took statement sid, and records it running unless its
+// result arrives first.
+func (m *Manager) handOut(id, sid int64) {
+	at := time.Now()
+	m.mu.Lock()
+	m.handed[id] = handout{statement: sid, at: at}
+	m.mu.Unlock()
+	m.wg.Go(func() {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-time.After(runningMarkDelay):
+		}
+		running, started := store.StatementRunning, at.UnixMilli()
+		_, err := m.store.UpdateStatement(m.ctx, &store.UpdateStatementParams{SessionID: id, ID: sid,
+			IfStates: []store.StatementState{store.StatementWaiting}, State: &running, Started: &started, Settle: true, Now: at})
+		if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, context.Canceled) {
+			m.log.Warn("record statement running", "session", id, "statement", sid, "err", err)
+		}
+	})
+}
+
+type handout struct {
+	statement int64
+	at        time.Time
+}
+
+// handedOut reports whether this instance handed statement sid to its driver, and when.
+func (m *Manager) handedOut(id, sid int64) (time.Time, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h, ok := m.handed[id]
+	return h.at, ok && h.statement == sid
+}
+
 // Result records a statement's output: available, or cancelled when a cancel was asked while
-// it ran (its output kept, as Livy does). The session is idle again when nothing else waits.
+// it ran (its output kept, as Livy does), and settles the session (idle when nothing else
+// waits) in the same write.
 func (m *Manager) Result(ctx context.Context, sess *store.Session, sid int64, output json.RawMessage) error {
-	now, done := time.Now().UnixMilli(), 1.0
-	for _, to := range []struct{ from, to store.StatementState }{
-		{store.StatementRunning, store.StatementAvailable}, {store.StatementCancelling, store.StatementCancelled}} {
-		_, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: sid,
-			IfStates: []store.StatementState{to.from}, State: &to.to, Output: output, Progress: &done, Completed: &now})
-		if err == nil {
+	cur, err := m.store.GetStatement(ctx, sess.ID, sid)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	completed, done := now.UnixMilli(), 1.0
+	var started *int64
+	if cur.Started == 0 {
+		at := now
+		if handed, ok := m.handedOut(sess.ID, sid); ok {
+			at = handed
+		}
+		ms := at.UnixMilli()
+		started = &ms
+	}
+	for _, to := range []struct {
+		from []store.StatementState
+		to   store.StatementState
+	}{
+		{[]store.StatementState{store.StatementWaiting, store.StatementRunning}, store.StatementAvailable},
+		{[]store.StatementState{store.StatementCancelling}, store.StatementCancelled},
+	} {
+		_, err = m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: sid, IfStates: to.from,
+			State: &to.to, Output: output, Progress: &done, Started: started, Completed: &completed, Settle: true, Now: now})
+		if !errors.Is(err, store.ErrStateConflict) {
 			break
 		}
-		if !errors.Is(err, store.ErrStateConflict) {
-			return err
-		}
 	}
+	m.mu.Lock()
+	if h, ok := m.handed[sess.ID]; ok && h.statement == sid {
+		delete(m.handed, sess.ID)
+	}
+	m.mu.Unlock()
 	m.notify(sess.ID)
-	return m.settle(ctx, sess.ID)
+	if errors.Is(err, store.ErrStateConflict) {
+		return nil // cancelled before it ran: the output is dropped
+	}
+	return err
 }
 
 // Progress records how far a running statement's Spark jobs are (0 to 1).
@@ -216,53 +270,31 @@ func (m *Manager) Progress(ctx context.Context, sess *store.Session, sid int64, 
 	return err
 }
 
-// settle makes a busy session idle when none of its statements waits or runs any more.
-func (m *Manager) settle(ctx context.Context, id int64) error {
-	list, err := m.store.ListStatements(ctx, id)
-	if err != nil {
-		return err
-	}
-	for _, st := range list {
-		switch st.State {
-		case store.StatementWaiting, store.StatementRunning, store.StatementCancelling:
-			return nil
-		}
-	}
-	idle := store.StateIdle
-	_, err = m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
-		IfStates: []store.State{store.StateBusy, store.StateIdle}, State: &idle, Active: true, Now: time.Now()})
-	if errors.Is(err, store.ErrStateConflict) {
-		return nil
-	}
-	return err
-}
-
 // Cancel cancels a statement as Livy does: a waiting one at once, a running one by asking its
 // driver (cancelling, then cancelled when the driver gives up on it); a finished one stays.
 func (m *Manager) Cancel(ctx context.Context, id, sid int64) error {
 	if _, err := m.Statement(ctx, id, sid); err != nil {
 		return err
 	}
-	now := time.Now()
 	for range 3 { // the statement may start running between the read and the write
 		st, err := m.store.GetStatement(ctx, id, sid)
 		if err != nil {
 			return err
 		}
-		var to store.StatementState
-		var completed *int64
-		switch st.State {
-		case store.StatementWaiting:
-			to = store.StatementCancelled
-			ms := now.UnixMilli()
-			completed = &ms
-		case store.StatementRunning:
-			to = store.StatementCancelling
+		now := time.Now()
+		p := &store.UpdateStatementParams{SessionID: id, ID: sid, IfStates: []store.StatementState{st.State}, Settle: true, Now: now}
+		_, handed := m.handedOut(id, sid)
+		switch {
+		case st.State == store.StatementRunning || (st.State == store.StatementWaiting && handed):
+			cancelling := store.StatementCancelling
+			p.State = &cancelling
+		case st.State == store.StatementWaiting:
+			cancelled, completed := store.StatementCancelled, now.UnixMilli()
+			p.State, p.Completed = &cancelled, &completed
 		default:
 			return nil
 		}
-		_, err = m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: id, ID: sid,
-			IfStates: []store.StatementState{st.State}, State: &to, Completed: completed})
+		_, err = m.store.UpdateStatement(ctx, p)
 		if errors.Is(err, store.ErrStateConflict) {
 			continue
 		}
@@ -270,8 +302,7 @@ func (m *Manager) Cancel(ctx context.Context, id, sid int64) error {
 			return err
 		}
 		m.notify(id)
-		m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id, Active: true, Now: now})
-		return m.settle(ctx, id)
+		return nil
 	}
 	return errkind.New(errkind.Unavailable, "statement %d of session %d kept changing; try again", sid, id)
 }

@@ -77,6 +77,15 @@ func TestCancelWaitingAndRunningStatements(t *testing.T) {
 	if err != nil || msg == nil || msg.Type != "statement" || msg.ID != first {
 		t.Fatalf("first poll = %+v, %v", msg, err)
 	}
+	// A statement still running after a moment is recorded so, and its session busy.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if st, _ := m.Statement(ctx, sess.ID, first); st.State == store.StatementRunning {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the handed-out statement was never recorded running")
+		}
+	}
 	m.mustSession(t, sess.ID, store.StateBusy)
 	if err := m.Cancel(ctx, sess.ID, second); err != nil {
 		t.Fatal(err)

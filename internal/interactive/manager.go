@@ -79,6 +79,7 @@ type Manager struct {
 	arrivals map[int64]chan struct{} // closed and replaced when work for the driver arrives
 	watching map[int64]bool
 	calls    map[string]*pendingCall // by call id
+	handed   map[int64]handout       // by session: the statement its driver took from this instance
 	callSeq  uint64
 
 	ctx    context.Context
@@ -104,7 +105,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 		cfg.SweepInterval = time.Second
 	}
 	return &Manager{cfg: cfg, store: st, launcher: l, logs: logs, log: log,
-		arrivals: map[int64]chan struct{}{}, watching: map[int64]bool{}, calls: map[string]*pendingCall{}}
+		arrivals: map[int64]chan struct{}{}, watching: map[int64]bool{}, calls: map[string]*pendingCall{}, handed: map[int64]handout{}}
 }
 
 // Start writes the driver program and resumes the sessions this instance supervises:
@@ -300,8 +301,10 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 		m.fail(sess.ID, "refused at launch: "+err.Error())
 		return
 	}
+	kind, _ := livy.SessionKind(req.Kind)
 	_, err = m.launcher.Start(m.ctx, sess.Tag, argv, "SPARKGATE_URL="+m.cfg.DriverURL,
-		fmt.Sprintf("SPARKGATE_SESSION_ID=%d", sess.ID), "SPARKGATE_SECRET="+secret)
+		fmt.Sprintf("SPARKGATE_SESSION_ID=%d", sess.ID), "SPARKGATE_SECRET="+secret, "SPARKGATE_SESSION_KIND="+kind,
+		"SPARKGATE_WORK_DIR="+filepath.Dir(m.launcher.LogPath(sess.Tag)))
 	if err != nil {
 		m.fail(sess.ID, err.Error())
 		return

@@ -19,9 +19,11 @@ type Timeouts struct {
 	TTL time.Duration
 }
 
-// expiry says why sess must end at now, or "" while it may live. Livy's rules: the idle clock
-// runs from the last statement, cancel or completion, the heartbeat clock from the last client
-// request naming the session (heartbeatTimeoutInSecond), the ttl from the creation.
+// expiry says why sess must end at now, or "" while it may live. Livy's rules, except that
+// only an idle session can time out idle (Livy also counts a starting one, which ends a slow
+// start under a short idleTimeout): the idle clock runs from the session's becoming ready or
+// its last statement, cancel or completion; the heartbeat clock from the last client request
+// naming the session (heartbeatTimeoutInSecond); the ttl from the creation.
 func expiry(sess *store.Session, req *livy.CreateInteractiveRequest, now time.Time, defaults Timeouts) string {
 	if sess.State.Terminal() {
 		return ""
@@ -39,7 +41,7 @@ func expiry(sess *store.Session, req *livy.CreateInteractiveRequest, now time.Ti
 	if req.TTL != nil {
 		ttl, _ = livy.ParseTimeout(*req.TTL)
 	}
-	if idle > 0 && sess.State != store.StateBusy && now.Sub(sess.LastActive()) > idle {
+	if idle > 0 && sess.State == store.StateIdle && now.Sub(sess.LastActive()) > idle {
 		return fmt.Sprintf("inactive for more than %s", idle)
 	}
 	if ttl > 0 && now.Sub(sess.CreatedAt) > ttl {

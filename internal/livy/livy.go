@@ -307,7 +307,7 @@ func SessionKind(kind *string) (string, error) {
 	case "sql", "shared":
 		return k, nil
 	case "spark", "scala":
-		return "", errkind.Invalidf("session kind %q (Scala) is not supported yet; use pyspark or sql", k)
+		return "spark", nil
 	case "sparkr", "r":
 		return "", errkind.Invalidf("session kind %q needs R, which this server does not provide", k)
 	}
@@ -324,7 +324,7 @@ func StatementKind(sessionKind string, kind *string) (string, error) {
 	}
 	k, err := SessionKind(kind)
 	if err == nil && k == "shared" {
-		return "", errkind.Invalidf("a statement's kind is pyspark or sql, not shared")
+		return "", errkind.Invalidf("a statement's kind is pyspark, spark or sql, not shared")
 	}
 	return k, err
 }

@@ -293,6 +293,38 @@ type UpdateStatementParams struct {
 	Progress  *float64
 	Started   *int64
 	Completed *int64
+	// Settle makes the statement's session follow its statements in the same transaction
+	// (SettledState), active at Now.
+	Settle bool
+	Now    time.Time
+}
+
+// Unfinished reports whether a statement in state s still waits, runs or is being cancelled.
+func (s StatementState) Unfinished() bool {
+	return s == StatementWaiting || s == StatementRunning || s == StatementCancelling
+}
+
+// SettledState is the state an interactive session takes from its statements' states, as
+// Livy's: busy while one runs or is being cancelled, idle once none waits or runs; a session
+// in another state than idle or busy (starting, ended) keeps it. ok is false when nothing
+// changes.
+func SettledState(cur State, statements []StatementState) (next State, ok bool) {
+	if cur != StateIdle && cur != StateBusy {
+		return cur, false
+	}
+	waiting := false
+	for _, st := range statements {
+		switch st {
+		case StatementRunning, StatementCancelling:
+			return StateBusy, cur != StateBusy
+		case StatementWaiting:
+			waiting = true
+		}
+	}
+	if waiting {
+		return cur, false
+	}
+	return StateIdle, cur != StateIdle
 }
 
 // Apply makes an update's changes to the statement.

@@ -19,9 +19,11 @@ import io
 import json
 import os
 import queue
+import re
 import rlcompleter
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -222,6 +224,253 @@ class SQLInterpreter:
             os.kill(os.getpid(), signal.SIGINT)
 
 
+# --- Scala -------------------------------------------------------------------------------------
+
+OUTPUT_DIR_KEY = "spark.repl.class.outputDir"
+
+# Run once after the interpreter starts (as Livy/spark-shell do).
+_PRELUDE = """
+@transient val spark = org.apache.spark.sql.SparkSession.builder.getOrCreate()
+@transient val sc = spark.sparkContext
+import spark.implicits._
+import spark.sql
+import org.apache.spark.sql.functions._
+"""
+
+
+def _ok(text):
+    return {"status": "ok", "data": {"text/plain": text}}
+
+
+def _err(ename, evalue, traceback):
+    return {"status": "error", "ename": ename, "evalue": evalue, "traceback": traceback}
+
+
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+_CARET = re.compile(r"^\s*\^\s*$")
+_STACK = re.compile(r"^\s+(?:at |\.\.\. \d+ (?:elided|more))|^Caused by: ")
+# First line of a runtime failure as the REPL prints it, e.g.
+# "java.lang.RuntimeException: boom" or "scala.MatchError: 3 (of class ...)".
+_EXC_LINE = re.compile(r"^([A-Za-z_$][\w$]*(?:\.[\w$]+)+)(?::\s?(.*))?$")
+
+
+class ScalaInterpreter:
+    """Runs Scala statements in the driver's JVM through the Scala REPL's IMain (from Spark's own
+    jars: Scala 2.12 on Spark 3.5, 2.13 on 4.x), driven through py4j. Calls are serialised;
+    println output is captured by setting Console.out of the calling JVM thread, which is the
+    calling Python thread's own (PySpark's pinned thread mode)."""
+
+    def __init__(self, spark, eager=False):
+        self.spark = spark
+        self._jvm = spark.sparkContext._jvm
+        self._intp = None
+        self._lock = threading.RLock()
+        self.scala_version = None
+        if eager:
+            with self._lock:
+                self._start()
+
+    # ------------------------------------------------------------------ setup
+    def _start(self):
+        if self._intp is not None:
+            return
+        jvm = self._jvm
+        self.scala_version = str(jvm.scala.util.Properties.versionNumberString())
+        out_dir = self.spark.sparkContext.getConf().get(OUTPUT_DIR_KEY, None)
+        if not out_dir:
+            # Without it executors cannot load the compiled classes (closures
+            # and case classes fail with ClassNotFoundException).
+            out_dir = tempfile.mkdtemp(prefix="sparkgate-repl-")
+        os.makedirs(out_dir, exist_ok=True)
+        self.output_dir = out_dir
+
+        # Parent loader = the thread's context loader (includes --jars); add
+        # those jars to the compile classpath too, java.class.path is covered
+        # by -usejavacp.
+        loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        settings = jvm.scala.tools.nsc.Settings()
+        _assign(settings.usejavacp(), True)
+        _assign(settings.Yreplclassbased(), True)
+        _assign(settings.Yreploutdir(), out_dir)
+        extra = self._loader_jars(loader)
+        if extra:
+            _assign(settings.classpath(), os.pathsep.join(extra))
+        getattr(settings, "explicitParentLoader_$eq")(jvm.scala.Option.apply(loader))
+
+        # Two buffers: Console.out of the statement, and the REPL's own writer
+        # (result echo "res0: Int = 2", compiler errors, runtime exceptions).
+        self._out_buf = jvm.java.io.ByteArrayOutputStream()
+        self._out = jvm.java.io.PrintStream(self._out_buf, True, "UTF-8")
+        self._rep_buf = jvm.java.io.ByteArrayOutputStream()
+        writer = jvm.java.io.PrintWriter(
+            jvm.java.io.OutputStreamWriter(self._rep_buf, "UTF-8"), True)
+        interp_pkg = jvm.scala.tools.nsc.interpreter
+        if self.scala_version.startswith("2.12"):
+            intp = interp_pkg.IMain(settings, writer)
+            intp.initializeSynchronous()
+        else:  # 2.13
+            reporter = interp_pkg.shell.ReplReporterImpl(settings, writer)
+            intp = interp_pkg.IMain(settings, reporter)
+            intp.initializeCompiler()
+        self._console = jvm.java.lang.Class.forName("scala.Console$") \
+            .getField("MODULE$").get(None)
+        self._intp = intp
+        res = self._run_locked(_PRELUDE)
+        if res["status"] != "ok":
+            raise RuntimeError("Scala interpreter prelude failed: %r" % (res,))
+
+    def _loader_jars(self, loader):
+        jars = []
+        while loader is not None:
+            try:
+                urls = loader.getURLs()  # only URLClassLoaders have it
+            except Exception:
+                urls = []
+            for u in urls:
+                if u.getProtocol() == "file":
+                    p = str(self._jvm.java.io.File(u.toURI()).getPath())
+                    if os.path.isfile(p) and p not in jars:
+                        jars.append(p)
+            loader = loader.getParent()
+        return jars
+
+    def close(self):
+        with self._lock:
+            if self._intp is not None:
+                self._intp.close()
+                self._intp = None
+
+    # -------------------------------------------------------------- execution
+    def run(self, code):
+        with self._lock:
+            try:
+                self._start()
+            except Exception as e:  # py4j errors included
+                return _err(type(e).__name__, str(e), traceback.format_exc().splitlines())
+            try:
+                return self._run_locked(code)
+            except Exception as e:  # the compiler itself failed (a Py4JJavaError)
+                if not hasattr(e, "java_exception"):
+                    raise
+                j = e.java_exception
+                return _err(str(j.getClass().getName()), str(j.getMessage()),
+                            str(e).splitlines())
+
+    def _interpret(self, code):
+        """Interpret on the calling JVM thread with Console.out captured."""
+        jvm, intp = self._jvm, self._intp
+        thread = jvm.java.lang.Thread.currentThread()
+        self._running_thread = thread
+        old_loader = thread.getContextClassLoader()
+        old_out = jvm.scala.Console.out()
+        self._out_buf.reset()
+        self._rep_buf.reset()
+        self._console.setOutDirect(self._out)
+        try:
+            thread.setContextClassLoader(intp.classLoader())
+            result = str(intp.interpret(code))  # "Success" / "Error" / "Incomplete"
+        finally:
+            self._running_thread = None
+            self._console.setOutDirect(old_out)
+            thread.setContextClassLoader(old_loader)
+        self._out.flush()
+        out = str(self._out_buf.toString("UTF-8"))
+        rep = str(self._rep_buf.toString("UTF-8"))
+        self._out_buf.reset()
+        self._rep_buf.reset()
+        return result, out, rep
+
+    def _run_locked(self, code):
+        if not _COMMENT.sub("", code).strip():
+            return _ok("")  # the 2.12/2.13 REPLs report these as Incomplete/Error
+        result, out, rep = self._interpret(code)
+        if result == "Success":
+            return _ok(out + rep)
+        if result == "Incomplete":
+            return _err("Error", "incomplete statement", (out + rep).splitlines())
+        return _error(out, rep, code)
+
+    def interrupt(self, main_thread_busy):
+        # A signal would only interrupt py4j's wait in Python; the code runs in the JVM.
+        thread = getattr(self, "_running_thread", None)
+        if thread is not None and main_thread_busy():
+            thread.interrupt()
+
+    def add_jar(self, uri):
+        # Jars given at create are on the compiler's classpath; later ones reach the executors
+        # (sc.addJar) but not the compiler.
+        pass
+
+    # ------------------------------------------------------------- completion
+    def complete(self, code, cursor):
+        """Completion candidates for `code` at `cursor` ([] on any failure)."""
+        try:
+            with self._lock:
+                names = self._complete_locked(code, cursor)
+        except Exception:
+            return []
+        return list(dict.fromkeys(n for n in names if n))
+
+    def _complete_locked(self, code, cursor):
+        self._start()
+        intp, pkg = self._intp, self._jvm.scala.tools.nsc.interpreter
+        try:
+            if self.scala_version.startswith("2.12"):
+                cands = pkg.PresentationCompilerCompleter(intp).complete(code, cursor)
+                return [str(c) for c in _iter(cands.candidates())]
+            comp = pkg.shell.ReplCompletion(intp, pkg.shell.Accumulator())
+            cands = comp.complete(code, cursor).candidates()
+            return [str(c.name()) for c in _iter(cands)]
+        finally:
+            self._rep_buf.reset()
+
+
+def _assign(setting, value):
+    """Scala `setting.value = value` (the setter is named value_$eq)."""
+    getattr(setting, "value_$eq")(value)
+
+
+def _error(out, rep, code):
+    """Build Livy's error output from what the REPL printed."""
+    lines = rep.rstrip().splitlines() or ["unknown error"]
+    tb = out.splitlines() + lines
+    m = _EXC_LINE.match(lines[0])  # compiler output never starts this way
+    if m:
+        # Runtime exception: "<class>: <message>" then stack lines.
+        msg = [m.group(2) or ""]
+        for l in lines[1:]:
+            if _STACK.match(l):
+                break
+            msg.append(l)
+        return _err(m.group(1), "\n".join(msg).strip(), tb)
+    # Compile error(s): keep the messages, drop carets and echoed source
+    # (prefixes like "<console>:19: " or "On line 2: " are cut).
+    src = {l.strip() for l in code.splitlines() if l.strip()}
+    msg = []
+    first = next((i for i, l in enumerate(lines) if "error:" in l), 0)
+    for l in lines[first:]:
+        if _CARET.match(l) or l.strip() in src:
+            continue
+        msg.append(l[l.index("error:"):] if "error:" in l else l.strip())
+    return _err("Error", "\n".join(msg), tb)
+
+
+def _iter(scala_seq):
+    it = scala_seq.iterator()
+    while it.hasNext():
+        yield it.next()
+
+
+def repl_class_dir():
+    """Where the Scala interpreter compiles to. Executors load those classes from
+    spark.repl.class.outputDir, which Spark reads only when the SparkContext starts, so it is
+    set on every session (a Scala statement may come to a pyspark session too)."""
+    parent = os.environ.get("SPARKGATE_WORK_DIR")
+    if not parent or not os.path.isdir(parent):
+        parent = None
+    return tempfile.mkdtemp(prefix="repl-classes-", dir=parent)
+
+
 class Driver:
     def __init__(self, spark):
         self.spark = spark
@@ -233,12 +482,14 @@ class Driver:
             namespace["sqlContext"] = SQLContext(self.sc, spark)
         except Exception:  # removed in some Spark versions; spark is the way anyway
             pass
-        self.interpreters = {"pyspark": PythonInterpreter(namespace), "sql": SQLInterpreter(spark)}
+        self.interpreters = {"pyspark": PythonInterpreter(namespace), "sql": SQLInterpreter(spark),
+                             "spark": ScalaInterpreter(spark, eager=os.environ.get("SPARKGATE_SESSION_KIND") == "spark")}
         self.statements = queue.Queue()
         self.lock = threading.Lock()
         self.assigned = None  # the statement handed to this driver and not yet answered
         self.running = None  # (statement id, interpreter) while one runs
         self.cancel_seen = None  # the statement id whose cancel the driver acts on
+        self.answered = {}  # statement id -> output, of the last statements run
 
     def interpreter(self, kind):
         interp = self.interpreters.get(kind or "pyspark")
@@ -276,6 +527,9 @@ class Driver:
                 output = {"status": "error", "ename": type(e).__name__, "evalue": str(e), "traceback": [],
                           "execution_count": sid}
             sys.stdout.flush()
+            self.answered[sid] = output
+            for old in [k for k in self.answered if k < sid - 100]:
+                del self.answered[old]
             call_until_answered("POST", "/driver/sessions/%s/statements/%d" % (SESSION, sid), {"output": output})
             with self.lock:
                 if self.assigned == sid:
@@ -305,7 +559,12 @@ class Driver:
             status, msg = call_until_answered("GET", path)
             if status == 204 or not msg:
                 continue
-            if msg["type"] == "statement":
+            if msg["type"] == "statement" and msg["id"] in self.answered:
+                # A server that lost the record of this statement's run hands it out again:
+                # answer with the output it had, never run it twice.
+                call_until_answered("POST", "/driver/sessions/%s/statements/%d" % (SESSION, msg["id"]),
+                                    {"output": self.answered[msg["id"]]})
+            elif msg["type"] == "statement":
                 with self.lock:
                     self.assigned = msg["id"]
                 self.statements.put(msg)
@@ -383,7 +642,7 @@ class Driver:
 def main():
     from pyspark.sql import SparkSession
 
-    spark = SparkSession.builder.getOrCreate()
+    spark = SparkSession.builder.config(OUTPUT_DIR_KEY, repl_class_dir()).getOrCreate()
     driver = Driver(spark)
     signal.signal(signal.SIGINT, driver.on_sigint)
     call_until_answered("POST", "/driver/sessions/%s/ready" % SESSION, {"appId": spark.sparkContext.applicationId})

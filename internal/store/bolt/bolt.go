@@ -556,9 +556,35 @@ func (s *Store) UpdateStatement(ctx context.Context, p *store.UpdateStatementPar
 			return err
 		}
 		out = st
+		if p.Settle {
+			return s.settle(tx, p.SessionID, p.Now)
+		}
 		return nil
 	})
 	return out, err
+}
+
+// settle applies store.SettledState to an interactive session within tx, marking it active.
+func (s *Store) settle(tx *bbolt.Tx, sessionID int64, now time.Time) error {
+	sess, err := s.loadAny(tx, store.KindInteractive, sessionID)
+	if err != nil {
+		return err
+	}
+	var states []store.StatementState
+	prefix := idKey(sessionID)
+	c := tx.Bucket(statementsBucket).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var st struct{ State store.StatementState }
+		if json.Unmarshal(v, &st) == nil {
+			states = append(states, st.State)
+		}
+	}
+	upd := &store.UpdateParams{Kind: store.KindInteractive, ID: sessionID, Active: true, Now: now}
+	if next, ok := store.SettledState(sess.State, states); ok {
+		upd.State = &next
+	}
+	sess.Apply(upd)
+	return s.put(tx, bucketsOf(store.KindInteractive), sess)
 }
 
 // deleteStatements removes the statements of a purged interactive session.

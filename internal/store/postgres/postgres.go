@@ -444,9 +444,34 @@ func (s *Store) UpdateStatement(ctx context.Context, p *store.UpdateStatementPar
 			return err
 		}
 		out = st
+		if p.Settle {
+			return settle(ctx, tx, p.SessionID, p.Now)
+		}
 		return nil
 	})
 	return out, err
+}
+
+// settle applies store.SettledState to an interactive session within tx, marking it active.
+func settle(ctx context.Context, tx pgx.Tx, sessionID int64, now time.Time) error {
+	sess, err := scanSession(tx.QueryRow(ctx, `SELECT record FROM sessions WHERE kind = $1 AND id = $2 FOR UPDATE`, store.KindInteractive, sessionID))
+	if err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT DISTINCT record->>'state' FROM statements WHERE session_id = $1`, sessionID)
+	if err != nil {
+		return err
+	}
+	states, err := pgx.CollectRows(rows, pgx.RowTo[store.StatementState])
+	if err != nil {
+		return err
+	}
+	upd := &store.UpdateParams{Kind: store.KindInteractive, ID: sessionID, Active: true, Now: now}
+	if next, ok := store.SettledState(sess.State, states); ok {
+		upd.State = &next
+	}
+	sess.Apply(upd)
+	return write(ctx, tx, sess, false)
 }
 
 func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, now time.Time) (int64, error) {

@@ -57,6 +57,35 @@ var statementTests = []storeTest{
 			t.Errorf("statement on a deleted session: %v", err)
 		}
 	}},
+	{"SettledSessionFollowsItsStatements", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		sess := interactive(t, s)
+		idle := store.StateIdle
+		if _, err := s.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID, State: &idle, Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+		first, second := addStatement(t, s, sess.ID, "1"), addStatement(t, s, sess.ID, "2")
+		step := func(st *store.Statement, to store.StatementState, at time.Duration, want store.State) {
+			t.Helper()
+			if _, err := s.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: st.ID, State: &to,
+				Settle: true, Now: t0.Add(at)}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.GetSession(ctx, store.KindInteractive, sess.ID)
+			if err != nil || got.State != want || !got.LastActive().Equal(t0.Add(at)) {
+				t.Fatalf("statement %d %s: session %v (active %v), %v; want %s active at +%v", st.ID, to, got.State, got.LastActive(), err, want, at)
+			}
+		}
+		step(first, store.StatementRunning, 1*time.Second, store.StateBusy)
+		step(first, store.StatementAvailable, 2*time.Second, store.StateBusy) // the second still waits: no change
+		step(second, store.StatementAvailable, 3*time.Second, store.StateIdle)
+		third := addStatement(t, s, sess.ID, "3")
+		dead := store.StateDead
+		if _, err := s.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID, State: &dead, Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+		step(third, store.StatementRunning, 4*time.Second, store.StateDead) // an ended session stays ended
+	}},
 	{"StatementUpdates", func(t *testing.T, s store.Store) {
 		ctx := context.Background()
 		sess := interactive(t, s)
