@@ -30,7 +30,9 @@ type secretKeeper struct {
 	secret string
 }
 
-func (k *secretKeeper) Command(*launcher.Spec, string) ([]string, error) { return []string{"driver"}, nil }
+func (k *secretKeeper) Command(*launcher.Spec, string) ([]string, error) {
+	return []string{"driver"}, nil
+}
 func (k *secretKeeper) Start(_ context.Context, _ string, _ []string, env ...string) (int, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()

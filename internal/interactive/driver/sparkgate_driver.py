@@ -147,7 +147,9 @@ class PythonInterpreter:
     def run(self, code):
         out = io.StringIO()
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            # stdout only: clients parse printed lines (pylivy reads a DataFrame back as JSON
+            # lines), and Spark's warnings on stderr would break them; stderr goes to the log.
+            with contextlib.redirect_stdout(out):
                 value, data = self._execute(code)
             text = out.getvalue() + (repr(value) if value is not None else "")
             return ok_output(text.rstrip(), data)
