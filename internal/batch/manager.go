@@ -24,6 +24,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
+	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/metrics"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
@@ -218,23 +219,17 @@ func (m *Manager) adopt(ctx context.Context) error {
 
 // leaseLoop renews the lease three times per lease period and adopts orphans as often.
 func (m *Manager) leaseLoop() {
-	tick := time.NewTicker(m.cfg.Lease / 3)
-	defer tick.Stop()
-	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case <-tick.C:
-		}
+	periodic.Every(m.ctx, m.cfg.Lease/3, func() bool {
 		if err := m.renewLease(m.ctx, m.now().Add(m.cfg.Lease)); err != nil {
 			m.log.Warn("renew the instance lease", "err", err)
-			continue
+			return true
 		}
 		if err := m.adopt(m.ctx); err != nil {
 			m.log.Warn("adopt orphaned batches", "err", err)
 		}
 		m.sweep()
-	}
+		return true
+	})
 }
 
 // sweep queues every never-launched batch this instance supervises, in case its launch was
@@ -400,37 +395,11 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 	m.mu.Lock()
 	pid := m.spawned[id]
 	m.mu.Unlock()
-	sent, err := m.launcher.Signal(before.Tag, pid, syscall.SIGTERM)
-	if err != nil {
+	if _, err := launcher.Kill(m.ctx, m.launcher, before.Tag, pid, m.cfg.KillGrace, m.cfg.PollInterval, m.wg.Go); err != nil {
 		m.log.Warn("kill batch", "id", id, "err", err)
 	}
 	_ = m.launcher.Note(before.Tag, "batch deleted; application killed")
-	if sent {
-		m.wg.Go(func() { m.escalateKill(id, before.Tag, pid) })
-	}
 	return nil
-}
-
-func (m *Manager) escalateKill(id int64, tag string, pid int) {
-	deadline := time.NewTimer(m.cfg.KillGrace)
-	defer deadline.Stop()
-	tick := time.NewTicker(m.cfg.PollInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case <-tick.C:
-			if st, _, _ := m.launcher.Inspect(tag); st != supervisor.Running {
-				return
-			}
-		case <-deadline.C:
-			if _, err := m.launcher.Signal(tag, pid, syscall.SIGKILL); err != nil {
-				m.log.Warn("SIGKILL batch", "id", id, "err", err)
-			}
-			return
-		}
-	}
 }
 
 func (m *Manager) enqueue(id int64) {
@@ -750,40 +719,43 @@ func (m *Manager) fail(id int64, tag, reason string) {
 	m.log.Warn("batch failed to launch", "id", id, "reason", reason)
 }
 
+// purgeLoop forgets finished sessions of both kinds past --retain-finished, with their
+// application directories, and idempotency keys past their retention. Interactive sessions
+// share it: a record and a directory are purged the same way whatever ran in them.
 func (m *Manager) purgeLoop() {
 	every := min(max(m.cfg.RetainFinished/10, time.Second), time.Minute)
-	tick := time.NewTicker(every)
-	defer tick.Stop()
+	periodic.Every(m.ctx, every, func() bool {
+		for _, kind := range []store.Kind{store.KindBatch, store.KindInteractive} {
+			m.purge(kind)
+		}
+		return true
+	})
+}
+
+func (m *Manager) purge(kind store.Kind) {
 	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case <-tick.C:
-		}
-		for {
-			purged, err := m.store.PurgeSessions(m.ctx, &store.PurgeParams{
-				Kind: store.KindBatch, Before: m.now().Add(-m.cfg.RetainFinished), Limit: 500,
-			})
-			if err != nil {
-				m.log.Warn("purge finished batches", "err", err)
-				break
-			}
-			for _, sess := range purged {
-				m.forgetFiles(sess)
-			}
-			if len(purged) < 500 {
-				break
-			}
-		}
-		now := m.now()
-		purged, err := m.store.PurgeKeys(m.ctx, &store.PurgeKeysParams{Kind: store.KindBatch,
-			KeysBefore: now.Add(-m.cfg.IdempotencyRetention), UnusedBefore: now.Add(-m.cfg.ReservationTTL), Limit: 1000})
+		purged, err := m.store.PurgeSessions(m.ctx, &store.PurgeParams{
+			Kind: kind, Before: m.now().Add(-m.cfg.RetainFinished), Limit: 500,
+		})
 		if err != nil {
-			m.log.Warn("purge expired request ids", "err", err)
+			m.log.Warn("purge finished sessions", "kind", kind, "err", err)
+			break
 		}
 		for _, sess := range purged {
 			m.forgetFiles(sess)
 		}
+		if len(purged) < 500 {
+			break
+		}
+	}
+	now := m.now()
+	purged, err := m.store.PurgeKeys(m.ctx, &store.PurgeKeysParams{Kind: kind,
+		KeysBefore: now.Add(-m.cfg.IdempotencyRetention), UnusedBefore: now.Add(-m.cfg.ReservationTTL), Limit: 1000})
+	if err != nil {
+		m.log.Warn("purge expired request ids", "kind", kind, "err", err)
+	}
+	for _, sess := range purged {
+		m.forgetFiles(sess)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
+	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
@@ -180,18 +181,12 @@ func (m *Manager) adopt(ctx context.Context) error {
 }
 
 func (m *Manager) adoptLoop() {
-	tick := time.NewTicker(m.cfg.Lease / 3)
-	defer tick.Stop()
-	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case <-tick.C:
-		}
+	periodic.Every(m.ctx, m.cfg.Lease/3, func() bool {
 		if err := m.adopt(m.ctx); err != nil {
 			m.log.Warn("adopt orphaned sessions", "err", err)
 		}
-	}
+		return true
+	})
 }
 
 // Stop ends the manager's goroutines; drivers keep running and keep polling.
@@ -337,19 +332,14 @@ func (m *Manager) watch(id int64, tag string) {
 			delete(m.watching, id)
 			m.mu.Unlock()
 		}()
-		tick := time.NewTicker(m.cfg.PollInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-m.ctx.Done():
-				return
-			case <-tick.C:
-			}
-			if st, exit, err := m.launcher.Inspect(tag); err == nil && st == supervisor.Finished {
+		periodic.Every(m.ctx, m.cfg.PollInterval, func() bool {
+			st, exit, err := m.launcher.Inspect(tag)
+			if err == nil && st == supervisor.Finished {
 				m.ended(id, exit)
-				return
+				return false
 			}
-		}
+			return true
+		})
 	})
 }
 
@@ -410,18 +400,8 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 	if before.State.Terminal() {
 		return nil
 	}
-	if sent, err := m.launcher.Signal(before.Tag, 0, syscall.SIGTERM); err != nil {
+	if _, err := launcher.Kill(m.ctx, m.launcher, before.Tag, 0, m.cfg.KillGrace, m.cfg.PollInterval, m.wg.Go); err != nil {
 		m.log.Warn("kill session driver", "id", id, "err", err)
-	} else if sent {
-		m.wg.Go(func() {
-			select {
-			case <-m.ctx.Done():
-			case <-time.After(m.cfg.KillGrace):
-				if st, _, _ := m.launcher.Inspect(before.Tag); st == supervisor.Running {
-					m.launcher.Signal(before.Tag, 0, syscall.SIGKILL)
-				}
-			}
-		})
 	}
 	return nil
 }

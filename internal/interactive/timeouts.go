@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/store"
 )
 
@@ -53,18 +54,11 @@ func expiry(sess *store.Session, req *livy.CreateInteractiveRequest, now time.Ti
 // sweepTimeouts ends, every interval, the sessions this instance supervises that timed out:
 // as Livy does, the session is deleted and its driver killed.
 func (m *Manager) sweepTimeouts(interval time.Duration) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case <-tick.C:
-		}
+	periodic.Every(m.ctx, interval, func() bool {
 		active, err := m.store.ListActive(m.ctx, store.KindInteractive)
 		if err != nil {
 			m.log.Warn("timeout sweep", "err", err)
-			continue
+			return true
 		}
 		now := time.Now()
 		for _, sess := range active {
@@ -79,7 +73,8 @@ func (m *Manager) sweepTimeouts(interval time.Duration) {
 				}
 			}
 		}
-	}
+		return true
+	})
 }
 
 // Heartbeat records that a client asked for the session, for its heartbeat timeout. It writes

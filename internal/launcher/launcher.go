@@ -22,8 +22,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
 
@@ -420,4 +422,36 @@ func (l *Launcher) Volume() (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// Ender is the part of a launcher that ends applications.
+type Ender interface {
+	Inspect(tag string) (supervisor.Status, *supervisor.Exit, error)
+	Signal(tag string, knownPID int, sig syscall.Signal) (bool, error)
+}
+
+// Kill ends the application tagged tag as DELETE does: SIGTERM to its process group now, and
+// SIGKILL when it still runs after grace (checked every poll). It reports whether there was a
+// running application to signal. The escalation runs in start (a goroutine owner such as a
+// WaitGroup's Go) and gives up when ctx ends.
+func Kill(ctx context.Context, l Ender, tag string, knownPID int, grace, poll time.Duration, start func(func())) (bool, error) {
+	sent, err := l.Signal(tag, knownPID, syscall.SIGTERM)
+	if err != nil || !sent {
+		return sent, err
+	}
+	start(func() {
+		deadline := time.NewTimer(grace)
+		defer deadline.Stop()
+		periodic.Every(ctx, poll, func() bool {
+			select {
+			case <-deadline.C:
+				l.Signal(tag, knownPID, syscall.SIGKILL)
+				return false
+			default:
+			}
+			st, _, _ := l.Inspect(tag)
+			return st == supervisor.Running
+		})
+	})
+	return true, nil
 }
