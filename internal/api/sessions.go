@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -27,14 +28,14 @@ func (s *Server) sessionRoutes() {
 	s.handle("GET /sessions/{ref}/statements", s.listStatements)
 	s.handle("GET /sessions/{ref}/statements/{sid}", s.getStatement)
 	s.handle("POST /sessions/{ref}/statements/{sid}/cancel", s.cancelStatement)
-	s.handle("POST /sessions/{ref}/completion", s.completion)
+	s.handle("POST /sessions/{ref}/completion", s.toDriver(s.completion))
 	s.handle("POST /sessions/{ref}/connect", s.connectSession)
 	for route, op := range map[string]string{"add-jar": "addJar", "add-pyfile": "addPyFile", "add-file": "addFile"} {
-		s.handle("POST /sessions/{ref}/"+route, s.addResource(op))
+		s.handle("POST /sessions/{ref}/"+route, s.toDriver(s.addResource(op)))
 	}
 	for route, upload := range map[string]struct{ field, op string }{
 		"upload-jar": {"jar", "addJar"}, "upload-pyfile": {"file", "addPyFile"}, "upload-file": {"file", "addFile"}} {
-		s.handleLimited("POST /sessions/{ref}/"+route, s.cfg.MaxUploadBytes, s.uploadResource(upload.field, upload.op))
+		s.handleLimited("POST /sessions/{ref}/"+route, s.cfg.MaxUploadBytes, s.toDriver(s.uploadResource(upload.field, upload.op)))
 	}
 	for _, job := range []string{"submit-job", "run-job", "jobs/{jid}/cancel"} {
 		s.handle("POST /sessions/{ref}/"+job, notImplemented)
@@ -244,6 +245,52 @@ func (s *Server) getStatement(r *http.Request) (*reply, error) {
 		return nil, err
 	}
 	return ok(statementView(st))
+}
+
+// forwardedHeader marks a request one instance forwarded to another: it is served where it
+// lands, never forwarded again.
+const forwardedHeader = "X-Sparkgate-Forwarded"
+
+// toDriver serves a request that needs the session's driver at once (calls wait in the memory
+// of one instance): here when the driver polls this instance, else forwarded to the live
+// instance it polls.
+func (s *Server) toDriver(h handler) handler {
+	return func(r *http.Request) (*reply, error) {
+		if r.Header.Get(forwardedHeader) == "" {
+			sess, err := s.lookupSession(r)
+			if err != nil {
+				return nil, err
+			}
+			if addr := s.sessions.CallPeer(r.Context(), sess); addr != "" {
+				return forward(r, addr)
+			}
+		}
+		return h(r)
+	}
+}
+
+func forward(r *http.Request, addr string) (*reply, error) {
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+addr+r.URL.RequestURI(), r.Body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = r.Header.Clone()
+	req.Header.Set(forwardedHeader, "1")
+	req.ContentLength = r.ContentLength
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "the instance that serves this session's driver (%s) did not answer", addr)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "the instance that serves this session's driver (%s) did not answer", addr)
+	}
+	rep := &reply{status: resp.StatusCode}
+	if len(b) > 0 {
+		rep.body = json.RawMessage(b)
+	}
+	return rep, nil
 }
 
 func (s *Server) cancelStatement(r *http.Request) (*reply, error) {

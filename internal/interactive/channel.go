@@ -116,6 +116,13 @@ func (m *Manager) Ready(ctx context.Context, sess *store.Session, appID string) 
 // runs, or (when it runs none) the next waiting statement, marked running with the session
 // busy. It returns nil after the poll wait when there is nothing.
 func (m *Manager) Next(ctx context.Context, sess *store.Session, poll Poll) (*Message, error) {
+	if sess.PolledBy != m.cfg.InstanceID {
+		// Written only when the driver moves to another instance, for CallPeer.
+		me := m.cfg.InstanceID
+		if _, err := m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID, PolledBy: &me, Now: time.Now()}); err != nil {
+			return nil, err
+		}
+	}
 	deadline := time.NewTimer(m.cfg.PollWait)
 	defer deadline.Stop()
 	recheck := time.NewTicker(storeRecheck)
@@ -342,6 +349,19 @@ func (m *Manager) Call(ctx context.Context, id int64, call *Call) (*CallAnswer, 
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// CallPeer returns the address of the live instance the session's driver polls, when that is
+// another instance: a call must be forwarded there, since calls wait in memory.
+func (m *Manager) CallPeer(ctx context.Context, sess *store.Session) string {
+	if sess.PolledBy == "" || sess.PolledBy == m.cfg.InstanceID {
+		return ""
+	}
+	inst, err := m.store.GetInstance(ctx, sess.PolledBy)
+	if err != nil || !inst.LeaseUntil.After(time.Now()) || inst.Addr == "" {
+		return "" // gone: its driver will poll a live instance, maybe this one
+	}
+	return inst.Addr
 }
 
 // deliverCall hands out the session's oldest undelivered call, if any.

@@ -119,6 +119,9 @@ type Session struct {
 	// clocks of the idle and heartbeat timeouts. Zero means not since the session's creation.
 	ActiveAt    time.Time `json:"activeAt,omitzero"`
 	HeartbeatAt time.Time `json:"heartbeatAt,omitzero"`
+	// PolledBy is the instance an interactive session's driver last polled: where a request
+	// that must reach the driver at once (a completion) is forwarded.
+	PolledBy string `json:"polledBy,omitempty"`
 }
 
 // LastActive is when the session's user was last active (its creation at the latest).
@@ -200,6 +203,7 @@ type UpdateParams struct {
 	// Active and Heartbeat set ActiveAt and HeartbeatAt to Now.
 	Active    bool
 	Heartbeat bool
+	PolledBy  *string
 	Now       time.Time
 }
 
@@ -224,6 +228,14 @@ type LeaseParams struct {
 	// Volume identifies where the instance keeps its applications' directories. Only an
 	// instance that sees the same volume can tell whether a local application of another runs,
 	// so only such an instance may adopt its sessions.
+	Volume     string
+	LeaseUntil time.Time
+}
+
+// Instance is a server instance as its lease records it.
+type Instance struct {
+	ID         string
+	Addr       string
 	Volume     string
 	LeaseUntil time.Time
 }
@@ -385,6 +397,8 @@ type Store interface {
 	UpdateStatement(ctx context.Context, p *UpdateStatementParams) (*Statement, error)
 	// RenewLease records that an instance is alive until p.LeaseUntil (creating its entry).
 	RenewLease(ctx context.Context, p *LeaseParams) error
+	// GetInstance returns an instance's last lease, or ErrNotFound.
+	GetInstance(ctx context.Context, id string) (*Instance, error)
 	// AdoptSessions makes p.InstanceID the supervisor of every unfinished session whose
 	// supervisor is unknown or let its lease expire before p.Now, on the same volume, and
 	// returns those sessions. Each session is adopted by one instance.
@@ -483,6 +497,9 @@ func (s *Session) Apply(p *UpdateParams) {
 	}
 	if p.Heartbeat {
 		s.HeartbeatAt = p.Now
+	}
+	if p.PolledBy != nil {
+		s.PolledBy = *p.PolledBy
 	}
 	if s.State.Terminal() && !wasTerminal {
 		s.FinishedAt = p.Now

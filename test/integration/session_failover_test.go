@@ -78,6 +78,13 @@ func TestInteractiveSessionFailsOverToAPeer(t *testing.T) {
 		t.Errorf("statement through the other instance = %q", got)
 	}
 
+	// A completion waits for the driver in the memory of one instance: b forwards it to a,
+	// which the driver polls.
+	r := b.do("POST", "/sessions/0/completion", `{"code":"sc.paralle","cursor":10}`)
+	if !strings.Contains(string(r.body), "sc.parallelize") {
+		t.Errorf("completion through the instance the driver does not poll = %d %s", r.status, r.body)
+	}
+
 	a.kill()
 	killed := time.Now()
 	waitFor(t, 30*time.Second, "b to adopt a's session", func() bool {

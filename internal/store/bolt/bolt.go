@@ -425,6 +425,20 @@ func (s *Store) RenewLease(ctx context.Context, p *store.LeaseParams) error {
 	})
 }
 
+func (s *Store) GetInstance(ctx context.Context, id string) (*store.Instance, error) {
+	var out *store.Instance
+	err := s.view(func(tx *bbolt.Tx) error {
+		var l lease
+		v := tx.Bucket(instancesBucket).Get([]byte(id))
+		if v == nil || json.Unmarshal(v, &l) != nil {
+			return fmt.Errorf("instance %q: %w", id, store.ErrNotFound)
+		}
+		out = &store.Instance{ID: id, Addr: l.Addr, Volume: l.Volume, LeaseUntil: l.Until}
+		return nil
+	})
+	return out, err
+}
+
 func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*store.Session, error) {
 	if err := p.Kind.Check(); err != nil {
 		return nil, err

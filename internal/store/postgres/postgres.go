@@ -337,6 +337,19 @@ func (s *Store) RenewLease(ctx context.Context, p *store.LeaseParams) error {
 	return interpret(err)
 }
 
+func (s *Store) GetInstance(ctx context.Context, id string) (*store.Instance, error) {
+	inst := &store.Instance{ID: id}
+	err := s.pool.QueryRow(ctx, `SELECT addr, volume, lease_until FROM instances WHERE id = $1`, id).
+		Scan(&inst.Addr, &inst.Volume, &inst.LeaseUntil)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("instance %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, interpret(err)
+	}
+	return inst, nil
+}
+
 func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*store.Session, error) {
 	if err := p.Kind.Check(); err != nil {
 		return nil, err

@@ -215,6 +215,21 @@ func adoptedOnVolume(t *testing.T, s store.Store, instance, volume string, now t
 }
 
 var leaseTests = []storeTest{
+	{"InstancesAreFoundByID", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		for _, until := range []time.Time{t0, t0.Add(time.Minute)} { // the second renewal wins
+			if err := s.RenewLease(ctx, &store.LeaseParams{InstanceID: "a", Addr: "10.0.0.1:8998", Volume: "vol", LeaseUntil: until}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		inst, err := s.GetInstance(ctx, "a")
+		if err != nil || inst.Addr != "10.0.0.1:8998" || inst.Volume != "vol" || !inst.LeaseUntil.Equal(t0.Add(time.Minute)) {
+			t.Errorf("GetInstance = %+v, %v", inst, err)
+		}
+		if _, err := s.GetInstance(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("an unknown instance: %v, want ErrNotFound", err)
+		}
+	}},
 	{"AdoptionTakesOnlyOrphans", func(t *testing.T, s store.Store) {
 		ctx := context.Background()
 		a, b, none := supervised(t, s, "a"), supervised(t, s, "b"), supervised(t, s, "")
