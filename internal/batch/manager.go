@@ -24,8 +24,8 @@ import (
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
-	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/metrics"
+	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
