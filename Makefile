@@ -61,6 +61,11 @@ vet: ## go vet and gofmt
 bench: deps build ## benchmark the server (stub spark-submit) and POST-to-success on real Spark
 	$(SPARK_ENV) $(GO) run ./bench/loadgen -bin ./$(BIN) $(ARGS)
 
+.PHONY: bench-sessions
+bench-sessions: deps build ## benchmark interactive sessions on real Spark (create to idle, 1+1, memory)
+	$(SPARK_ENV) $(GO) run ./bench/loadgen -bin ./$(BIN) -sessions-only $(ARGS)
+	$(GO) test -run '^$$' -bench StatementRoundTrip -benchtime 300x -count 3 ./internal/api/
+
 .PHONY: bench-pg
 bench-pg: deps build ## benchmark two instances on a throwaway PostgreSQL (replayed PUT, creates, failover)
 	scripts/with-test-postgres sh -c '$(GO) run ./bench/loadgen -bin ./$(BIN) -pg "$$SPARKGATE_TEST_POSTGRES_URL" $(ARGS)'

@@ -42,6 +42,7 @@ func main() {
 	runs := flag.Int("runs", 3, "runs of the POST-to-success comparison")
 	serveBare := flag.String("serve-bare", "", "(internal) serve a static batch view on this address, as the reference")
 	pg := flag.String("pg", "", "a postgres:// URL: measure two instances on the PostgreSQL store instead")
+	sessionsOnly := flag.Bool("sessions-only", false, "measure only interactive sessions (needs -spark-home)")
 	flag.Parse()
 	if *serveBare != "" {
 		check(http.ListenAndServe(*serveBare, bareHandler()))
@@ -62,6 +63,13 @@ func main() {
 
 	if *pg != "" {
 		benchPostgres(*bin, *pg, work, stub, jobs+","+examples, *workers, *duration)
+		return
+	}
+
+	if *sessionsOnly {
+		srv := start(*bin, filepath.Join(work, "spark"), *sparkHome, jobs+","+examples, nil)
+		defer srv.stop()
+		benchInteractive(srv.url, filepath.Join(work, "spark"), *sparkHome, *runs)
 		return
 	}
 

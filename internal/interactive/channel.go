@@ -165,18 +165,15 @@ func (m *Manager) nextWork(ctx context.Context, id int64, poll Poll) (*Message, 
 			return nil, nil // one statement at a time
 		}
 	}
-	list, err := m.store.ListStatements(ctx, id)
+	st, err := m.store.FirstWaitingStatement(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	for _, st := range list {
-		if st.State != store.StatementWaiting {
-			continue
-		}
-		m.handOut(id, st.ID)
-		return &Message{Type: "statement", ID: st.ID, Code: st.Code, Kind: st.Kind}, nil
-	}
-	return nil, nil
+	m.handOut(id, st.ID)
+	return &Message{Type: "statement", ID: st.ID, Code: st.Code, Kind: st.Kind}, nil
 }
 
 // runningMarkDelay is how long a statement handed to its driver may run before the store

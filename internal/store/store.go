@@ -305,8 +305,8 @@ type UpdateStatementParams struct {
 	Progress  *float64
 	Started   *int64
 	Completed *int64
-	// Settle makes the statement's session follow its statements in the same transaction
-	// (SettledState), active at Now.
+	// Settle makes the statement's session follow its unfinished statements in the same
+	// transaction (SettledState), active at Now.
 	Settle bool
 	Now    time.Time
 }
@@ -393,6 +393,9 @@ type Store interface {
 	GetStatement(ctx context.Context, sessionID, id int64) (*Statement, error)
 	// ListStatements returns a session's statements in id order.
 	ListStatements(ctx context.Context, sessionID int64) ([]*Statement, error)
+	// FirstWaitingStatement returns the session's waiting statement of the lowest id, or
+	// ErrNotFound; its cost does not grow with the statements that finished.
+	FirstWaitingStatement(ctx context.Context, sessionID int64) (*Statement, error)
 	// UpdateStatement applies p and returns the statement.
 	UpdateStatement(ctx context.Context, p *UpdateStatementParams) (*Statement, error)
 	// RenewLease records that an instance is alive until p.LeaseUntil (creating its entry).

@@ -74,6 +74,9 @@ func Open(path string, log *slog.Logger) (*Store, error) {
 				return err
 			}
 		}
+		if err := indexUnfinished(tx); err != nil {
+			return err
+		}
 		_, err := tx.CreateBucketIfNotExists(metaBucket)
 		return err
 	})
@@ -101,6 +104,10 @@ var (
 	metaBucket       = []byte("meta")
 	instancesBucket  = []byte("instances")  // instance id -> lease
 	statementsBucket = []byte("statements") // session id + statement id -> statement
+	// unfinishedBucket indexes the statements that wait, run or are being cancelled (same key,
+	// the state as value): the queue and the session's busy state are read from it, not from
+	// every statement a long session ever ran.
+	unfinishedBucket = []byte("unfinished-statements")
 )
 
 // buckets of one kind. Records live in "live" while visible and in "deleted" once deleted or
@@ -475,6 +482,34 @@ func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*sto
 	return adopted, err
 }
 
+// indexUnfinished creates the unfinished-statements index, filling it from the statements
+// when the store was written by a version without it.
+func indexUnfinished(tx *bbolt.Tx) error {
+	if tx.Bucket(unfinishedBucket) != nil {
+		return nil
+	}
+	idx, err := tx.CreateBucket(unfinishedBucket)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(statementsBucket).ForEach(func(k, v []byte) error {
+		var st struct{ State store.StatementState }
+		if json.Unmarshal(v, &st) == nil && st.State.Unfinished() {
+			return idx.Put(bytes.Clone(k), []byte(st.State))
+		}
+		return nil
+	})
+}
+
+// indexStatement keeps the unfinished-statements index in step with a statement's state.
+func indexStatement(tx *bbolt.Tx, st *store.Statement) error {
+	key := statementKey(st.SessionID, st.ID)
+	if st.State.Unfinished() {
+		return tx.Bucket(unfinishedBucket).Put(key, []byte(st.State))
+	}
+	return tx.Bucket(unfinishedBucket).Delete(key)
+}
+
 func statementKey(sessionID, id int64) []byte {
 	return binary.BigEndian.AppendUint64(idKey(sessionID), uint64(id))
 }
@@ -503,6 +538,9 @@ func (s *Store) AddStatement(ctx context.Context, p *store.AddStatementParams) (
 			return err
 		}
 		if err := tx.Bucket(statementsBucket).Put(statementKey(p.SessionID, id), enc); err != nil {
+			return err
+		}
+		if err := indexStatement(tx, st); err != nil {
 			return err
 		}
 		out = st
@@ -569,11 +607,31 @@ func (s *Store) UpdateStatement(ctx context.Context, p *store.UpdateStatementPar
 		if err := tx.Bucket(statementsBucket).Put(statementKey(p.SessionID, p.ID), enc); err != nil {
 			return err
 		}
+		if err := indexStatement(tx, st); err != nil {
+			return err
+		}
 		out = st
 		if p.Settle {
 			return s.settle(tx, p.SessionID, p.Now)
 		}
 		return nil
+	})
+	return out, err
+}
+
+func (s *Store) FirstWaitingStatement(ctx context.Context, sessionID int64) (*store.Statement, error) {
+	var out *store.Statement
+	err := s.view(func(tx *bbolt.Tx) error {
+		prefix := idKey(sessionID)
+		c := tx.Bucket(unfinishedBucket).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if store.StatementState(v) == store.StatementWaiting {
+				st, err := getStatement(tx, sessionID, int64(binary.BigEndian.Uint64(k[8:])))
+				out = st
+				return err
+			}
+		}
+		return fmt.Errorf("no waiting statement in session %d: %w", sessionID, store.ErrNotFound)
 	})
 	return out, err
 }
@@ -586,12 +644,9 @@ func (s *Store) settle(tx *bbolt.Tx, sessionID int64, now time.Time) error {
 	}
 	var states []store.StatementState
 	prefix := idKey(sessionID)
-	c := tx.Bucket(statementsBucket).Cursor()
+	c := tx.Bucket(unfinishedBucket).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var st struct{ State store.StatementState }
-		if json.Unmarshal(v, &st) == nil {
-			states = append(states, st.State)
-		}
+		states = append(states, store.StatementState(v))
 	}
 	upd := &store.UpdateParams{Kind: store.KindInteractive, ID: sessionID, Active: true, Now: now}
 	if next, ok := store.SettledState(sess.State, states); ok {
@@ -607,10 +662,12 @@ func deleteStatements(tx *bbolt.Tx, kind store.Kind, sessionID int64) error {
 		return nil
 	}
 	prefix := idKey(sessionID)
-	c := tx.Bucket(statementsBucket).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
-		if err := c.Delete(); err != nil {
-			return err
+	for _, b := range [][]byte{statementsBucket, unfinishedBucket} {
+		c := tx.Bucket(b).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+			if err := c.Delete(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -104,3 +104,42 @@ func TestOpenFailsWhileAnotherHoldsTheFile(t *testing.T) {
 		t.Fatal("second Open of a held store succeeded")
 	}
 }
+
+// A store written before the index of unfinished statements existed gets it on open, so that
+// its waiting statements still run.
+func TestUnfinishedStatementsAreIndexedOnOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	s, err := bolt.Open(path, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := s.CreateSession(ctx, &store.CreateParams{Kind: store.KindInteractive, State: store.StateIdle, Tag: "t", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, _ := s.AddStatement(ctx, &store.AddStatementParams{SessionID: c.Session.ID, Code: "1"})
+	waiting, _ := s.AddStatement(ctx, &store.AddStatementParams{SessionID: c.Session.ID, Code: "2"})
+	available := store.StatementAvailable
+	s.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: c.Session.ID, ID: done.ID, State: &available})
+	s.Close()
+
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket([]byte("unfinished-statements")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err = bolt.Open(path, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	head, err := s.FirstWaitingStatement(ctx, c.Session.ID)
+	if err != nil || head.ID != waiting.ID {
+		t.Errorf("queue head after reopen = %v, %v; want statement %d", head, err, waiting.ID)
+	}
+}

@@ -465,13 +465,21 @@ func (s *Store) UpdateStatement(ctx context.Context, p *store.UpdateStatementPar
 	return out, err
 }
 
+func (s *Store) FirstWaitingStatement(ctx context.Context, sessionID int64) (*store.Statement, error) {
+	st, err := scanStatement(s.pool.QueryRow(ctx, `SELECT record FROM statements
+		WHERE session_id = $1 AND state IN ('waiting', 'running', 'cancelling') AND state = 'waiting'
+		ORDER BY id LIMIT 1`, sessionID))
+	return st, interpret(err)
+}
+
 // settle applies store.SettledState to an interactive session within tx, marking it active.
 func settle(ctx context.Context, tx pgx.Tx, sessionID int64, now time.Time) error {
 	sess, err := scanSession(tx.QueryRow(ctx, `SELECT record FROM sessions WHERE kind = $1 AND id = $2 FOR UPDATE`, store.KindInteractive, sessionID))
 	if err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT DISTINCT record->>'state' FROM statements WHERE session_id = $1`, sessionID)
+	rows, err := tx.Query(ctx, `SELECT DISTINCT state FROM statements
+		WHERE session_id = $1 AND state IN ('waiting', 'running', 'cancelling')`, sessionID)
 	if err != nil {
 		return err
 	}

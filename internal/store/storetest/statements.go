@@ -86,6 +86,42 @@ var statementTests = []storeTest{
 		}
 		step(third, store.StatementRunning, 4*time.Second, store.StateDead) // an ended session stays ended
 	}},
+	{"FirstWaitingStatementIsTheQueuesHead", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		sess, other := interactive(t, s), interactive(t, s)
+		if _, err := s.FirstWaitingStatement(ctx, sess.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("empty queue: %v, want ErrNotFound", err)
+		}
+		addStatement(t, s, other.ID, "another session's")
+		first, second, third := addStatement(t, s, sess.ID, "1"), addStatement(t, s, sess.ID, "2"), addStatement(t, s, sess.ID, "3")
+		head := func(want *store.Statement) {
+			t.Helper()
+			got, err := s.FirstWaitingStatement(ctx, sess.ID)
+			if want == nil {
+				if !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("queue head = %v, %v; want none", got, err)
+				}
+				return
+			}
+			if err != nil || got.ID != want.ID || got.Code != want.Code {
+				t.Errorf("queue head = %v, %v; want statement %d", got, err, want.ID)
+			}
+		}
+		head(first)
+		set := func(st *store.Statement, to store.StatementState) {
+			t.Helper()
+			if _, err := s.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: st.ID, State: &to}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set(first, store.StatementRunning)
+		head(second)
+		set(second, store.StatementCancelled)
+		head(third)
+		set(first, store.StatementAvailable)
+		set(third, store.StatementRunning)
+		head(nil)
+	}},
 	{"StatementUpdates", func(t *testing.T, s store.Store) {
 		ctx := context.Background()
 		sess := interactive(t, s)
