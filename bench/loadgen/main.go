@@ -43,6 +43,7 @@ func main() {
 	serveBare := flag.String("serve-bare", "", "(internal) serve a static batch view on this address, as the reference")
 	pg := flag.String("pg", "", "a postgres:// URL: measure two instances on the PostgreSQL store instead")
 	sessionsOnly := flag.Bool("sessions-only", false, "measure only interactive sessions (needs -spark-home)")
+	together := flag.Int("together", 4, "idle interactive sessions to hold at once")
 	flag.Parse()
 	if *serveBare != "" {
 		check(http.ListenAndServe(*serveBare, bareHandler()))
@@ -69,7 +70,7 @@ func main() {
 	if *sessionsOnly {
 		srv := start(*bin, filepath.Join(work, "spark"), *sparkHome, jobs+","+examples, nil)
 		defer srv.stop()
-		benchInteractive(srv.url, filepath.Join(work, "spark"), *sparkHome, *runs)
+		benchInteractive(srv.url, filepath.Join(work, "spark"), *sparkHome, *runs, *together)
 		return
 	}
 
@@ -165,14 +166,14 @@ func main() {
 	h, g := pct(byHand, 50), pct(viaGateway, 50)
 	fmt.Printf("\nexamples/pi.py, %d runs each (median):\n  spark-submit by hand:              %v\n  POST /batches to state success:    %v (%.1f%% of by hand)\n",
 		*runs, h.Round(time.Millisecond), g.Round(time.Millisecond), 100*float64(g)/float64(h))
-	benchInteractive(srv.url, filepath.Join(work, "spark"), *sparkHome, *runs)
+	benchInteractive(srv.url, filepath.Join(work, "spark"), *sparkHome, *runs, *together)
 }
 
 // benchInteractive measures interactive sessions on real Spark: create to idle against the
 // same SparkSession made by spark-submit by hand, the round trip of "1+1" from POST to
 // available (polling every millisecond), the driver's idle memory, and several idle sessions at
 // once.
-func benchInteractive(url, dataDir, sparkHome string, runs int) {
+func benchInteractive(url, dataDir, sparkHome string, runs, together int) {
 	bare, _ := filepath.Abs("bench/loadgen/testdata/bare_session.py")
 	submit := filepath.Join(sparkHome, "bin", "spark-submit")
 	var byHand, viaGateway []time.Duration
@@ -232,7 +233,6 @@ func benchInteractive(url, dataDir, sparkHome string, runs int) {
 	fmt.Printf("idle session's driver (JVM + Python), RSS: %.0f MB\n", float64(one)/1024)
 	deleteSession(url, last)
 
-	const together = 4
 	ids := make([]int, together)
 	t0 := time.Now()
 	for i := range ids {
@@ -247,7 +247,7 @@ func benchInteractive(url, dataDir, sparkHome string, runs int) {
 	}
 	avail := memAvailable()
 	fmt.Printf("%d sessions created at once: all idle after %v, %.0f MB together (%.0f MB each); MemAvailable now %.1f GB: room for about %d more\n",
-		together, time.Since(t0).Round(time.Millisecond), float64(all)/1024, float64(all)/together/1024, float64(avail)/1024/1024, avail*together/max(all, 1))
+		together, time.Since(t0).Round(time.Millisecond), float64(all)/1024, float64(all)/float64(together)/1024, float64(avail)/1024/1024, avail*together/max(all, 1))
 	for _, id := range ids {
 		deleteSession(url, id)
 	}

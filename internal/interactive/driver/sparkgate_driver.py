@@ -15,6 +15,7 @@ import base64
 import contextlib
 import datetime
 import decimal
+import http.client
 import io
 import json
 import os
@@ -27,8 +28,7 @@ import tempfile
 import threading
 import time
 import traceback
-import urllib.error
-import urllib.request
+import urllib.parse
 
 URL = os.environ["SPARKGATE_URL"].rstrip("/")
 SESSION = os.environ["SPARKGATE_SESSION_ID"]
@@ -37,14 +37,35 @@ POLL_SECONDS = 25
 CANCEL_GRACE_SECONDS = 2  # after cancelJobGroup, before interrupting the statement's thread
 
 
+class GatewayError(Exception):
+    def __init__(self, code):
+        super().__init__("gateway answered %d" % code)
+        self.code = code
+
+
+_connections = threading.local()  # one kept-alive connection per thread
+
+
 def call(method, path, body=None, timeout=POLL_SECONDS + 10):
     """One request to the gateway; returns (status, decoded JSON or None)."""
+    target = urllib.parse.urlsplit(URL)
+    conn = getattr(_connections, "conn", None)
+    if conn is None:
+        cls = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+        conn = _connections.conn = cls(target.netloc, timeout=timeout)
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(URL + path, data=data, method=method,
-                                 headers={"X-Sparkgate-Secret": SECRET, "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
+    try:
+        conn.request(method, target.path + path, body=data,
+                     headers={"X-Sparkgate-Secret": SECRET, "Content-Type": "application/json"})
+        resp = conn.getresponse()
         raw = resp.read()
-        return resp.status, (json.loads(raw) if raw else None)
+    except BaseException:
+        conn.close()
+        _connections.conn = None
+        raise
+    if resp.status >= 400:
+        raise GatewayError(resp.status)
+    return resp.status, (json.loads(raw) if raw else None)
 
 
 def call_until_answered(method, path, body=None):
@@ -53,14 +74,14 @@ def call_until_answered(method, path, body=None):
     while True:
         try:
             return call(method, path, body)
-        except urllib.error.HTTPError as e:
+        except GatewayError as e:
             if e.code in (401, 403, 404, 410):
                 print("sparkgate driver: the gateway no longer knows this session (%d); exiting" % e.code, file=sys.stderr)
                 sys.stderr.flush()
                 os._exit(0)
             if e.code < 500:
                 raise
-        except (urllib.error.URLError, OSError, TimeoutError):
+        except (http.client.HTTPException, OSError, TimeoutError):
             pass
         time.sleep(wait)
         wait = min(wait * 2, 5)
