@@ -231,12 +231,18 @@ func statementID(r *http.Request) (int64, error) {
 	return sid, nil
 }
 
-func (s *Server) getStatement(r *http.Request) (*reply, error) {
+// statementRef resolves the session and statement id a request names.
+func (s *Server) statementRef(r *http.Request) (*store.Session, int64, error) {
 	sess, err := s.lookupSession(r)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	sid, err := statementID(r)
+	return sess, sid, err
+}
+
+func (s *Server) getStatement(r *http.Request) (*reply, error) {
+	sess, sid, err := s.statementRef(r)
 	if err != nil {
 		return nil, err
 	}
@@ -294,11 +300,7 @@ func forward(r *http.Request, addr string) (*reply, error) {
 }
 
 func (s *Server) cancelStatement(r *http.Request) (*reply, error) {
-	sess, err := s.lookupSession(r)
-	if err != nil {
-		return nil, err
-	}
-	sid, err := statementID(r)
+	sess, sid, err := s.statementRef(r)
 	if err != nil {
 		return nil, err
 	}
