@@ -394,7 +394,7 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 		return err
 	}
 	m.notify(id)
-	if err := os.RemoveAll(m.uploadDir(id)); err != nil {
+	if err := os.RemoveAll(m.uploadDir(before.Tag)); err != nil {
 		m.log.Warn("remove session uploads", "id", id, "err", err)
 	}
 	if before.State.Terminal() {

@@ -69,17 +69,18 @@ func (m *Manager) addResource(ctx context.Context, id int64, op, uri string) err
 	return nil
 }
 
-// Upload stores a file sent to the session under the data directory (removed when the
-// session is deleted) and adds it as AddResource does.
+// Upload stores a file sent to the session in its application directory (removed when the
+// session is deleted, or with the directory at retention) and adds it as AddResource does.
 func (m *Manager) Upload(ctx context.Context, id int64, op, filename string, content io.Reader) error {
 	name := filepath.Base(filepath.Clean("/" + filename))
 	if name == "/" || name == "." || strings.ContainsAny(name, "\x00") {
 		return errkind.Invalidf("the uploaded file needs a name")
 	}
-	if _, err := m.store.GetSession(ctx, store.KindInteractive, id); err != nil {
+	sess, err := m.store.GetSession(ctx, store.KindInteractive, id)
+	if err != nil {
 		return err
 	}
-	dir := filepath.Join(m.uploadDir(id), launcher.RandomSuffix())
+	dir := filepath.Join(m.uploadDir(sess.Tag), launcher.RandomSuffix())
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("store upload: %w", err)
 	}
@@ -105,6 +106,7 @@ func (m *Manager) Touch(ctx context.Context, id int64) error {
 	return err
 }
 
-func (m *Manager) uploadDir(id int64) string {
-	return filepath.Join(m.cfg.DataDir, "uploads", fmt.Sprintf("session-%d", id))
+// uploadDir is in the session's application directory, which retention removes with it.
+func (m *Manager) uploadDir(tag string) string {
+	return filepath.Join(filepath.Dir(m.launcher.LogPath(tag)), "uploads")
 }
