@@ -199,7 +199,8 @@ func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, starte
 	}
 	sessions := interactive.New(interactive.Config{DataDir: dataDir, DriverURL: driverURL, InstanceID: instanceID,
 		KillGrace: cfg.KillGrace, ReservationTTL: cfg.ReservationTTL,
-		Timeouts: interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL}, Lease: cfg.Lease, Volume: volume},
+		Timeouts: interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL}, Lease: cfg.Lease, Volume: volume,
+		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, StartTimeout: cfg.LaunchTimeout},
 		st, l, logfile.New(), log.With("component", "sessions"))
 	if err := sessions.Start(ctx); err != nil {
 		return err

@@ -64,6 +64,10 @@ type Config struct {
 	Volume string
 	// SweepInterval is how often timeouts are checked.
 	SweepInterval time.Duration
+	// MaxConcurrentLaunches bounds the drivers starting at once (from spark-submit to ready);
+	// more sessions wait, starting, for a slot. StartTimeout frees a slot a start holds too long.
+	MaxConcurrentLaunches int
+	StartTimeout          time.Duration
 }
 
 // Manager runs interactive sessions. Start it before use and Stop it to end its goroutines;
@@ -80,6 +84,7 @@ type Manager struct {
 	arrivals map[int64]chan struct{} // closed and replaced when work for the driver arrives
 	watching map[int64]bool
 	calls    map[string]*pendingCall // by call id
+	starting chan struct{}           // a token per driver starting
 	handed   map[int64]handout       // by session: the statement its driver took from this instance
 	callSeq  uint64
 
@@ -105,8 +110,15 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Second
 	}
+	if cfg.MaxConcurrentLaunches <= 0 {
+		cfg.MaxConcurrentLaunches = 2
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = time.Minute
+	}
 	return &Manager{cfg: cfg, store: st, launcher: l, logs: logs, log: log,
-		arrivals: map[int64]chan struct{}{}, watching: map[int64]bool{}, calls: map[string]*pendingCall{}, handed: map[int64]handout{}}
+		arrivals: map[int64]chan struct{}{}, watching: map[int64]bool{}, calls: map[string]*pendingCall{}, handed: map[int64]handout{},
+		starting: make(chan struct{}, cfg.MaxConcurrentLaunches)}
 }
 
 // Start writes the driver program and resumes the sessions this instance supervises:
@@ -296,15 +308,37 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 		m.fail(sess.ID, "refused at launch: "+err.Error())
 		return
 	}
+	select {
+	case m.starting <- struct{}{}:
+	case <-m.ctx.Done():
+		return // the next start of this instance launches it
+	}
+	if cur, err := m.store.GetSession(m.ctx, store.KindInteractive, sess.ID); err != nil || cur.State != store.StateStarting {
+		<-m.starting // deleted while it waited for a slot
+		return
+	}
 	kind, _ := livy.SessionKind(req.Kind)
 	_, err = m.launcher.Start(m.ctx, sess.Tag, argv, "SPARKGATE_URL="+m.cfg.DriverURL,
 		fmt.Sprintf("SPARKGATE_SESSION_ID=%d", sess.ID), "SPARKGATE_SECRET="+secret, "SPARKGATE_SESSION_KIND="+kind,
 		"SPARKGATE_WORK_DIR="+filepath.Dir(m.launcher.LogPath(sess.Tag)))
 	if err != nil {
+		<-m.starting
 		m.fail(sess.ID, err.Error())
 		return
 	}
 	m.watch(sess.ID, sess.Tag)
+	m.wg.Go(func() { m.holdWhileStarting(sess.ID) })
+}
+
+// holdWhileStarting keeps a start slot until the session is no longer starting (its driver
+// is ready, or it ended) or StartTimeout passed.
+func (m *Manager) holdWhileStarting(id int64) {
+	defer func() { <-m.starting }()
+	deadline := time.Now().Add(m.cfg.StartTimeout)
+	periodic.Every(m.ctx, m.cfg.PollInterval, func() bool {
+		sess, err := m.store.GetSession(m.ctx, store.KindInteractive, id)
+		return err == nil && sess.State == store.StateStarting && time.Now().Before(deadline)
+	})
 }
 
 func (m *Manager) fail(id int64, reason string) {

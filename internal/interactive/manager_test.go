@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sparkgate/sparkgate/internal/idempotency"
 	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
@@ -94,5 +96,47 @@ func TestRestartLaunchesANeverStartedDriverWithANewSecret(t *testing.T) {
 	}
 	if _, err := m.Authenticate(ctx, c.Session.ID, "lost-with-the-old-server"); err == nil {
 		t.Errorf("a wrong secret is accepted")
+	}
+}
+
+// Drivers start a few at a time: a session waits, starting, until an earlier one is ready.
+func TestDriversStartAFewAtATime(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fl := &fakeLauncher{dir: t.TempDir(), starts: map[string][]string{}, status: map[string]supervisor.Status{}}
+	m := New(Config{DataDir: t.TempDir(), InstanceID: "me", PollInterval: 5 * time.Millisecond, MaxConcurrentLaunches: 1},
+		st, fl, logfile.New(), log)
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	started := func() int {
+		fl.mu.Lock()
+		defer fl.mu.Unlock()
+		return len(fl.starts)
+	}
+	first, err := m.Create(ctx, &livy.CreateInteractiveRequest{}, idempotency.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Create(ctx, &livy.CreateInteractiveRequest{}, idempotency.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := started(); n != 1 {
+		t.Fatalf("%d drivers started with one slot, want 1", n)
+	}
+	if err := m.Ready(ctx, first.Session, "local-1"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); started() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second driver never started after the first was ready")
+		}
 	}
 }
