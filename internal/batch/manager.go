@@ -331,25 +331,13 @@ func (m *Manager) ReserveID(ctx context.Context) (int64, string, error) {
 }
 
 func specOf(req *livy.CreateBatchRequest) *launcher.Spec {
-	s := &launcher.Spec{
-		File: req.File, Jars: req.Jars, PyFiles: req.PyFiles, Files: req.Files, Archives: req.Archives,
-		DriverCores: req.DriverCores, ExecutorCores: req.ExecutorCores, NumExecutors: req.NumExecutors,
-		Conf: map[string]string{},
-	}
+	s := launcher.SpecOf(req.File, req.Submission())
 	for _, a := range req.Args {
 		s.Args = append(s.Args, string(a))
 	}
-	for k, v := range req.Conf {
-		s.Conf[k] = string(v)
+	if req.ClassName != nil {
+		s.ClassName = *req.ClassName
 	}
-	deref := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	s.ClassName, s.DriverMemory, s.ExecutorMemory = deref(req.ClassName), deref(req.DriverMemory), deref(req.ExecutorMemory)
-	s.Queue, s.Name, s.ProxyUser = deref(req.Queue), deref(req.Name), deref(req.ProxyUser)
 	return s
 }
 

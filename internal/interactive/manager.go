@@ -264,21 +264,8 @@ func hashSecret(secret string) string {
 }
 
 func (m *Manager) spec(req *livy.CreateInteractiveRequest) *launcher.Spec {
-	s := &launcher.Spec{File: m.driverFile, ServerFile: true, Jars: req.Jars, PyFiles: req.PyFiles, Files: req.Files,
-		Archives: req.Archives, DriverCores: req.DriverCores, ExecutorCores: req.ExecutorCores,
-		NumExecutors: req.NumExecutors, Conf: map[string]string{}}
-	for k, v := range req.Conf {
-		s.Conf[k] = string(v)
-	}
-	for _, f := range []struct {
-		dst *string
-		src *string
-	}{{&s.DriverMemory, req.DriverMemory}, {&s.ExecutorMemory, req.ExecutorMemory}, {&s.Queue, req.Queue},
-		{&s.Name, req.Name}, {&s.ProxyUser, req.ProxyUser}} {
-		if f.src != nil {
-			*f.dst = *f.src
-		}
-	}
+	s := launcher.SpecOf(m.driverFile, req.Submission())
+	s.ServerFile = true
 	return s
 }
 

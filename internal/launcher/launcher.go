@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
@@ -77,6 +78,25 @@ type Spec struct {
 	Name           string
 	ProxyUser      string
 	Conf           map[string]string
+}
+
+// SpecOf is the spec of a request's shared submission fields, running file.
+func SpecOf(file string, sub *livy.Submission) *Spec {
+	s := &Spec{File: file, Jars: sub.Jars, PyFiles: sub.PyFiles, Files: sub.Files, Archives: sub.Archives,
+		DriverCores: sub.DriverCores, ExecutorCores: sub.ExecutorCores, NumExecutors: sub.NumExecutors,
+		Conf: map[string]string{}}
+	for k, v := range sub.Conf {
+		s.Conf[k] = string(v)
+	}
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	s.DriverMemory, s.ExecutorMemory = deref(sub.DriverMemory), deref(sub.ExecutorMemory)
+	s.Queue, s.Name, s.ProxyUser = deref(sub.Queue), deref(sub.Name), deref(sub.ProxyUser)
+	return s
 }
 
 // Launcher builds and starts spark-submit commands.

@@ -171,12 +171,35 @@ func ValidateName(name *string) error {
 	return nil
 }
 
-// ValidateResources checks the memory and core fields common to batches and sessions.
-func ValidateResources(driverMemory *string, driverCores *int, executorMemory *string, executorCores, numExecutors *int) error {
+// Submission is what a batch request and a session request share: how spark-submit runs the
+// application. The requests keep their own fields, in Livy's order (the order is part of their
+// canonical form); Submission is a view of them for the checks and the launch they share.
+type Submission struct {
+	ProxyUser      *string
+	Jars           []string
+	PyFiles        []string
+	Files          []string
+	DriverMemory   *string
+	DriverCores    *int
+	ExecutorMemory *string
+	ExecutorCores  *int
+	NumExecutors   *int
+	Archives       []string
+	Queue          *string
+	Name           *string
+	Conf           map[string]String
+}
+
+// Validate checks the shared fields: the name, the memory and core sizes, the queue and proxy
+// user, and the conf's shape.
+func (s *Submission) Validate() error {
+	if err := ValidateName(s.Name); err != nil {
+		return err
+	}
 	for _, m := range []struct {
 		field string
 		v     *string
-	}{{"driverMemory", driverMemory}, {"executorMemory", executorMemory}} {
+	}{{"driverMemory", s.DriverMemory}, {"executorMemory", s.ExecutorMemory}} {
 		if m.v != nil && !memoryPattern.MatchString(*m.v) {
 			return errkind.Invalidf("%s %q is not a memory size such as 512m or 2g", m.field, *m.v)
 		}
@@ -185,12 +208,20 @@ func ValidateResources(driverMemory *string, driverCores *int, executorMemory *s
 		field string
 		v     *int
 		min   int
-	}{{"driverCores", driverCores, 1}, {"executorCores", executorCores, 1}, {"numExecutors", numExecutors, 0}} {
+	}{{"driverCores", s.DriverCores, 1}, {"executorCores", s.ExecutorCores, 1}, {"numExecutors", s.NumExecutors, 0}} {
 		if c.v != nil && (*c.v < c.min || *c.v > 100000) {
 			return errkind.Invalidf("%s must be an integer from %d to 100000, not %d", c.field, c.min, *c.v)
 		}
 	}
-	return nil
+	for _, f := range []struct {
+		field string
+		v     *string
+	}{{"queue", s.Queue}, {"proxyUser", s.ProxyUser}} {
+		if f.v != nil && (*f.v == "" || strings.ContainsAny(*f.v, "\n\r\x00")) {
+			return errkind.Invalidf("%s must be a non-empty single-line string", f.field)
+		}
+	}
+	return ValidateConf(s.Conf)
 }
 
 // ValidateConf checks the shape of conf keys and values (policy, such as the blacklist, is
@@ -209,34 +240,28 @@ func ValidateConf(conf map[string]String) error {
 	return nil
 }
 
+// Submission returns the batch's shared submission fields.
+func (r *CreateBatchRequest) Submission() *Submission {
+	return &Submission{ProxyUser: r.ProxyUser, Jars: r.Jars, PyFiles: r.PyFiles, Files: r.Files,
+		DriverMemory: r.DriverMemory, DriverCores: r.DriverCores, ExecutorMemory: r.ExecutorMemory,
+		ExecutorCores: r.ExecutorCores, NumExecutors: r.NumExecutors, Archives: r.Archives, Queue: r.Queue,
+		Name: r.Name, Conf: r.Conf}
+}
+
 // Validate checks a batch request's own rules: what Livy refuses before looking at policy.
 func (r *CreateBatchRequest) Validate() error {
 	if strings.TrimSpace(r.File) == "" {
 		return errkind.Invalidf("File is required: give \"file\", the application's jar or Python file")
 	}
-	if err := ValidateName(r.Name); err != nil {
-		return err
-	}
-	if err := ValidateResources(r.DriverMemory, r.DriverCores, r.ExecutorMemory, r.ExecutorCores, r.NumExecutors); err != nil {
-		return err
-	}
 	if r.ClassName != nil && (*r.ClassName == "" || strings.HasPrefix(*r.ClassName, "-") || strings.ContainsAny(*r.ClassName, " \n\x00")) {
 		return errkind.Invalidf("className %q is not a class name", *r.ClassName)
-	}
-	for _, s := range []struct {
-		field string
-		v     *string
-	}{{"queue", r.Queue}, {"proxyUser", r.ProxyUser}} {
-		if s.v != nil && (*s.v == "" || strings.ContainsAny(*s.v, "\n\r\x00")) {
-			return errkind.Invalidf("%s must be a non-empty single-line string", s.field)
-		}
 	}
 	for _, a := range r.Args {
 		if strings.ContainsRune(string(a), 0) {
 			return errkind.Invalidf("args must not contain NUL")
 		}
 	}
-	return ValidateConf(r.Conf)
+	return r.Submission().Validate()
 }
 
 // Canonical returns a form of the request in which key order, white space and fields given
@@ -329,15 +354,17 @@ func StatementKind(sessionKind string, kind *string) (string, error) {
 	return k, err
 }
 
+// Submission returns the session's shared submission fields.
+func (r *CreateInteractiveRequest) Submission() *Submission {
+	return &Submission{ProxyUser: r.ProxyUser, Jars: r.Jars, PyFiles: r.PyFiles, Files: r.Files,
+		DriverMemory: r.DriverMemory, DriverCores: r.DriverCores, ExecutorMemory: r.ExecutorMemory,
+		ExecutorCores: r.ExecutorCores, NumExecutors: r.NumExecutors, Archives: r.Archives, Queue: r.Queue,
+		Name: r.Name, Conf: r.Conf}
+}
+
 // Validate checks an interactive request's own rules.
 func (r *CreateInteractiveRequest) Validate() error {
 	if _, err := SessionKind(r.Kind); err != nil {
-		return err
-	}
-	if err := ValidateName(r.Name); err != nil {
-		return err
-	}
-	if err := ValidateResources(r.DriverMemory, r.DriverCores, r.ExecutorMemory, r.ExecutorCores, r.NumExecutors); err != nil {
 		return err
 	}
 	if r.HeartbeatTimeoutInSecond != nil && *r.HeartbeatTimeoutInSecond < 0 {
@@ -350,7 +377,7 @@ func (r *CreateInteractiveRequest) Validate() error {
 			}
 		}
 	}
-	return ValidateConf(r.Conf)
+	return r.Submission().Validate()
 }
 
 // timeUnits are the suffixes of Livy's time strings (Spark's JavaUtils.timeStringAs).

@@ -91,6 +91,32 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// A session request shares the batch's checks of the submission fields, and has its own.
+func TestValidateInteractive(t *testing.T) {
+	for _, c := range []struct {
+		body, wantErr string
+	}{
+		{`{"kind":"pyspark","driverMemory":"2g","heartbeatTimeoutInSecond":60,"idleTimeout":"10m"}`, ""},
+		{`{"kind":"cobol"}`, "unknown session kind"},
+		{`{"name":"7"}`, "Invalid session name"},
+		{`{"executorCores":0}`, "executorCores"},
+		{`{"queue":"a\nb"}`, "queue"},
+		{`{"proxyUser":""}`, "proxyUser"},
+		{`{"conf":{"a b":"c"}}`, "must not contain '='"},
+		{`{"heartbeatTimeoutInSecond":-1}`, "heartbeatTimeoutInSecond"},
+		{`{"ttl":"soon"}`, "ttl"},
+	} {
+		var r CreateInteractiveRequest
+		if err := Decode(strings.NewReader(c.body), &r); err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		err := r.Validate()
+		if (c.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.wantErr)) {
+			t.Errorf("Validate(%s) = %v, want %q", c.body, err, c.wantErr)
+		}
+	}
+}
+
 // Key order, white space and explicit empty values do not change the canonical form; any
 // real difference does.
 func TestCanonical(t *testing.T) {
