@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -306,7 +307,7 @@ type UpdateStatementParams struct {
 	Started   *int64
 	Completed *int64
 	// Settle makes the statement's session follow its unfinished statements in the same
-	// transaction (SettledState), active at Now.
+	// transaction (Session.Settle), active at Now.
 	Settle bool
 	Now    time.Time
 }
@@ -316,11 +317,21 @@ func (s StatementState) Unfinished() bool {
 	return s == StatementWaiting || s == StatementRunning || s == StatementCancelling
 }
 
-// SettledState is the state an interactive session takes from its statements' states, as
-// Livy's: busy while one runs or is being cancelled, idle once none waits or runs; a session
-// in another state than idle or busy (starting, ended) keeps it. ok is false when nothing
+// Settle makes an interactive session follow its unfinished statements' states (settled),
+// active at now.
+func (s *Session) Settle(unfinished []StatementState, now time.Time) {
+	p := &UpdateParams{Active: true, Now: now}
+	if next, ok := settled(s.State, unfinished); ok {
+		p.State = &next
+	}
+	s.Apply(p)
+}
+
+// settled is the state an interactive session takes from its statements' states, as Livy's:
+// busy while one runs or is being cancelled, idle once none waits or runs; a session in
+// another state than idle or busy (starting, ended) keeps it. ok is false when nothing
 // changes.
-func SettledState(cur State, statements []StatementState) (next State, ok bool) {
+func settled(cur State, statements []StatementState) (next State, ok bool) {
 	if cur != StateIdle && cur != StateBusy {
 		return cur, false
 	}
@@ -337,6 +348,26 @@ func SettledState(cur State, statements []StatementState) (next State, ok bool) 
 		return cur, false
 	}
 	return StateIdle, cur != StateIdle
+}
+
+// Update applies p to the session when its state is one of p.IfStates (or p has none), and
+// returns ErrStateConflict otherwise: the conditional update every backend offers.
+func (s *Session) Update(p *UpdateParams) error {
+	if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, s.State) {
+		return fmt.Errorf("%w: session %d is %s", ErrStateConflict, s.ID, s.State)
+	}
+	s.Apply(p)
+	return nil
+}
+
+// Update applies p to the statement when its state is one of p.IfStates (or p has none), and
+// returns ErrStateConflict otherwise.
+func (st *Statement) Update(p *UpdateStatementParams) error {
+	if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, st.State) {
+		return fmt.Errorf("%w: statement %d is %s", ErrStateConflict, st.ID, st.State)
+	}
+	st.Apply(p)
+	return nil
 }
 
 // Apply makes an update's changes to the statement.

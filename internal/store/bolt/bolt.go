@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -596,10 +595,9 @@ func (s *Store) UpdateStatement(ctx context.Context, p *store.UpdateStatementPar
 		if err != nil {
 			return err
 		}
-		if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, st.State) {
-			return fmt.Errorf("%w: statement %d is %s", store.ErrStateConflict, p.ID, st.State)
+		if err := st.Update(p); err != nil {
+			return err
 		}
-		st.Apply(p)
 		enc, err := json.Marshal(st)
 		if err != nil {
 			return err
@@ -636,7 +634,7 @@ func (s *Store) FirstWaitingStatement(ctx context.Context, sessionID int64) (*st
 	return out, err
 }
 
-// settle applies store.SettledState to an interactive session within tx, marking it active.
+// settle applies Session.Settle to an interactive session within tx.
 func (s *Store) settle(tx *bbolt.Tx, sessionID int64, now time.Time) error {
 	sess, err := s.loadAny(tx, store.KindInteractive, sessionID)
 	if err != nil {
@@ -648,11 +646,7 @@ func (s *Store) settle(tx *bbolt.Tx, sessionID int64, now time.Time) error {
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		states = append(states, store.StatementState(v))
 	}
-	upd := &store.UpdateParams{Kind: store.KindInteractive, ID: sessionID, Active: true, Now: now}
-	if next, ok := store.SettledState(sess.State, states); ok {
-		upd.State = &next
-	}
-	sess.Apply(upd)
+	sess.Settle(states, now)
 	return s.put(tx, bucketsOf(store.KindInteractive), sess)
 }
 
@@ -859,10 +853,9 @@ func (s *Store) UpdateSession(ctx context.Context, p *store.UpdateParams) (*stor
 		if err != nil {
 			return err
 		}
-		if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, sess.State) {
-			return fmt.Errorf("%w: session %d is %s", store.ErrStateConflict, p.ID, sess.State)
+		if err := sess.Update(p); err != nil {
+			return err
 		}
-		sess.Apply(p)
 		if err := s.put(tx, b, sess); err != nil {
 			return err
 		}

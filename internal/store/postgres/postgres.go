@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -445,10 +444,9 @@ func (s *Store) UpdateStatement(ctx context.Context, p *store.UpdateStatementPar
 		if err != nil {
 			return err
 		}
-		if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, st.State) {
-			return fmt.Errorf("%w: statement %d is %s", store.ErrStateConflict, p.ID, st.State)
+		if err := st.Update(p); err != nil {
+			return err
 		}
-		st.Apply(p)
 		enc, err := json.Marshal(st)
 		if err != nil {
 			return err
@@ -472,7 +470,7 @@ func (s *Store) FirstWaitingStatement(ctx context.Context, sessionID int64) (*st
 	return st, interpret(err)
 }
 
-// settle applies store.SettledState to an interactive session within tx, marking it active.
+// settle applies Session.Settle to an interactive session within tx.
 func settle(ctx context.Context, tx pgx.Tx, sessionID int64, now time.Time) error {
 	sess, err := scanSession(tx.QueryRow(ctx, `SELECT record FROM sessions WHERE kind = $1 AND id = $2 FOR UPDATE`, store.KindInteractive, sessionID))
 	if err != nil {
@@ -487,11 +485,7 @@ func settle(ctx context.Context, tx pgx.Tx, sessionID int64, now time.Time) erro
 	if err != nil {
 		return err
 	}
-	upd := &store.UpdateParams{Kind: store.KindInteractive, ID: sessionID, Active: true, Now: now}
-	if next, ok := store.SettledState(sess.State, states); ok {
-		upd.State = &next
-	}
-	sess.Apply(upd)
+	sess.Settle(states, now)
 	return write(ctx, tx, sess, false)
 }
 
@@ -587,10 +581,9 @@ func (s *Store) UpdateSession(ctx context.Context, p *store.UpdateParams) (*stor
 		if err != nil {
 			return err
 		}
-		if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, sess.State) {
-			return fmt.Errorf("%w: session %d is %s", store.ErrStateConflict, p.ID, sess.State)
+		if err := sess.Update(p); err != nil {
+			return err
 		}
-		sess.Apply(p)
 		if err := write(ctx, tx, sess, false); err != nil {
 			return err
 		}
