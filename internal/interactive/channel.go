@@ -277,11 +277,8 @@ func (m *Manager) Progress(ctx context.Context, sess *store.Session, sid int64, 
 // Cancel cancels a statement as Livy does: a waiting one at once, a running one by asking its
 // driver (cancelling, then cancelled when the driver gives up on it); a finished one stays.
 func (m *Manager) Cancel(ctx context.Context, id, sid int64) error {
-	if _, err := m.Statement(ctx, id, sid); err != nil {
-		return err
-	}
 	for range 3 { // the statement may start running between the read and the write
-		st, err := m.store.GetStatement(ctx, id, sid)
+		st, err := m.Statement(ctx, id, sid)
 		if err != nil {
 			return err
 		}
