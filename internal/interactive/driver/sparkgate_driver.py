@@ -159,6 +159,13 @@ def matplot(value):
 MAGICS = {"table": table, "json": lambda v: {"application/json": v}, "matplot": matplot}
 
 
+def interrupt_main_thread(main_thread_busy):
+    """Interrupts a statement running in the main thread: a signal reaches it even in a
+    blocking call, and the driver's SIGINT handler raises KeyboardInterrupt there."""
+    if main_thread_busy():
+        os.kill(os.getpid(), signal.SIGINT)
+
+
 class PythonInterpreter:
     """Runs Python statements in one namespace, answering as Livy's REPL does."""
 
@@ -218,11 +225,7 @@ class PythonInterpreter:
             state += 1
         return sorted(set(found))
 
-    def interrupt(self, main_thread_busy):
-        # A signal reaches the main thread even in a blocking call; SparkContext's SIGINT
-        # handler cancels its jobs and raises KeyboardInterrupt.
-        if main_thread_busy():
-            os.kill(os.getpid(), signal.SIGINT)
+    interrupt = staticmethod(interrupt_main_thread)
 
 
 class SQLInterpreter:
@@ -242,9 +245,7 @@ class SQLInterpreter:
     def complete(self, code, cursor):
         return []
 
-    def interrupt(self, main_thread_busy):
-        if main_thread_busy():
-            os.kill(os.getpid(), signal.SIGINT)
+    interrupt = staticmethod(interrupt_main_thread)
 
 
 # --- Scala -------------------------------------------------------------------------------------
@@ -259,10 +260,6 @@ import spark.implicits._
 import spark.sql
 import org.apache.spark.sql.functions._
 """
-
-
-def _ok(text):
-    return {"status": "ok", "data": {"text/plain": text}}
 
 
 def _err(ename, evalue, traceback):
@@ -405,10 +402,10 @@ class ScalaInterpreter:
 
     def _run_locked(self, code):
         if not _COMMENT.sub("", code).strip():
-            return _ok("")  # the 2.12/2.13 REPLs report these as Incomplete/Error
+            return ok_output("")  # the 2.12/2.13 REPLs report these as Incomplete/Error
         result, out, rep = self._interpret(code)
         if result == "Success":
-            return _ok(out + rep)
+            return ok_output(out + rep)
         if result == "Incomplete":
             return _err("Error", "incomplete statement", (out + rep).splitlines())
         return _error(out, rep, code)
