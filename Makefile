@@ -47,6 +47,7 @@ run: deps build ## serve on 127.0.0.1:8998 with the embedded store in ./data and
 .PHONY: test
 test: deps build ## run every test (unit, PostgreSQL, real-Spark integration; -race)
 	$(SPARK_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_POSTGRES=1 scripts/with-test-postgres $(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -run '^$$' -fuzz FuzzLines -fuzztime 10s ./internal/logfile/
 
 .PHONY: test-spark35
 test-spark35: $(VENV35)/.installed build ## run the integration tests on pyspark $(PYSPARK35_VERSION)

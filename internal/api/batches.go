@@ -14,6 +14,11 @@ import (
 // defaultPageSize is Livy's default size for session lists and log pages.
 const defaultPageSize = 100
 
+// maxPageSize caps a list's or a log page's size: a larger size is answered as the largest
+// page, the way Livy answers a size past the end with what there is. With the log index's
+// byte budget (logfile.MaxPageBytes) it bounds what one request can make the server hold.
+const maxPageSize = 10000
+
 func (s *Server) batchView(sess *store.Session) *livy.Batch {
 	lines, err := s.batches.LogTail(sess, livy.BatchViewLogLines)
 	if err != nil {
@@ -32,7 +37,8 @@ func (s *Server) batchView(sess *store.Session) *livy.Batch {
 	}
 }
 
-// pageParams reads a list's from (default 0) and size (default 100), as Livy does.
+// pageParams reads a list's from (default 0) and size (default 100, at most maxPageSize), as
+// Livy does.
 func pageParams(r *http.Request) (from, size int, err error) {
 	if from, _, err = queryInt(r, "from"); err != nil {
 		return 0, 0, err
@@ -44,7 +50,7 @@ func pageParams(r *http.Request) (from, size int, err error) {
 	if !given {
 		size = defaultPageSize
 	}
-	return from, size, nil
+	return from, min(size, maxPageSize), nil
 }
 
 func (s *Server) listBatches(r *http.Request) (*reply, error) {

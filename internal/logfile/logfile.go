@@ -55,8 +55,8 @@ func (ix *Index) get(path string) *fileIndex {
 // Forget drops the cached index of path (for a file that was removed).
 func (ix *Index) Forget(path string) {
 	ix.mu.Lock()
+	defer ix.mu.Unlock()
 	delete(ix.files, path)
-	ix.mu.Unlock()
 }
 
 // refresh brings the index up to the file's current size and returns the number of lines.
@@ -102,8 +102,14 @@ func (fi *fileIndex) lineStart(i int) int64 {
 	return fi.newlines[i-1] + 1
 }
 
+// MaxPageBytes bounds the bytes one page of lines reads and holds, whatever the request: a
+// page stops early at this budget (at least one line, cut short if it alone is larger), and
+// the caller pages on from where it stopped.
+const MaxPageBytes = 8 << 20
+
 // Lines returns lines [from, from+size) of the file at path and its total number of lines.
-// A missing file has no lines. A line being written (no newline yet) counts as a line.
+// A missing file has no lines. A line being written (no newline yet) counts as a line. The
+// page holds at most MaxPageBytes of text: fewer lines than asked for when they are longer.
 func (ix *Index) Lines(path string, from, size int) ([]string, int, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -113,33 +119,23 @@ func (ix *Index) Lines(path string, from, size int) ([]string, int, error) {
 		return nil, 0, err
 	}
 	defer f.Close()
-	fi := ix.get(path)
-	fi.mu.Lock()
-	total, err := fi.refresh(f)
-	if err != nil {
-		fi.mu.Unlock()
+	start, stop, count, total, err := ix.get(path).span(f, from, size)
+	if err != nil || count == 0 {
+		return []string{}, total, err
+	}
+	buf := make([]byte, min(stop-start, MaxPageBytes))
+	n, err := f.ReadAt(buf, start)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, 0, err
 	}
+	buf = buf[:n]
 	lines := []string{}
-	if from >= total || size <= 0 {
-		fi.mu.Unlock()
-		return lines, total, nil
-	}
-	end := min(from+size, total)
-	start, stop := fi.lineStart(from), fi.scanned
-	if end < total {
-		stop = fi.lineStart(end)
-	}
-	fi.mu.Unlock()
-
-	buf := make([]byte, stop-start)
-	if _, err := f.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
-		return nil, 0, err
-	}
-	for len(buf) > 0 && len(lines) < end-from {
+	for len(buf) > 0 && len(lines) < count {
 		i := bytes.IndexByte(buf, '\n')
 		if i < 0 {
-			lines = append(lines, string(buf))
+			if len(lines) == 0 || start+int64(n) == stop {
+				lines = append(lines, string(bytes.TrimSuffix(buf, []byte{'\r'}))) // the last line, or one longer than the budget
+			}
 			break
 		}
 		lines = append(lines, string(bytes.TrimSuffix(buf[:i], []byte{'\r'})))
@@ -148,17 +144,30 @@ func (ix *Index) Lines(path string, from, size int) ([]string, int, error) {
 	return lines, total, nil
 }
 
+// span brings the index up to date and returns the byte range [start, stop) of lines
+// [from, from+size), how many lines that is, and the file's number of lines. Every argument is
+// safe: negative or overflowing values select nothing or the rest of the file.
+func (fi *fileIndex) span(f *os.File, from, size int) (start, stop int64, count, total int, err error) {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	total, err = fi.refresh(f)
+	if err != nil || from < 0 || size <= 0 || from >= total {
+		return 0, 0, 0, total, err
+	}
+	count = min(size, total-from) // no from+size: it may overflow
+	start, stop = fi.lineStart(from), fi.scanned
+	if from+count < total {
+		stop = fi.lineStart(from + count)
+	}
+	return start, stop, count, total, nil
+}
+
 // Tail returns the last n lines of the file. A file that has not grown since the last call
 // costs one stat; a file the caller knows is final (its writer is gone) costs nothing.
 func (ix *Index) Tail(path string, n int, final bool) ([]string, error) {
-	if final {
-		fi := ix.get(path)
-		fi.mu.Lock()
-		tail, ok := fi.tail, fi.tail != nil && fi.tailN == n
-		fi.mu.Unlock()
-		if ok {
-			return tail, nil
-		}
+	fi := ix.get(path)
+	if tail, ok := fi.cachedTail(n, -1); ok && final {
+		return tail, nil
 	}
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -167,14 +176,9 @@ func (ix *Index) Tail(path string, n int, final bool) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	fi := ix.get(path)
-	fi.mu.Lock()
-	if fi.tail != nil && fi.tailN == n && fi.tailSize == st.Size() {
-		tail := fi.tail
-		fi.mu.Unlock()
+	if tail, ok := fi.cachedTail(n, st.Size()); ok {
 		return tail, nil
 	}
-	fi.mu.Unlock()
 	_, total, err := ix.Lines(path, 0, 0)
 	if err != nil {
 		return nil, err
@@ -184,7 +188,16 @@ func (ix *Index) Tail(path string, n int, final bool) ([]string, error) {
 		return nil, err
 	}
 	fi.mu.Lock()
+	defer fi.mu.Unlock()
 	fi.tail, fi.tailN, fi.tailSize = lines, n, fi.scanned
-	fi.mu.Unlock()
 	return lines, nil
+}
+
+// cachedTail returns the cached last n lines if they were read from a file of size bytes
+// (any size when size is -1: the caller knows the file is final).
+func (fi *fileIndex) cachedTail(n int, size int64) ([]string, bool) {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	ok := fi.tail != nil && fi.tailN == n && (size < 0 || fi.tailSize == size)
+	return fi.tail, ok
 }

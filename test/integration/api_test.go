@@ -111,6 +111,20 @@ func TestBatchViewsAndPaging(t *testing.T) {
 	if total == 0 || int(logPage["from"].(float64)) != 0 {
 		t.Errorf("log = %v", logPage)
 	}
+	// a size whose sum with from overflows is answered as a page to the end, and leaves every
+	// list and view answering
+	for q, want := range map[string]int{"from=1&size=9223372036854775807": total - 1, "size=9223372036854775807": total} {
+		huge := s.do("GET", "/batches/2/log?"+q, "")
+		if lines := huge.json(t)["log"].([]any); huge.status != 200 || len(lines) != want {
+			t.Errorf("log?%s: %d, %d lines, want %d", q, huge.status, len(lines), want)
+		}
+	}
+	if l := s.do("GET", "/batches", ""); l.status != 200 || l.json(t)["total"].(float64) != 3 {
+		t.Errorf("list after an overflowing log page: %d %s", l.status, l.body)
+	}
+	if v := s.do("GET", "/batches/2", ""); v.status != 200 {
+		t.Errorf("view after an overflowing log page: %d %s", v.status, v.body)
+	}
 	atEnd := s.do("GET", fmt.Sprintf("/batches/2/log?from=%d", total), "")
 	if atEnd.status != 200 || len(atEnd.json(t)["log"].([]any)) != 0 {
 		t.Errorf("log from=total: %d %s, want 200 and an empty log", atEnd.status, atEnd.body)

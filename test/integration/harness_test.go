@@ -201,6 +201,10 @@ func (s *server) stop() { s.signal(syscall.SIGTERM) }
 
 func (s *server) url(path string) string { return "http://" + s.addr + path }
 
+// testClient bounds every request, so that a server that stops answering fails the test
+// instead of hanging it.
+var testClient = &http.Client{Timeout: time.Minute}
+
 type response struct {
 	status int
 	header http.Header
@@ -229,7 +233,7 @@ func (s *server) do(method, path, body string, headers ...string) *response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
