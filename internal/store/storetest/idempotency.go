@@ -266,30 +266,37 @@ var leaseTests = []storeTest{
 			t.Errorf("an instance on the same volume adopted %v, want %d", got, orphan.ID)
 		}
 	}},
+	// Rounds in one store: each round's orphans are adopted once, and the sessions live peers
+	// adopted in earlier rounds (the rows a racing adopter sees change under it) never again.
 	{"ConcurrentAdoptersSplitTheOrphans", func(t *testing.T, s store.Store) {
-		const n = 30
-		for range n {
-			supervised(t, s, "dead")
-		}
-		var mu sync.Mutex
-		seen := map[int64]int{}
-		var wg sync.WaitGroup
-		for i := range 3 { // live instances: each renewed its lease before adopting
+		const rounds, n, adopters = 20, 30, 3
+		for i := range adopters { // live instances: each renewed its lease before adopting
 			s.RenewLease(context.Background(), &store.LeaseParams{InstanceID: fmt.Sprintf("i%d", i), Volume: "vol", LeaseUntil: t0.Add(time.Hour)})
 		}
-		for i := range 3 {
-			wg.Go(func() {
-				ids := adoptedIDs(t, s, fmt.Sprintf("i%d", i), t0)
-				mu.Lock()
-				defer mu.Unlock()
-				for _, id := range ids {
-					seen[id]++
-				}
-			})
-		}
-		wg.Wait()
-		if len(seen) != n {
-			t.Errorf("%d of %d orphans adopted", len(seen), n)
+		seen := map[int64]int{}
+		for round := range rounds {
+			for range n {
+				supervised(t, s, fmt.Sprintf("dead-%d", round))
+			}
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range adopters {
+				wg.Go(func() {
+					<-start
+					ids := adoptedIDs(t, s, fmt.Sprintf("i%d", i), t0)
+					mu.Lock()
+					defer mu.Unlock()
+					for _, id := range ids {
+						seen[id]++
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if len(seen) != n*(round+1) {
+				t.Fatalf("round %d: %d of %d orphans adopted", round, len(seen), n*(round+1))
+			}
 		}
 		for id, c := range seen {
 			if c != 1 {
