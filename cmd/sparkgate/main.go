@@ -15,27 +15,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	_ "net/http/pprof" // served only on --debug-addr
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
-	"time"
 
-	"github.com/sparkgate/sparkgate/internal/api"
-	"github.com/sparkgate/sparkgate/internal/batch"
 	"github.com/sparkgate/sparkgate/internal/config"
-	"github.com/sparkgate/sparkgate/internal/interactive"
-	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/livy"
-	"github.com/sparkgate/sparkgate/internal/logfile"
-	"github.com/sparkgate/sparkgate/internal/metrics"
-	"github.com/sparkgate/sparkgate/internal/store"
-	"github.com/sparkgate/sparkgate/internal/store/bolt"
-	"github.com/sparkgate/sparkgate/internal/store/postgres"
+	"github.com/sparkgate/sparkgate/internal/server"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 	"github.com/sparkgate/sparkgate/internal/version"
 )
@@ -117,7 +103,6 @@ func newLogger(format, level string, w io.Writer) *slog.Logger {
 }
 
 func serve(args []string, stderr io.Writer) int {
-	started := time.Now()
 	cfg, err := config.Load(args, os.Getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -129,123 +114,13 @@ func serve(args []string, stderr io.Writer) int {
 	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := runServer(ctx, cfg, log, started); err != nil {
+	srv, err := server.New(cfg, log)
+	if err == nil {
+		err = srv.Run(ctx)
+	}
+	if err != nil {
 		log.Error("sparkgate stopped", "err", err)
 		return 1
 	}
 	return 0
-}
-
-// openStore opens the embedded store in dataDir, or the PostgreSQL store at url.
-func openStore(ctx context.Context, url, dataDir string, log *slog.Logger) (store.Store, error) {
-	if url == "" {
-		return bolt.Open(filepath.Join(dataDir, "sparkgate.db"), log)
-	}
-	return postgres.Open(ctx, url, log)
-}
-
-func runServer(ctx context.Context, cfg *config.Config, log *slog.Logger, started time.Time) error {
-	dataDir, err := filepath.Abs(cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find own executable for the supervisor: %w", err)
-	}
-	if cfg.SparkHome == "" {
-		log.Warn("no --spark-home and no SPARK_HOME: spark-submit is looked up on PATH")
-	} else if _, err := os.Stat(filepath.Join(cfg.SparkHome, "bin", "spark-submit")); err != nil {
-		log.Warn("spark-submit not found under --spark-home; launches will fail", "spark_home", cfg.SparkHome)
-	}
-	st, err := openStore(ctx, cfg.Store, dataDir, log.With("component", "store"))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	l, err := launcher.New(launcher.Config{
-		SparkHome: cfg.SparkHome, Master: cfg.SparkMaster, DeployMode: cfg.DeployMode,
-		LocalDirWhitelist: cfg.LocalDirWhitelist, ConfBlacklist: cfg.ConfBlacklist, Impersonation: cfg.Impersonation,
-		AppsDir: filepath.Join(dataDir, "apps"), SupervisorCmd: []string{self, "supervise", "--detach"},
-		Env: os.Environ(),
-	})
-	if err != nil {
-		return err
-	}
-	volume, err := l.Volume()
-	if err != nil {
-		return fmt.Errorf("identify the applications' directory: %w", err)
-	}
-	m := metrics.New()
-	instanceID := cfg.InstanceID
-	if instanceID == "" {
-		host, _ := os.Hostname()
-		_, port, _ := net.SplitHostPort(cfg.Addr)
-		instanceID = host + "-" + port
-	}
-	batches := batch.New(batch.Config{
-		InstanceID: instanceID, Addr: cfg.Addr, Lease: cfg.Lease, Volume: volume,
-		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout,
-		RetainFinished: cfg.RetainFinished, KillGrace: cfg.KillGrace,
-		IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL,
-	}, st, l, logfile.New(), m, log.With("component", "batches"))
-	if err := batches.Start(ctx); err != nil {
-		return err
-	}
-	defer batches.Stop()
-	driverURL := cfg.DriverURL
-	if driverURL == "" {
-		driverURL = "http://" + cfg.Addr
-	}
-	sessions := interactive.New(interactive.Config{DataDir: dataDir, DriverURL: driverURL, InstanceID: instanceID,
-		KillGrace: cfg.KillGrace, ReservationTTL: cfg.ReservationTTL,
-		Timeouts: interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL}, Lease: cfg.Lease, Volume: volume,
-		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, StartTimeout: cfg.LaunchTimeout},
-		st, l, logfile.New(), log.With("component", "sessions"))
-	if err := sessions.Start(ctx); err != nil {
-		return err
-	}
-	defer sessions.Stop()
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	srv := &http.Server{
-		Handler:           api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, CSRFProtection: cfg.CSRFProtection}, batches, sessions, m, log.With("component", "api")),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	if cfg.DebugAddr != "" {
-		dln, err := net.Listen("tcp", cfg.DebugAddr)
-		if err != nil {
-			return fmt.Errorf("listen on debug address %s: %w", cfg.DebugAddr, err)
-		}
-		debugSrv := &http.Server{Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
-		go debugSrv.Serve(dln)
-		defer debugSrv.Close()
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	storeName := "embedded"
-	if cfg.Store != "" {
-		storeName = "postgres"
-	}
-	log.Info("sparkgate ready", "instance", instanceID, "addr", ln.Addr().String(), "data_dir", dataDir, "store", storeName, "spark_master", cfg.SparkMaster,
-		"local_dir_whitelist", strings.Join(cfg.LocalDirWhitelist, ","), "startup", time.Since(started).Round(time.Millisecond))
-
-	select {
-	case err := <-serveErr:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down; Spark applications keep running and are re-attached on the next start")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	<-serveErr
-	return nil
 }

@@ -9,11 +9,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/sparkgate/sparkgate/internal/launcher"
 )
 
 // Config is every setting of "sparkgate serve".
@@ -84,7 +88,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.DeployMode, "spark-deploy-mode", "", "spark-submit deploy mode (client or cluster; empty: Spark's default)")
 	c.LocalDirWhitelist = nil
 	fs.Var(listFlag{&c.LocalDirWhitelist}, "local-dir-whitelist", "comma-separated directories whose local files may be submitted (Livy's livy.file.local-dir-whitelist); empty refuses local paths")
-	c.ConfBlacklist = []string{"spark.master", "spark.submit.deployMode", "spark.yarn.jar", "spark.yarn.jars", "spark.yarn.archive", "livy.rsc.server.idle-timeout"}
+	c.ConfBlacklist = slices.Clone(launcher.DefaultConfBlacklist)
 	fs.Var(listFlag{&c.ConfBlacklist}, "spark-conf-blacklist", "comma-separated Spark conf keys users may not set")
 	fs.IntVar(&c.MaxConcurrentLaunches, "max-concurrent-launches", max(2, runtime.NumCPU()), "how many applications may be starting (spark-submit up to a live SparkContext) at once; more wait in a durable queue")
 	fs.DurationVar(&c.LaunchTimeout, "launch-timeout", time.Minute, "longest a launch holds its slot without a sign of a SparkContext")
@@ -143,7 +147,20 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 	if envErr != nil {
 		return nil, envErr
 	}
+	c.derive()
 	return c, c.Validate()
+}
+
+// derive fills the settings whose defaults follow from others, once every source was read.
+func (c *Config) derive() {
+	if c.InstanceID == "" {
+		host, _ := os.Hostname()
+		_, port, _ := net.SplitHostPort(c.Addr)
+		c.InstanceID = host + "-" + port
+	}
+	if c.DriverURL == "" {
+		c.DriverURL = "http://" + c.Addr
+	}
 }
 
 func envName(flagName string) string {

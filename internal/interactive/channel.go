@@ -143,6 +143,8 @@ func (m *Manager) Next(ctx context.Context, sess *store.Session, poll Poll) (*Me
 			return nil, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-m.pollsEnded:
+			return nil, nil
 		case <-m.ctx.Done():
 			return nil, nil
 		}
@@ -340,6 +342,8 @@ func (m *Manager) Call(ctx context.Context, id int64, call *Call) (*CallAnswer, 
 		return &a, nil
 	case <-timeout.C:
 		return nil, errkind.New(errkind.Unavailable, "the driver of session %d did not answer within %s", id, callTimeout)
+	case <-m.pollsEnded:
+		return nil, errkind.New(errkind.Unavailable, "the server is shutting down; retry")
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -88,6 +88,10 @@ type Manager struct {
 	handed   map[int64]handout       // by session: the statement its driver took from this instance
 	callSeq  uint64
 
+	// pollsEnded is closed by EndPolls: long polls and calls answer at once from then on.
+	pollsEnded chan struct{}
+	endPolls   sync.Once
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -118,7 +122,14 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 	}
 	return &Manager{cfg: cfg, store: st, launcher: l, logs: logs, log: log,
 		arrivals: map[int64]chan struct{}{}, watching: map[int64]bool{}, calls: map[string]*pendingCall{}, handed: map[int64]handout{},
-		starting: make(chan struct{}, cfg.MaxConcurrentLaunches)}
+		starting: make(chan struct{}, cfg.MaxConcurrentLaunches), pollsEnded: make(chan struct{})}
+}
+
+// EndPolls answers every waiting and future driver poll at once, empty, and every waiting
+// call with "unavailable": a server shutting down calls it first, so that no long poll holds
+// up its HTTP server's drain. The drivers poll again, and reach the next server.
+func (m *Manager) EndPolls() {
+	m.endPolls.Do(func() { close(m.pollsEnded) })
 }
 
 // Start writes the driver program and resumes the sessions this instance supervises:

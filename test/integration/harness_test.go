@@ -199,6 +199,16 @@ func (s *server) kill() { s.signal(syscall.SIGKILL) }
 // stop asks the server to shut down gracefully.
 func (s *server) stop() { s.signal(syscall.SIGTERM) }
 
+// stopTimed SIGTERMs the server and returns how long it took to exit, and its exit code.
+func (s *server) stopTimed() (time.Duration, int) {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	start := time.Now()
+	s.stop()
+	return time.Since(start), cmd.ProcessState.ExitCode()
+}
+
 func (s *server) url(path string) string { return "http://" + s.addr + path }
 
 // testClient bounds every request, so that a server that stops answering fails the test

@@ -95,13 +95,24 @@ func TestInteractiveSessionOnRealSpark(t *testing.T) {
 	if got := textOf(t, s.runStatement(0, `{"code":"x"}`)); got != "21" {
 		t.Errorf("after restart x = %q, want 21", got)
 	}
+	// A graceful stop ends the driver's long poll at once instead of waiting for it, and the
+	// driver carries on with the next server.
+	took, code := s.stopTimed()
+	t.Logf("SIGTERM with an open session: exit %d after %s", code, took)
+	if code != 0 || took > 2*time.Second {
+		t.Errorf("SIGTERM with an open session: exit %d after %s, want 0 within 2s\n%s", code, took, s.output())
+	}
+	s.start()
+	if got := textOf(t, s.runStatement(0, `{"code":"x"}`)); got != "21" {
+		t.Errorf("after a graceful restart x = %q, want 21", got)
+	}
 	list := s.do("GET", "/sessions/0/statements", "").json(t)
-	if list["total_statements"].(float64) != 11 {
-		t.Errorf("total_statements = %v, want 11", list["total_statements"])
+	if list["total_statements"].(float64) != 12 {
+		t.Errorf("total_statements = %v, want 12", list["total_statements"])
 	}
 	page := s.do("GET", "/sessions/0/statements?order=desc&from=1&size=2", "").json(t)
-	if ids := fmt.Sprint(page["statements"].([]any)[0].(map[string]any)["id"], page["statements"].([]any)[1].(map[string]any)["id"]); ids != "9 8" {
-		t.Errorf("statements order=desc from=1 size=2 = ids %s, want 9 8", ids)
+	if ids := fmt.Sprint(page["statements"].([]any)[0].(map[string]any)["id"], page["statements"].([]any)[1].(map[string]any)["id"]); ids != "10 9" {
+		t.Errorf("statements order=desc from=1 size=2 = ids %s, want 10 9", ids)
 	}
 
 	// Bad inputs.

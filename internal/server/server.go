@@ -1,0 +1,182 @@
+// Package server is sparkgate's composition root: it builds the store, the launcher, the
+// session managers and the HTTP API from the configuration, binds its port before it touches
+// anything on disk, serves, and shuts down in order — long polls first, then requests, then
+// the managers (giving up the lease, so that a peer adopts at once), the store last.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // served only on --debug-addr
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/api"
+	"github.com/sparkgate/sparkgate/internal/batch"
+	"github.com/sparkgate/sparkgate/internal/config"
+	"github.com/sparkgate/sparkgate/internal/interactive"
+	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/logfile"
+	"github.com/sparkgate/sparkgate/internal/metrics"
+	"github.com/sparkgate/sparkgate/internal/store"
+	"github.com/sparkgate/sparkgate/internal/store/bolt"
+	"github.com/sparkgate/sparkgate/internal/store/postgres"
+)
+
+// ShutdownTimeout bounds the drain of requests in flight at shutdown.
+const ShutdownTimeout = 10 * time.Second
+
+// Server is one sparkgate instance, bound to its address.
+type Server struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	ln       net.Listener
+	debugLn  net.Listener
+	started  time.Time
+	launcher launcher.Config
+}
+
+// New checks what the server needs from its machine and binds its listeners; nothing is
+// created on disk yet, so a start on a taken port fails clean. Run serves; Close releases the
+// listeners of a server that will not run.
+func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, started: time.Now()}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable for the supervisor: %w", err)
+	}
+	s.launcher = launcher.Config{
+		SparkHome: cfg.SparkHome, Master: cfg.SparkMaster, DeployMode: cfg.DeployMode,
+		LocalDirWhitelist: cfg.LocalDirWhitelist, ConfBlacklist: cfg.ConfBlacklist, Impersonation: cfg.Impersonation,
+		AppsDir: filepath.Join(dataDir, "apps"), SupervisorCmd: []string{self, "supervise", "--detach"},
+		Env: os.Environ(),
+	}
+	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if cfg.DebugAddr != "" {
+		if s.debugLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
+			s.ln.Close()
+			return nil, fmt.Errorf("listen on debug address %s: %w", cfg.DebugAddr, err)
+		}
+	}
+	return s, nil
+}
+
+// Addr is the address the API is served on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close releases the listeners; Run does it itself.
+func (s *Server) Close() {
+	s.ln.Close()
+	if s.debugLn != nil {
+		s.debugLn.Close()
+	}
+}
+
+// dataDir is the absolute data directory (New checked that it can be made absolute).
+func (s *Server) dataDir() string { return filepath.Dir(s.launcher.AppsDir) }
+
+// Run opens the store, recovers the sessions this instance supervises, serves until ctx ends
+// and then shuts down in order. Spark applications keep running; the next start re-attaches
+// them.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.Close()
+	cfg, log := s.cfg, s.log
+	if cfg.SparkHome == "" {
+		log.Warn("no --spark-home and no SPARK_HOME: spark-submit is looked up on PATH")
+	} else if _, err := os.Stat(filepath.Join(cfg.SparkHome, "bin", "spark-submit")); err != nil {
+		log.Warn("spark-submit not found under --spark-home; launches will fail", "spark_home", cfg.SparkHome)
+	}
+	st, err := openStore(ctx, cfg.Store, s.dataDir(), log.With("component", "store"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	l, err := launcher.New(s.launcher)
+	if err != nil {
+		return err
+	}
+	volume, err := l.Volume()
+	if err != nil {
+		return fmt.Errorf("identify the applications' directory: %w", err)
+	}
+	m := metrics.New()
+	batches := batch.New(batch.Config{
+		InstanceID: cfg.InstanceID, Addr: cfg.Addr, Lease: cfg.Lease, Volume: volume,
+		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout,
+		RetainFinished: cfg.RetainFinished, KillGrace: cfg.KillGrace,
+		IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL,
+	}, st, l, logfile.New(), m, log.With("component", "batches"))
+	if err := batches.Start(ctx); err != nil {
+		return err
+	}
+	defer batches.Stop() // after the sessions: it gives up the lease
+	sessions := interactive.New(interactive.Config{DataDir: s.dataDir(), DriverURL: cfg.DriverURL, InstanceID: cfg.InstanceID,
+		KillGrace: cfg.KillGrace, ReservationTTL: cfg.ReservationTTL,
+		Timeouts: interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL}, Lease: cfg.Lease, Volume: volume,
+		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, StartTimeout: cfg.LaunchTimeout},
+		st, l, logfile.New(), log.With("component", "sessions"))
+	if err := sessions.Start(ctx); err != nil {
+		return err
+	}
+	defer sessions.Stop()
+
+	srv := &http.Server{
+		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, CSRFProtection: cfg.CSRFProtection},
+			batches, sessions, m, log.With("component", "api")),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	// Long polls wait for work, not for the client: ending them first lets the drain finish.
+	srv.RegisterOnShutdown(sessions.EndPolls)
+	if s.debugLn != nil {
+		debugSrv := &http.Server{Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
+		go debugSrv.Serve(s.debugLn)
+		defer debugSrv.Close()
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(s.ln) }()
+	storeName := "embedded"
+	if cfg.Store != "" {
+		storeName = "postgres"
+	}
+	log.Info("sparkgate ready", "instance", cfg.InstanceID, "addr", s.Addr(), "data_dir", s.dataDir(), "store", storeName,
+		"spark_master", cfg.SparkMaster, "local_dir_whitelist", strings.Join(cfg.LocalDirWhitelist, ","),
+		"startup", time.Since(s.started).Round(time.Millisecond))
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down; Spark applications keep running and are re-attached on the next start")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// openStore opens the embedded store in dataDir, or the PostgreSQL store at url.
+func openStore(ctx context.Context, url, dataDir string, log *slog.Logger) (store.Store, error) {
+	if url == "" {
+		return bolt.Open(filepath.Join(dataDir, "sparkgate.db"), log)
+	}
+	return postgres.Open(ctx, url, log)
+}
