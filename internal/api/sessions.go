@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/interactive"
@@ -275,6 +277,19 @@ func (s *Server) toDriver(h handler) handler {
 	}
 }
 
+// peerClient forwards requests to peer instances. A peer answers a call within its own call
+// timeout (30 s); a peer that accepts the connection and then says nothing is given up on.
+// No bound on the whole exchange: an upload's body may take long to stream.
+var peerClient = &http.Client{Transport: &http.Transport{
+	DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+	ResponseHeaderTimeout: 45 * time.Second,
+	IdleConnTimeout:       time.Minute,
+}}
+
+// forwardedResponseHeaders are the peer's answer's headers passed on to the client; the rest
+// (framing, connection management) belong to each hop.
+var forwardedResponseHeaders = []string{"Content-Type", "Location", "Retry-After", "Allow"}
+
 func forward(r *http.Request, addr string) (*reply, error) {
 	req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+addr+r.URL.RequestURI(), r.Body)
 	if err != nil {
@@ -283,7 +298,7 @@ func forward(r *http.Request, addr string) (*reply, error) {
 	req.Header = r.Header.Clone()
 	req.Header.Set(forwardedHeader, "1")
 	req.ContentLength = r.ContentLength
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := peerClient.Do(req)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Unavailable, err, "the instance that serves this session's driver (%s) did not answer", addr)
 	}
@@ -292,7 +307,12 @@ func forward(r *http.Request, addr string) (*reply, error) {
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Unavailable, err, "the instance that serves this session's driver (%s) did not answer", addr)
 	}
-	rep := &reply{status: resp.StatusCode}
+	rep := &reply{status: resp.StatusCode, header: http.Header{}}
+	for _, h := range forwardedResponseHeaders {
+		if v := resp.Header.Values(h); len(v) > 0 {
+			rep.header[h] = v
+		}
+	}
 	if len(b) > 0 {
 		rep.body = json.RawMessage(b)
 	}

@@ -64,6 +64,9 @@ func TestInteractiveSessionOnRealSpark(t *testing.T) {
 		t.Errorf("kind = %v", view["kind"])
 	}
 	waitFor(t, sparkTimeout, "the session to be idle", func() bool { return s.sessionState(0) == "idle" })
+	if v := s.do("GET", "/sessions/0", "").json(t); !strings.HasPrefix(fmt.Sprint(v["appId"]), "local-") {
+		t.Errorf("an idle session's appId = %v, want the driver's local-… application id", v["appId"])
+	}
 
 	if got := textOf(t, s.runStatement(0, `{"code":"x = 21"}`)); got != "" {
 		t.Errorf("an assignment printed %q, want \"\"", got)
@@ -105,6 +108,9 @@ func TestInteractiveSessionOnRealSpark(t *testing.T) {
 	s.start()
 	if got := textOf(t, s.runStatement(0, `{"code":"x"}`)); got != "21" {
 		t.Errorf("after a graceful restart x = %q, want 21", got)
+	}
+	if v := s.do("GET", "/sessions/0", "").json(t); !strings.HasPrefix(fmt.Sprint(v["appId"]), "local-") {
+		t.Errorf("after restarts the session's appId = %v, want the driver's local-… application id", v["appId"])
 	}
 	list := s.do("GET", "/sessions/0/statements", "").json(t)
 	if list["total_statements"].(float64) != 12 {
