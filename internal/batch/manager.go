@@ -635,24 +635,9 @@ func (m *Manager) watch(id int64, tag string) {
 	})
 }
 
-// update applies p, retrying while the store is unavailable (a database restarting): an
-// outcome once observed must be recorded. It gives up only when the manager stops; the next
-// start then finds the outcome again in the application's directory.
+// update applies p, retrying while the store is unavailable (store.UpdateUntilRecorded).
 func (m *Manager) update(p *store.UpdateParams) (*store.Session, error) {
-	wait := 100 * time.Millisecond
-	for {
-		sess, err := m.store.UpdateSession(m.ctx, p)
-		if !errors.Is(err, store.ErrUnavailable) {
-			return sess, err
-		}
-		m.log.Warn("store unavailable; retrying", "id", p.ID, "err", err)
-		select {
-		case <-m.ctx.Done():
-			return nil, err
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 2*time.Second)
-	}
+	return store.UpdateUntilRecorded(m.ctx, m.store, p, m.log)
 }
 
 func (m *Manager) markRunning(id int64, launch *store.Launch) {

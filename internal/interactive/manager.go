@@ -341,8 +341,8 @@ func (m *Manager) holdWhileStarting(id int64) {
 
 func (m *Manager) fail(id int64, reason string) {
 	dead := store.StateDead
-	_, err := m.store.UpdateSession(m.ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
-		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &dead, Reason: &reason, Now: time.Now()})
+	_, err := store.UpdateUntilRecorded(m.ctx, m.store, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
+		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &dead, Reason: &reason, Now: time.Now()}, m.log)
 	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
 		m.log.Error("record session failure", "id", id, "err", err)
 	}
@@ -379,9 +379,9 @@ func (m *Manager) ended(id int64, exit *supervisor.Exit) {
 	dead := store.StateDead
 	reason := "the session's driver ended: " + exit.Describe()
 	code := exit.Code
-	_, err := m.store.UpdateSession(m.ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
+	_, err := store.UpdateUntilRecorded(m.ctx, m.store, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
 		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &dead,
-		Reason: &reason, ExitCode: &code, Now: time.Now()})
+		Reason: &reason, ExitCode: &code, Now: time.Now()}, m.log)
 	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
 		m.log.Error("record session end", "id", id, "err", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -137,6 +138,59 @@ func TestDriversStartAFewAtATime(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); started() < 2; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the second driver never started after the first was ready")
+		}
+	}
+}
+
+// outageStore is a store whose session updates fail as unavailable while down is set.
+type outageStore struct {
+	store.Store
+	down atomic.Bool
+}
+
+func (s *outageStore) UpdateSession(ctx context.Context, p *store.UpdateParams) (*store.Session, error) {
+	if s.down.Load() {
+		return nil, store.ErrUnavailable
+	}
+	return s.Store.UpdateSession(ctx, p)
+}
+
+// A driver that dies while the store is out is recorded dead once the store is back: the
+// outcome is retried, never dropped with the session left idle.
+func TestDriverDeathDuringAStoreOutageIsRecorded(t *testing.T) {
+	ctx := context.Background()
+	bst, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), slog.New(slog.NewTextHandler(t.Output(), nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bst.Close()
+	st := &outageStore{Store: bst}
+	c, err := st.CreateSession(ctx, &store.CreateParams{Kind: store.KindInteractive, State: store.StateIdle,
+		Tag: "sparkgate-session-{id}-x", Supervisor: "me", Request: []byte(`{"kind":"pyspark"}`), Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := c.Session.Tag
+	fl := &fakeLauncher{dir: t.TempDir(), starts: map[string][]string{}, status: map[string]supervisor.Status{tag: supervisor.Running}}
+	m := New(Config{DataDir: t.TempDir(), DriverURL: "http://gw", InstanceID: "me", PollInterval: 5 * time.Millisecond},
+		st, fl, logfile.New(), slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError})))
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	st.down.Store(true)
+	fl.mu.Lock()
+	fl.status[tag] = supervisor.Finished
+	fl.mu.Unlock()
+	time.Sleep(100 * time.Millisecond) // the watcher sees the end and cannot record it
+	st.down.Store(false)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		sess, err := st.GetSession(ctx, store.KindInteractive, c.Session.ID)
+		if err == nil && sess.State == store.StateDead {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the outage the session is %v (%v), want dead", sess.State, err)
 		}
 	}
 }
