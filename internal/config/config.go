@@ -46,6 +46,7 @@ type Config struct {
 	MaxUploadBytes        int64
 	SessionIdleTimeout    time.Duration
 	SessionTTL            time.Duration
+	DriverGatewayTimeout  time.Duration
 	CSRFProtection        bool
 	LogFormat             string
 	LogLevel              string
@@ -102,6 +103,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", 512<<20, "largest file accepted by a session's upload-jar, upload-pyfile and upload-file")
 	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", time.Hour, "delete an interactive session idle this long (0: never); a session's idleTimeout overrides it")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 0, "delete an interactive session this long after its creation (0: never); a session's ttl overrides it")
+	fs.DurationVar(&c.DriverGatewayTimeout, "driver-gateway-timeout", 15*time.Minute, "how long an interactive session's driver keeps trying to reach a gateway that does not answer before it exits (Livy's livy.rsc.server.idle-timeout); longer than any restart or failover")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return fs
@@ -221,7 +223,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("max-concurrent-launches must be at least 1, not %d", c.MaxConcurrentLaunches))
 	}
 	for name, d := range map[string]time.Duration{"lease": c.Lease, "retain-finished": c.RetainFinished, "launch-timeout": c.LaunchTimeout,
-		"kill-grace": c.KillGrace, "idempotency-retention": c.IdempotencyRetention, "reservation-ttl": c.ReservationTTL} {
+		"kill-grace": c.KillGrace, "idempotency-retention": c.IdempotencyRetention, "reservation-ttl": c.ReservationTTL,
+		"driver-gateway-timeout": c.DriverGatewayTimeout} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, not %s", name, d))
 		}

@@ -68,6 +68,8 @@ type Config struct {
 	// more sessions wait, starting, for a slot. StartTimeout frees a slot a start holds too long.
 	MaxConcurrentLaunches int
 	StartTimeout          time.Duration
+	// GatewayTimeout is how long a driver that reaches no gateway keeps trying before it exits.
+	GatewayTimeout time.Duration
 }
 
 // Manager runs interactive sessions. Start it before use and Stop it to end its goroutines;
@@ -119,6 +121,9 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 	}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = time.Minute
+	}
+	if cfg.GatewayTimeout <= 0 {
+		cfg.GatewayTimeout = 15 * time.Minute
 	}
 	return &Manager{cfg: cfg, store: st, launcher: l, logs: logs, log: log,
 		arrivals: map[int64]chan struct{}{}, watching: map[int64]bool{}, calls: map[string]*pendingCall{}, handed: map[int64]handout{},
@@ -318,7 +323,8 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 	kind, _ := livy.SessionKind(req.Kind)
 	_, err = m.launcher.Start(m.ctx, sess.Tag, argv, "SPARKGATE_URL="+m.cfg.DriverURL,
 		fmt.Sprintf("SPARKGATE_SESSION_ID=%d", sess.ID), "SPARKGATE_SECRET="+secret, "SPARKGATE_SESSION_KIND="+kind,
-		"SPARKGATE_WORK_DIR="+filepath.Dir(m.launcher.LogPath(sess.Tag)))
+		"SPARKGATE_WORK_DIR="+filepath.Dir(m.launcher.LogPath(sess.Tag)),
+		fmt.Sprintf("SPARKGATE_GATEWAY_TIMEOUT_SECONDS=%g", m.cfg.GatewayTimeout.Seconds()))
 	if err != nil {
 		<-m.starting
 		m.fail(sess.ID, err.Error())

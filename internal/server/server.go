@@ -125,7 +125,7 @@ func (s *Server) Run(ctx context.Context) error {
 	sessions := interactive.New(interactive.Config{DataDir: s.dataDir(), DriverURL: cfg.DriverURL, InstanceID: cfg.InstanceID,
 		KillGrace: cfg.KillGrace, ReservationTTL: cfg.ReservationTTL,
 		Timeouts: interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL}, Lease: cfg.Lease, Volume: volume,
-		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, StartTimeout: cfg.LaunchTimeout},
+		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, StartTimeout: cfg.LaunchTimeout, GatewayTimeout: cfg.DriverGatewayTimeout},
 		st, l, logfile.New(), log.With("component", "sessions"))
 	if err := sessions.Start(ctx); err != nil {
 		return err

@@ -64,6 +64,7 @@ func TestInteractiveSessionOnRealSpark(t *testing.T) {
 		t.Errorf("kind = %v", view["kind"])
 	}
 	waitFor(t, sparkTimeout, "the session to be idle", func() bool { return s.sessionState(0) == "idle" })
+	idleAt := time.Now()
 	if v := s.do("GET", "/sessions/0", "").json(t); !strings.HasPrefix(fmt.Sprint(v["appId"]), "local-") {
 		t.Errorf("an idle session's appId = %v, want the driver's local-… application id", v["appId"])
 	}
@@ -86,6 +87,12 @@ func TestInteractiveSessionOnRealSpark(t *testing.T) {
 	if failed["status"] != "error" || failed["ename"] != "ZeroDivisionError" || failed["data"] != nil || len(failed["traceback"].([]any)) == 0 {
 		t.Errorf("error output = %v", failed)
 	}
+	// The Scala interpreter started in the background once the session was idle.
+	began := time.Now()
+	if got := textOf(t, s.runStatement(0, `{"code":"sc.parallelize(1 to 10).sum()","kind":"scala"}`)); !strings.Contains(got, "55") {
+		t.Errorf("a Scala statement in a pyspark session = %q", got)
+	}
+	t.Logf("first Scala statement in a pyspark session, %s after idle plus five statements: %s", began.Sub(idleAt).Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 	sessionExtras(t, s, 0)
 	waitFor(t, 10*time.Second, "idle after the last statement", func() bool { return s.sessionState(0) == "idle" })
 
@@ -113,12 +120,12 @@ func TestInteractiveSessionOnRealSpark(t *testing.T) {
 		t.Errorf("after restarts the session's appId = %v, want the driver's local-… application id", v["appId"])
 	}
 	list := s.do("GET", "/sessions/0/statements", "").json(t)
-	if list["total_statements"].(float64) != 12 {
-		t.Errorf("total_statements = %v, want 12", list["total_statements"])
+	if list["total_statements"].(float64) != 13 {
+		t.Errorf("total_statements = %v, want 13", list["total_statements"])
 	}
 	page := s.do("GET", "/sessions/0/statements?order=desc&from=1&size=2", "").json(t)
-	if ids := fmt.Sprint(page["statements"].([]any)[0].(map[string]any)["id"], page["statements"].([]any)[1].(map[string]any)["id"]); ids != "10 9" {
-		t.Errorf("statements order=desc from=1 size=2 = ids %s, want 10 9", ids)
+	if ids := fmt.Sprint(page["statements"].([]any)[0].(map[string]any)["id"], page["statements"].([]any)[1].(map[string]any)["id"]); ids != "11 10" {
+		t.Errorf("statements order=desc from=1 size=2 = ids %s, want 11 10", ids)
 	}
 
 	// Bad inputs.
@@ -209,5 +216,27 @@ func sessionExtras(t *testing.T, s *server, id int) {
 	got := textOf(t, s.runStatement(id, `{"code":"import greeting\nfrom pyspark import SparkFiles\nprint(greeting.greet('spark'))\nopen(SparkFiles.get('notes.txt')).read()"}`))
 	if got != "hello, spark\n'uploaded words'" {
 		t.Errorf("added module and uploaded file = %q", got)
+	}
+}
+
+// A driver whose gateway never comes back exits after --driver-gateway-timeout instead of
+// holding its memory forever; when a gateway returns, the session reads dead with the reason.
+func TestDriverGivesUpOnAGatewayThatNeverReturns(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--driver-gateway-timeout", "3s"}})
+	if r := s.do("POST", "/sessions", `{"kind":"pyspark","conf":{"spark.ui.enabled":"false"}}`); r.status != 201 {
+		t.Fatalf("POST /sessions = %d %s", r.status, r.body)
+	}
+	waitFor(t, sparkTimeout, "the session to be idle", func() bool { return s.sessionState(0) == "idle" })
+	dir := appDirOf(t, s, "session", 0)
+	s.kill()
+	gone := time.Now()
+	waitFor(t, time.Minute, "the driver to give up", func() bool { return len(processesWithTag(dir)) == 0 })
+	t.Logf("driver gone %s after its gateway (limit 3s)", time.Since(gone).Round(100*time.Millisecond))
+	s.start()
+	waitFor(t, 10*time.Second, "the session to read dead", func() bool { return s.sessionState(0) == "dead" })
+	if log := s.do("GET", "/sessions/0/log?from=0&size=10000", ""); !strings.Contains(string(log.body), "no gateway answered") {
+		t.Errorf("the session's log does not say why its driver ended:\n%s", log.body)
 	}
 }

@@ -30,9 +30,11 @@ import time
 import traceback
 import urllib.parse
 
-URL = os.environ["SPARKGATE_URL"].rstrip("/")
-SESSION = os.environ["SPARKGATE_SESSION_ID"]
-SECRET = os.environ["SPARKGATE_SECRET"]
+# Set by configure() from the environment spark-submit passes on.
+URL = SESSION = SECRET = KIND = WORK_DIR = None
+# How long the driver keeps trying to reach a gateway that gives no answer at all before it
+# exits (Livy's driver: livy.rsc.server.idle-timeout). Any HTTP answer counts as contact.
+GATEWAY_TIMEOUT_SECONDS = 15 * 60
 POLL_SECONDS = 25
 CANCEL_GRACE_SECONDS = 2  # after cancelJobGroup, before interrupting the statement's thread
 
@@ -44,6 +46,18 @@ class GatewayError(Exception):
 
 
 _connections = threading.local()  # one kept-alive connection per thread
+_last_contact = time.monotonic()  # when a gateway last answered any request of this driver
+
+
+def configure(environ):
+    """Reads the driver's settings from its environment."""
+    global URL, SESSION, SECRET, KIND, WORK_DIR, GATEWAY_TIMEOUT_SECONDS
+    URL = environ["SPARKGATE_URL"].rstrip("/")
+    SESSION = environ["SPARKGATE_SESSION_ID"]
+    SECRET = environ["SPARKGATE_SECRET"]
+    KIND = environ.get("SPARKGATE_SESSION_KIND", "pyspark")
+    WORK_DIR = environ.get("SPARKGATE_WORK_DIR")
+    GATEWAY_TIMEOUT_SECONDS = float(environ.get("SPARKGATE_GATEWAY_TIMEOUT_SECONDS", GATEWAY_TIMEOUT_SECONDS))
 
 
 def call(method, path, body=None, timeout=POLL_SECONDS + 10):
@@ -63,26 +77,35 @@ def call(method, path, body=None, timeout=POLL_SECONDS + 10):
         conn.close()
         _connections.conn = None
         raise
+    global _last_contact
+    _last_contact = time.monotonic()
     if resp.status >= 400:
         raise GatewayError(resp.status)
     return resp.status, (json.loads(raw) if raw else None)
 
 
+def exit_driver(code, why):
+    print("sparkgate driver: %s; exiting" % why, file=sys.stderr)
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def call_until_answered(method, path, body=None):
-    """Retries through a restarting gateway; exits only when the session is gone."""
+    """Retries through a restarting gateway; exits when the session is gone, or when no gateway
+    has answered for GATEWAY_TIMEOUT_SECONDS."""
     wait = 0.2
     while True:
         try:
             return call(method, path, body)
         except GatewayError as e:
             if e.code in (401, 403, 404, 410):
-                print("sparkgate driver: the gateway no longer knows this session (%d); exiting" % e.code, file=sys.stderr)
-                sys.stderr.flush()
-                os._exit(0)
+                exit_driver(0, "the gateway no longer knows this session (%d)" % e.code)
             if e.code < 500:
                 raise
         except (http.client.HTTPException, OSError, TimeoutError):
-            pass
+            silent = time.monotonic() - _last_contact
+            if silent > GATEWAY_TIMEOUT_SECONDS:
+                exit_driver(1, "no gateway answered at %s for %d s (the limit is %d s)" % (URL, silent, GATEWAY_TIMEOUT_SECONDS))
         time.sleep(wait)
         wait = min(wait * 2, 5)
 
@@ -290,6 +313,15 @@ class ScalaInterpreter:
             with self._lock:
                 self._start()
 
+    def warm_up(self):
+        """Starts the interpreter (seconds of compiler start-up) before the first Scala
+        statement needs it; that statement waits on the lock meanwhile."""
+        try:
+            with self._lock:
+                self._start()
+        except Exception as e:  # the first statement will report it
+            print("sparkgate driver: Scala interpreter did not start: %s" % e, file=sys.stderr)
+
     # ------------------------------------------------------------------ setup
     def _start(self):
         if self._intp is not None:
@@ -485,7 +517,7 @@ def repl_class_dir():
     """Where the Scala interpreter compiles to. Executors load those classes from
     spark.repl.class.outputDir, which Spark reads only when the SparkContext starts, so it is
     set on every session (a Scala statement may come to a pyspark session too)."""
-    parent = os.environ.get("SPARKGATE_WORK_DIR")
+    parent = WORK_DIR
     if not parent or not os.path.isdir(parent):
         parent = None
     return tempfile.mkdtemp(prefix="repl-classes-", dir=parent)
@@ -503,7 +535,7 @@ class Driver:
         except Exception:  # removed in some Spark versions; spark is the way anyway
             pass
         self.interpreters = {"pyspark": PythonInterpreter(namespace), "sql": SQLInterpreter(spark),
-                             "spark": ScalaInterpreter(spark, eager=os.environ.get("SPARKGATE_SESSION_KIND") == "spark")}
+                             "spark": ScalaInterpreter(spark, eager=KIND == "spark")}
         self.statements = queue.Queue()
         self.lock = threading.Lock()
         self.assigned = None  # the statement handed to this driver and not yet answered
@@ -660,6 +692,7 @@ class Driver:
 
 
 def main():
+    configure(os.environ)
     from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.config(OUTPUT_DIR_KEY, repl_class_dir()).getOrCreate()
@@ -668,6 +701,9 @@ def main():
     call_until_answered("POST", "/driver/sessions/%s/ready" % SESSION, {"appId": spark.sparkContext.applicationId})
     threading.Thread(target=driver.poll, name="sparkgate-poller", daemon=True).start()
     threading.Thread(target=driver.report_progress, name="sparkgate-progress", daemon=True).start()
+    # Once the session is idle: a Scala statement in a session of another kind then runs at
+    # once instead of waiting for the interpreter to start.
+    threading.Thread(target=driver.interpreters["spark"].warm_up, name="sparkgate-scala-warm-up", daemon=True).start()
     driver.run_statements()
 
 
