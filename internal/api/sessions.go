@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -198,14 +197,6 @@ func (s *Server) listStatements(r *http.Request) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.sessions.Statements(r.Context(), sess.ID)
-	if err != nil {
-		return nil, err
-	}
-	total := len(list)
-	if order := strings.TrimSpace(r.URL.Query().Get("order")); strings.EqualFold(order, "desc") {
-		slices.Reverse(list)
-	}
 	from, _, err := queryInt(r, "from")
 	if err != nil {
 		return nil, err
@@ -214,12 +205,17 @@ func (s *Server) listStatements(r *http.Request) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	list = list[min(from, total):]
-	if given {
-		list = list[:min(size, len(list))]
+	if !given {
+		size = maxPageSize // Livy lists every statement; this many at most
 	}
-	out := &livy.StatementList{TotalStatements: total, Statements: make([]*livy.Statement, 0, len(list))}
-	for _, st := range list {
+	order := strings.TrimSpace(r.URL.Query().Get("order"))
+	page, err := s.sessions.Statements(r.Context(), &store.ListStatementsParams{SessionID: sess.ID,
+		From: from, Size: min(size, maxPageSize), Desc: strings.EqualFold(order, "desc")})
+	if err != nil {
+		return nil, err
+	}
+	out := &livy.StatementList{TotalStatements: page.Total, Statements: make([]*livy.Statement, 0, len(page.Statements))}
+	for _, st := range page.Statements {
 		out.Statements = append(out.Statements, statementView(st))
 	}
 	return ok(out)

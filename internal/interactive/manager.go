@@ -469,12 +469,9 @@ func (m *Manager) AddStatement(ctx context.Context, id int64, req *livy.CreateSt
 	return st, nil
 }
 
-// Statements lists a session's statements.
-func (m *Manager) Statements(ctx context.Context, id int64) ([]*store.Statement, error) {
-	if _, err := m.store.GetSession(ctx, store.KindInteractive, id); err != nil {
-		return nil, err
-	}
-	return m.store.ListStatements(ctx, id)
+// Statements returns a page of a session's statements.
+func (m *Manager) Statements(ctx context.Context, p *store.ListStatementsParams) (*store.StatementPage, error) {
+	return m.store.ListStatements(ctx, p)
 }
 
 // Statement returns one statement of a session.

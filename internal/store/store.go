@@ -295,6 +295,32 @@ type AddStatementParams struct {
 	Now       time.Time
 }
 
+// ListStatementsParams selects a page of a session's statements: at most Size of them after
+// skipping From, in id order or, with Desc, newest first.
+type ListStatementsParams struct {
+	SessionID  int64
+	From, Size int
+	Desc       bool
+}
+
+// StatementPage is a page of statements and the session's number of statements.
+type StatementPage struct {
+	Total      int
+	Statements []*Statement
+}
+
+// IDs returns the statement ids of the page p selects among total statements numbered 0 to
+// total-1 (statement ids are dense: none is ever removed alone), lowest first: [lo, hi].
+// Empty when hi < lo.
+func (p *ListStatementsParams) IDs(total int64) (lo, hi int64) {
+	from := min(max(int64(p.From), 0), total)
+	size := min(total-from, max(int64(p.Size), 0))
+	if p.Desc {
+		return total - from - size, total - from - 1
+	}
+	return from, from + size - 1
+}
+
 // UpdateStatementParams changes a statement; nil fields are left as they are.
 type UpdateStatementParams struct {
 	SessionID int64
@@ -422,8 +448,9 @@ type Store interface {
 	AddStatement(ctx context.Context, p *AddStatementParams) (*Statement, error)
 	// GetStatement returns one statement, or ErrNotFound.
 	GetStatement(ctx context.Context, sessionID, id int64) (*Statement, error)
-	// ListStatements returns a session's statements in id order.
-	ListStatements(ctx context.Context, sessionID int64) ([]*Statement, error)
+	// ListStatements returns a page of a session's statements and how many it has; its cost
+	// follows the page, not the session's history.
+	ListStatements(ctx context.Context, p *ListStatementsParams) (*StatementPage, error)
 	// FirstWaitingStatement returns the session's waiting statement of the lowest id, or
 	// ErrNotFound; its cost does not grow with the statements that finished.
 	FirstWaitingStatement(ctx context.Context, sessionID int64) (*Statement, error)

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -519,17 +520,7 @@ func (s *Store) AddStatement(ctx context.Context, p *store.AddStatementParams) (
 		if _, err := s.load(tx, store.KindInteractive, false, p.SessionID); err != nil {
 			return err
 		}
-		// The next id follows the session's last statement.
-		id := int64(0)
-		c := tx.Bucket(statementsBucket).Cursor()
-		if k, _ := c.Seek(idKey(p.SessionID + 1)); k != nil {
-			k, _ = c.Prev()
-			if k != nil && bytes.HasPrefix(k, idKey(p.SessionID)) {
-				id = int64(binary.BigEndian.Uint64(k[8:])) + 1
-			}
-		} else if k, _ := c.Last(); k != nil && bytes.HasPrefix(k, idKey(p.SessionID)) {
-			id = int64(binary.BigEndian.Uint64(k[8:])) + 1
-		}
+		id := nextStatementID(tx, p.SessionID)
 		st := &store.Statement{SessionID: p.SessionID, ID: id, Code: p.Code, Kind: p.Kind,
 			State: store.StatementWaiting, CreatedAt: p.Now}
 		enc, err := json.Marshal(st)
@@ -570,22 +561,44 @@ func (s *Store) GetStatement(ctx context.Context, sessionID, id int64) (*store.S
 	return out, err
 }
 
-func (s *Store) ListStatements(ctx context.Context, sessionID int64) ([]*store.Statement, error) {
-	out := []*store.Statement{}
+func (s *Store) ListStatements(ctx context.Context, p *store.ListStatementsParams) (*store.StatementPage, error) {
+	page := &store.StatementPage{Statements: []*store.Statement{}}
 	err := s.view(func(tx *bbolt.Tx) error {
-		prefix := idKey(sessionID)
+		page.Total = int(nextStatementID(tx, p.SessionID))
+		lo, hi := p.IDs(int64(page.Total))
+		if hi < lo {
+			return nil
+		}
 		c := tx.Bucket(statementsBucket).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		for k, v := c.Seek(statementKey(p.SessionID, lo)); k != nil && bytes.Compare(k, statementKey(p.SessionID, hi)) <= 0; k, v = c.Next() {
 			var st store.Statement
 			if err := json.Unmarshal(v, &st); err != nil {
-				s.log.Error("skipping unreadable statement", "session", sessionID, "err", err)
+				s.log.Error("skipping unreadable statement", "session", p.SessionID, "err", err)
 				continue
 			}
-			out = append(out, &st)
+			page.Statements = append(page.Statements, &st)
 		}
 		return nil
 	})
-	return out, err
+	if p.Desc {
+		slices.Reverse(page.Statements)
+	}
+	return page, err
+}
+
+// nextStatementID is the id of the session's next statement: one more than its last.
+func nextStatementID(tx *bbolt.Tx, sessionID int64) int64 {
+	c := tx.Bucket(statementsBucket).Cursor()
+	k, _ := c.Seek(idKey(sessionID + 1))
+	if k != nil {
+		k, _ = c.Prev()
+	} else {
+		k, _ = c.Last()
+	}
+	if k == nil || !bytes.HasPrefix(k, idKey(sessionID)) {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(k[8:])) + 1
 }
 
 func (s *Store) UpdateStatement(ctx context.Context, p *store.UpdateStatementParams) (*store.Statement, error) {

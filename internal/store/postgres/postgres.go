@@ -445,22 +445,36 @@ func (s *Store) GetStatement(ctx context.Context, sessionID, id int64) (*store.S
 	return st, interpret(err)
 }
 
-func (s *Store) ListStatements(ctx context.Context, sessionID int64) ([]*store.Statement, error) {
-	rows, err := s.pool.Query(ctx, `SELECT record FROM statements WHERE session_id = $1 ORDER BY id`, sessionID)
-	if err != nil {
-		return nil, interpret(err)
-	}
-	defer rows.Close()
-	out := []*store.Statement{}
-	for rows.Next() {
-		st, err := scanStatement(rows)
-		if err != nil {
-			s.log.Error("skipping unreadable statement", "session", sessionID, "err", err)
-			continue
+func (s *Store) ListStatements(ctx context.Context, p *store.ListStatementsParams) (*store.StatementPage, error) {
+	page := &store.StatementPage{Statements: []*store.Statement{}}
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var next int64
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(id) + 1, 0) FROM statements WHERE session_id = $1`, p.SessionID).Scan(&next); err != nil {
+			return err
 		}
-		out = append(out, st)
-	}
-	return out, interpret(rows.Err())
+		page.Total = int(next)
+		lo, hi := p.IDs(next)
+		order := "ASC"
+		if p.Desc {
+			order = "DESC"
+		}
+		rows, err := tx.Query(ctx, `SELECT record FROM statements WHERE session_id = $1 AND id BETWEEN $2 AND $3 ORDER BY id `+order, p.SessionID, lo, hi)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		page.Statements = page.Statements[:0]
+		for rows.Next() {
+			st, err := scanStatement(rows)
+			if err != nil {
+				s.log.Error("skipping unreadable statement", "session", p.SessionID, "err", err)
+				continue
+			}
+			page.Statements = append(page.Statements, st)
+		}
+		return rows.Err()
+	})
+	return page, err
 }
 
 func (s *Store) UpdateStatement(ctx context.Context, p *store.UpdateStatementParams) (*store.Statement, error) {

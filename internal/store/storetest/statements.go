@@ -37,12 +37,44 @@ var statementTests = []storeTest{
 		if st := addStatement(t, s, b.ID, "x"); st.ID != 0 {
 			t.Errorf("first statement of b has id %d, want 0", st.ID)
 		}
-		list, err := s.ListStatements(context.Background(), a.ID)
-		if err != nil || len(list) != 3 || list[2].Code != "2" {
-			t.Errorf("ListStatements = %v, %v", list, err)
+		page, err := s.ListStatements(context.Background(), &store.ListStatementsParams{SessionID: a.ID, Size: 10})
+		if err != nil || page.Total != 3 || len(page.Statements) != 3 || page.Statements[2].Code != "2" {
+			t.Errorf("ListStatements = %+v, %v", page, err)
 		}
-		if list, _ := s.ListStatements(context.Background(), 999); list == nil || len(list) != 0 {
-			t.Errorf("statements of an unknown session = %v, want an empty list", list)
+		if page, _ := s.ListStatements(context.Background(), &store.ListStatementsParams{SessionID: 999, Size: 10}); page.Statements == nil || len(page.Statements) != 0 || page.Total != 0 {
+			t.Errorf("statements of an unknown session = %+v, want an empty page", page)
+		}
+	}},
+	{"StatementsArePaged", func(t *testing.T, s store.Store) {
+		sess, other := interactive(t, s), interactive(t, s)
+		for i := range 5 {
+			addStatement(t, s, sess.ID, fmt.Sprint(i))
+		}
+		addStatement(t, s, other.ID, "other")
+		for _, tc := range []struct {
+			p    store.ListStatementsParams
+			want string
+		}{
+			{store.ListStatementsParams{Size: 10}, "[0 1 2 3 4]"},
+			{store.ListStatementsParams{}, "[]"},
+			{store.ListStatementsParams{From: 1, Size: 2}, "[1 2]"},
+			{store.ListStatementsParams{From: 3, Size: 100}, "[3 4]"},
+			{store.ListStatementsParams{From: 5, Size: 1}, "[]"},
+			{store.ListStatementsParams{From: 1 << 62, Size: 1 << 62}, "[]"},
+			{store.ListStatementsParams{Desc: true, Size: 5}, "[4 3 2 1 0]"},
+			{store.ListStatementsParams{Desc: true, From: 1, Size: 2}, "[3 2]"},
+			{store.ListStatementsParams{Desc: true, From: 4, Size: 9}, "[0]"},
+			{store.ListStatementsParams{Desc: true, From: 9, Size: 1}, "[]"},
+		} {
+			tc.p.SessionID = sess.ID
+			page, err := s.ListStatements(context.Background(), &tc.p)
+			var ids []int64
+			for _, st := range page.Statements {
+				ids = append(ids, st.ID)
+			}
+			if got := fmt.Sprint(ids); err != nil || page.Total != 5 || got != tc.want {
+				t.Errorf("ListStatements(%+v) = %s of %d, %v; want %s of 5", tc.p, got, page.Total, err, tc.want)
+			}
 		}
 	}},
 	{"StatementsNeedALiveInteractiveSession", func(t *testing.T, s store.Store) {
@@ -179,8 +211,8 @@ var statementTests = []storeTest{
 		if err != nil || len(purged) != 1 {
 			t.Fatalf("purge: %d, %v", len(purged), err)
 		}
-		if list, _ := s.ListStatements(ctx, sess.ID); len(list) != 0 {
-			t.Errorf("a purged session's statements remain: %v", list)
+		if page, _ := s.ListStatements(ctx, &store.ListStatementsParams{SessionID: sess.ID, Size: 10}); len(page.Statements) != 0 {
+			t.Errorf("a purged session's statements remain: %v", page.Statements)
 		}
 	}},
 }
