@@ -600,7 +600,7 @@ func benchPostgres(bin, url, work, stub, whitelist string, workers int, duration
 	a.cmd.Process.Kill()
 	a.cmd.Wait()
 	killed := time.Now()
-	for !strings.Contains(b.log.String(), "adopted batches") {
+	for !strings.Contains(b.log.String(), "adopted sessions of an instance whose lease expired") {
 		if time.Since(killed) > time.Minute {
 			check(fmt.Errorf("b did not adopt within a minute"))
 		}

@@ -37,26 +37,18 @@ type Config struct {
 	MaxConcurrentLaunches int
 	// LaunchTimeout ends a launch phase that shows no sign of a SparkContext.
 	LaunchTimeout time.Duration
-	// RetainFinished is how long a finished or deleted batch stays in the store.
-	RetainFinished time.Duration
 	// KillGrace is how long DELETE's SIGTERM has before SIGKILL.
 	KillGrace time.Duration
 	// PollInterval is how often a running application's directory is checked.
 	PollInterval time.Duration
-	// IdempotencyRetention is how long a requestId (or a used reservation) keeps answering
-	// replays with its session.
-	IdempotencyRetention time.Duration
 	// ReservationTTL is how long a reserved id waits for its PUT.
 	ReservationTTL time.Duration
-	// InstanceID names this server among the instances sharing the store; Addr is where it
-	// serves. Lease is how long the instance counts as alive after each renewal: a peer adopts
-	// its unfinished sessions when it expires.
+	// InstanceID names this server among the instances sharing the store (instance.Instance
+	// keeps its lease and hands the manager the batches it adopts).
 	InstanceID string
-	Addr       string
-	Lease      time.Duration
-	// Volume identifies the applications' directory this instance sees (launcher.Volume): it
-	// adopts only sessions of instances on the same volume.
-	Volume string
+	// SweepInterval is how often never-launched batches are looked for, in case a launch was
+	// lost with an error.
+	SweepInterval time.Duration
 }
 
 func (c *Config) withDefaults() {
@@ -66,17 +58,11 @@ func (c *Config) withDefaults() {
 	if c.LaunchTimeout <= 0 {
 		c.LaunchTimeout = 60 * time.Second
 	}
-	if c.RetainFinished <= 0 {
-		c.RetainFinished = 24 * time.Hour
-	}
 	if c.KillGrace <= 0 {
 		c.KillGrace = 10 * time.Second
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 100 * time.Millisecond
-	}
-	if c.IdempotencyRetention <= 0 {
-		c.IdempotencyRetention = 7 * 24 * time.Hour
 	}
 	if c.ReservationTTL <= 0 {
 		c.ReservationTTL = 24 * time.Hour
@@ -84,8 +70,8 @@ func (c *Config) withDefaults() {
 	if c.InstanceID == "" {
 		c.InstanceID = "sparkgate"
 	}
-	if c.Lease <= 0 {
-		c.Lease = 15 * time.Second
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = 5 * time.Second
 	}
 }
 
@@ -99,7 +85,6 @@ type Launcher interface {
 	Signal(tag string, knownPID int, sig syscall.Signal) (bool, error)
 	LogPath(tag string) string
 	Note(tag, line string) error
-	Remove(tag string) error
 }
 
 var _ Launcher = (*launcher.Launcher)(nil)
@@ -146,15 +131,11 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, m *metrics
 	}
 }
 
-// Start takes up the lease of this instance, recovers the unfinished batches it supervises
-// and those of instances whose lease expired, then starts the launch workers, the lease
-// keeper and the purger. It returns once recovery has been decided (not once applications
-// finished).
+// Start recovers the unfinished batches this instance supervises, then starts the launch
+// workers and the sweeper. It returns once recovery has been decided (not once applications
+// finished). The instance's lease must be held already (instance.Join).
 func (m *Manager) Start(ctx context.Context) error {
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	if err := m.renewLease(ctx, m.now().Add(m.cfg.Lease)); err != nil {
-		return fmt.Errorf("take the instance lease: %w", err)
-	}
 	active, err := m.store.ListActive(ctx, store.KindBatch)
 	if err != nil {
 		return fmt.Errorf("recover batches: %w", err)
@@ -162,74 +143,27 @@ func (m *Manager) Start(ctx context.Context) error {
 	recovered := 0
 	for _, sess := range active {
 		if sess.Supervisor == m.cfg.InstanceID {
-			m.recover(sess)
+			m.Recover(sess)
 			recovered++
 		}
 	}
 	if recovered > 0 {
 		m.log.Info("recovered batches", "count", recovered)
 	}
-	if err := m.adopt(ctx); err != nil {
-		return err
-	}
 	for range m.cfg.MaxConcurrentLaunches {
 		m.wg.Go(m.launchWorker)
 	}
-	m.wg.Go(m.leaseLoop)
-	m.wg.Go(m.purgeLoop)
+	m.wg.Go(func() { periodic.Every(m.ctx, m.cfg.SweepInterval, func() bool { m.sweep(); return true }) })
 	return nil
 }
 
-// Stop ends the manager's goroutines and waits for them, then gives up the lease so that a
-// peer adopts this instance's batches at once. Applications keep running and are re-attached
-// by whoever supervises them next.
+// Stop ends the manager's goroutines and waits for them. Applications keep running and are
+// re-attached by whoever supervises them next.
 func (m *Manager) Stop() {
 	if m.cancel != nil {
 		m.cancel()
 	}
 	m.wg.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := m.renewLease(ctx, m.now()); err != nil {
-		m.log.Warn("give up the instance lease", "err", err)
-	}
-}
-
-func (m *Manager) renewLease(ctx context.Context, until time.Time) error {
-	return m.store.RenewLease(ctx, &store.LeaseParams{InstanceID: m.cfg.InstanceID, Addr: m.cfg.Addr, Volume: m.cfg.Volume, LeaseUntil: until})
-}
-
-// adopt takes over the unfinished batches of instances whose lease expired.
-func (m *Manager) adopt(ctx context.Context) error {
-	adopted, err := m.store.AdoptSessions(ctx, &store.AdoptParams{Kind: store.KindBatch, InstanceID: m.cfg.InstanceID,
-		Volume: m.cfg.Volume, Now: m.now()})
-	if err != nil {
-		return fmt.Errorf("adopt batches: %w", err)
-	}
-	for _, sess := range adopted {
-		m.recover(sess)
-	}
-	m.log.Debug("adoption pass", "adopted", len(adopted))
-	if len(adopted) > 0 {
-		m.metrics.Adopted.Add(float64(len(adopted)))
-		m.log.Info("adopted batches of an instance whose lease expired", "count", len(adopted))
-	}
-	return nil
-}
-
-// leaseLoop renews the lease three times per lease period and adopts orphans as often.
-func (m *Manager) leaseLoop() {
-	periodic.Every(m.ctx, m.cfg.Lease/3, func() bool {
-		if err := m.renewLease(m.ctx, m.now().Add(m.cfg.Lease)); err != nil {
-			m.log.Warn("renew the instance lease", "err", err)
-			return true
-		}
-		if err := m.adopt(m.ctx); err != nil {
-			m.log.Warn("adopt orphaned batches", "err", err)
-		}
-		m.sweep()
-		return true
-	})
 }
 
 // sweep queues every never-launched batch this instance supervises, in case its launch was
@@ -250,7 +184,9 @@ func (m *Manager) sweep() {
 	}
 }
 
-func (m *Manager) recover(sess *store.Session) {
+// Recover resumes supervising a batch of this instance, or one adopted from a peer: a running
+// application is watched, a finished one recorded, a never-started one launched.
+func (m *Manager) Recover(sess *store.Session) {
 	st, exit, err := m.launcher.Inspect(sess.Tag)
 	switch {
 	case err != nil:
@@ -690,51 +626,4 @@ func (m *Manager) fail(id int64, tag, reason string) {
 		m.log.Error("record batch failure", "id", id, "err", err)
 	}
 	m.log.Warn("batch failed to launch", "id", id, "reason", reason)
-}
-
-// purgeLoop forgets finished sessions of both kinds past --retain-finished, with their
-// application directories, and idempotency keys past their retention. Interactive sessions
-// share it: a record and a directory are purged the same way whatever ran in them.
-func (m *Manager) purgeLoop() {
-	every := min(max(m.cfg.RetainFinished/10, time.Second), time.Minute)
-	periodic.Every(m.ctx, every, func() bool {
-		for _, kind := range []store.Kind{store.KindBatch, store.KindInteractive} {
-			m.purge(kind)
-		}
-		return true
-	})
-}
-
-func (m *Manager) purge(kind store.Kind) {
-	for {
-		purged, err := m.store.PurgeSessions(m.ctx, &store.PurgeParams{
-			Kind: kind, Before: m.now().Add(-m.cfg.RetainFinished), Limit: 500,
-		})
-		if err != nil {
-			m.log.Warn("purge finished sessions", "kind", kind, "err", err)
-			break
-		}
-		for _, sess := range purged {
-			m.forgetFiles(sess)
-		}
-		if len(purged) < 500 {
-			break
-		}
-	}
-	now := m.now()
-	purged, err := m.store.PurgeKeys(m.ctx, &store.PurgeKeysParams{Kind: kind,
-		KeysBefore: now.Add(-m.cfg.IdempotencyRetention), UnusedBefore: now.Add(-m.cfg.ReservationTTL), Limit: 1000})
-	if err != nil {
-		m.log.Warn("purge expired request ids", "kind", kind, "err", err)
-	}
-	for _, sess := range purged {
-		m.forgetFiles(sess)
-	}
-}
-
-func (m *Manager) forgetFiles(sess *store.Session) {
-	m.logs.Forget(m.launcher.LogPath(sess.Tag))
-	if err := m.launcher.Remove(sess.Tag); err != nil {
-		m.log.Warn("remove application directory", "tag", sess.Tag, "err", err)
-	}
 }

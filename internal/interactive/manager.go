@@ -57,11 +57,6 @@ type Config struct {
 	// ReservationTTL is how long a reserved session id waits for its PUT.
 	ReservationTTL time.Duration
 	Timeouts       Timeouts
-	// Lease is the instance lease's length (renewed by the batch manager); sessions of an
-	// instance whose lease expired are adopted every Lease/3. Zero turns adoption off.
-	Lease time.Duration
-	// Volume identifies the applications' directory, as for batches (store.LeaseParams).
-	Volume string
 	// SweepInterval is how often timeouts are checked.
 	SweepInterval time.Duration
 	// MaxConcurrentLaunches bounds the drivers starting at once (from spark-submit to ready);
@@ -161,22 +156,17 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	for _, sess := range active {
 		if sess.Supervisor == m.cfg.InstanceID || sess.Supervisor == "" {
-			m.recover(sess)
+			m.Recover(sess)
 		}
-	}
-	if m.cfg.Lease > 0 {
-		if err := m.adopt(ctx); err != nil {
-			return err
-		}
-		m.wg.Go(m.adoptLoop)
 	}
 	m.wg.Go(func() { m.sweepTimeouts(m.cfg.SweepInterval) })
 	return nil
 }
 
-// recover resumes supervising a session: a running driver is watched (it reconnects by
-// itself), an ended one recorded, an unlaunched one launched.
-func (m *Manager) recover(sess *store.Session) {
+// Recover resumes supervising a session of this instance, or one adopted from a peer (whose
+// driver already polls whichever instance answers): a running driver is watched (it
+// reconnects by itself), an ended one recorded, an unlaunched one launched.
+func (m *Manager) Recover(sess *store.Session) {
 	st, exit, err := m.launcher.Inspect(sess.Tag)
 	switch {
 	case err != nil:
@@ -188,33 +178,6 @@ func (m *Manager) recover(sess *store.Session) {
 	default:
 		m.wg.Go(func() { m.launch(sess) })
 	}
-}
-
-// adopt takes over the sessions of instances whose lease expired (the batch manager keeps
-// this instance's lease): their drivers already poll whichever instance answers, so adopting
-// is watching their processes and timeouts.
-func (m *Manager) adopt(ctx context.Context) error {
-	adopted, err := m.store.AdoptSessions(ctx, &store.AdoptParams{Kind: store.KindInteractive, InstanceID: m.cfg.InstanceID,
-		Volume: m.cfg.Volume, Now: time.Now()})
-	if err != nil {
-		return fmt.Errorf("adopt sessions: %w", err)
-	}
-	for _, sess := range adopted {
-		m.recover(sess)
-	}
-	if len(adopted) > 0 {
-		m.log.Info("adopted interactive sessions of an instance whose lease expired", "count", len(adopted))
-	}
-	return nil
-}
-
-func (m *Manager) adoptLoop() {
-	periodic.Every(m.ctx, m.cfg.Lease/3, func() bool {
-		if err := m.adopt(m.ctx); err != nil {
-			m.log.Warn("adopt orphaned sessions", "err", err)
-		}
-		return true
-	})
 }
 
 // Stop ends the manager's goroutines; drivers keep running and keep polling.

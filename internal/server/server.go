@@ -1,7 +1,7 @@
 // Package server is sparkgate's composition root: it builds the store, the launcher, the
 // session managers and the HTTP API from the configuration, binds its port before it touches
 // anything on disk, serves, and shuts down in order — long polls first, then requests, then
-// the managers (giving up the lease, so that a peer adopts at once), the store last.
+// adoption, the managers, the lease (given up, so that a peer adopts at once), the store last.
 package server
 
 import (
@@ -20,6 +20,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/api"
 	"github.com/sparkgate/sparkgate/internal/batch"
 	"github.com/sparkgate/sparkgate/internal/config"
+	"github.com/sparkgate/sparkgate/internal/instance"
 	"github.com/sparkgate/sparkgate/internal/interactive"
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/logfile"
@@ -112,25 +113,37 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("identify the applications' directory: %w", err)
 	}
 	m := metrics.New()
+	logs := logfile.New()
+	inst := instance.New(instance.Config{ID: cfg.InstanceID, Addr: cfg.Addr, Volume: volume, Lease: cfg.Lease,
+		RetainFinished: cfg.RetainFinished, IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL},
+		st, func(sess *store.Session) { forgetFiles(l, logs, sess, log) }, m, log.With("component", "instance"))
+	if err := inst.Join(ctx); err != nil {
+		return err
+	}
+	defer inst.Leave() // last: once nothing of this instance acts on its sessions any more
 	batches := batch.New(batch.Config{
-		InstanceID: cfg.InstanceID, Addr: cfg.Addr, Lease: cfg.Lease, Volume: volume,
-		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout,
-		RetainFinished: cfg.RetainFinished, KillGrace: cfg.KillGrace,
-		IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL,
-	}, st, l, logfile.New(), m, log.With("component", "batches"))
+		InstanceID: cfg.InstanceID, MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout,
+		KillGrace: cfg.KillGrace, ReservationTTL: cfg.ReservationTTL, SweepInterval: cfg.Lease / 3,
+	}, st, l, logs, m, log.With("component", "batches"))
 	if err := batches.Start(ctx); err != nil {
 		return err
 	}
-	defer batches.Stop() // after the sessions: it gives up the lease
+	defer batches.Stop()
 	sessions := interactive.New(interactive.Config{DataDir: s.dataDir(), DriverURL: cfg.DriverURL, InstanceID: cfg.InstanceID,
 		KillGrace: cfg.KillGrace, ReservationTTL: cfg.ReservationTTL,
-		Timeouts: interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL}, Lease: cfg.Lease, Volume: volume,
+		Timeouts:              interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL},
 		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, StartTimeout: cfg.LaunchTimeout, GatewayTimeout: cfg.DriverGatewayTimeout},
-		st, l, logfile.New(), log.With("component", "sessions"))
+		st, l, logs, log.With("component", "sessions"))
 	if err := sessions.Start(ctx); err != nil {
 		return err
 	}
 	defer sessions.Stop()
+	inst.Register(store.KindBatch, batches.Recover)
+	inst.Register(store.KindInteractive, sessions.Recover)
+	if err := inst.Start(ctx); err != nil {
+		return err
+	}
+	defer inst.Stop() // first: no adoption into a manager that is stopping
 
 	srv := &http.Server{
 		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, CSRFProtection: cfg.CSRFProtection},
@@ -171,6 +184,15 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// forgetFiles removes what a purged session leaves outside the store: its application's
+// directory, and the cached index of its log.
+func forgetFiles(l *launcher.Launcher, logs *logfile.Index, sess *store.Session, log *slog.Logger) {
+	logs.Forget(l.LogPath(sess.Tag))
+	if err := l.Remove(sess.Tag); err != nil {
+		log.Warn("remove application directory", "tag", sess.Tag, "err", err)
+	}
 }
 
 // openStore opens the embedded store in dataDir, or the PostgreSQL store at url.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,7 +54,13 @@ func TestRunStopsWhenItsContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	waitUntil(t, func() bool { _, err := os.Stat(filepath.Join(cfg.DataDir, "sparkgate.db")); return err == nil })
+	waitUntil(t, func() bool {
+		resp, err := http.Get("http://" + srv.Addr() + "/version")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
 	cancel()
 	select {
 	case err := <-done:

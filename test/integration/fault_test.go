@@ -115,7 +115,7 @@ func runFaults(t *testing.T, f faultRun) {
 	list := s.do("GET", "/batches?size=100000", "").json(t)
 	adoptions := 0
 	for _, srv := range servers {
-		adoptions += strings.Count(srv.output(), "adopted batches")
+		adoptions += adoptionsIn(srv.output(), "batch")
 	}
 	t.Logf("fault injection: %d kills, %d requestIds, %d batches, %d duplicates, %d lost (%d adoptions by a peer)",
 		f.rounds, len(keys), int(list["total"].(float64)), duplicates, lost, adoptions)

@@ -319,6 +319,18 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
+// adoptionsIn counts the adoption passes in a server's output that took over sessions of kind
+// ("batch" or "session") from an instance whose lease expired.
+func adoptionsIn(output, kind string) int {
+	n := 0
+	for _, line := range strings.Split(output, "\n") {
+		if strings.Contains(line, "adopted sessions of an instance whose lease expired") && strings.Contains(line, " kind="+kind+" ") {
+			n++
+		}
+	}
+	return n
+}
+
 // processesWithTag lists live processes whose command line or environment carries tag.
 func processesWithTag(tag string) []string {
 	var found []string
