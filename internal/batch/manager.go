@@ -10,12 +10,9 @@ package batch
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -100,10 +97,7 @@ type Manager struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	queueMu  sync.Mutex
-	queue    []int64
-	queued   map[int64]bool
-	queueSig chan struct{}
+	queue *launchQueue
 
 	// stripes serialise launch and delete of one batch within this process: DELETE must see
 	// the pid of a supervisor this process is starting at that moment.
@@ -126,7 +120,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, m *metrics
 	}
 	return &Manager{
 		cfg: cfg, store: st, launcher: l, logs: logs, metrics: m, log: log, now: time.Now,
-		queued: map[int64]bool{}, queueSig: make(chan struct{}, 1),
+		queue:   newLaunchQueue(m.QueueDepth),
 		spawned: map[int64]int{}, watching: map[int64]bool{},
 	}
 }
@@ -315,7 +309,7 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 		return nil
 	}
 	m.metrics.Finished.WithLabelValues(string(store.StateKilled)).Inc()
-	m.unqueue(id)
+	m.queue.remove(id)
 	m.mu.Lock()
 	pid := m.spawned[id]
 	m.mu.Unlock()
@@ -326,304 +320,4 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 	return nil
 }
 
-func (m *Manager) enqueue(id int64) {
-	m.queueMu.Lock()
-	if !m.queued[id] {
-		m.queued[id] = true
-		m.queue = append(m.queue, id)
-	}
-	m.metrics.QueueDepth.Set(float64(len(m.queued)))
-	m.queueMu.Unlock()
-	select {
-	case m.queueSig <- struct{}{}:
-	default:
-	}
-}
-
-func (m *Manager) unqueue(id int64) {
-	m.queueMu.Lock()
-	delete(m.queued, id)
-	m.metrics.QueueDepth.Set(float64(len(m.queued)))
-	m.queueMu.Unlock()
-}
-
-func (m *Manager) dequeue() (int64, bool) {
-	m.queueMu.Lock()
-	defer m.queueMu.Unlock()
-	for len(m.queue) > 0 {
-		id := m.queue[0]
-		m.queue = m.queue[1:]
-		if m.queued[id] {
-			delete(m.queued, id)
-			m.metrics.QueueDepth.Set(float64(len(m.queued)))
-			return id, true
-		}
-	}
-	return 0, false
-}
-
-// launchWorker takes queued batches one at a time; the number of workers is the bound on
-// concurrent launches.
-func (m *Manager) launchWorker() {
-	for {
-		id, ok := m.dequeue()
-		if !ok {
-			select {
-			case <-m.ctx.Done():
-				return
-			case <-m.queueSig:
-				continue
-			}
-		}
-		if tag, pid := m.launch(id); tag != "" {
-			m.awaitLaunchPhase(id, tag, pid)
-		}
-		// Pass the signal on: other workers may be waiting while the queue is not empty.
-		select {
-		case m.queueSig <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// launch starts the application of batch id unless it was already started, and returns its
-// tag and the supervisor pid when this call started it.
-func (m *Manager) launch(id int64) (string, int) {
-	stripe := &m.stripes[id%int64(len(m.stripes))]
-	stripe.Lock()
-	defer stripe.Unlock()
-	ctx := m.ctx
-	sess, err := m.store.GetSession(ctx, store.KindBatch, id)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			m.log.Error("launch: read batch", "id", id, "err", err)
-			m.retryLater(id)
-		}
-		return "", 0
-	}
-	if sess.State != store.StateStarting && sess.State != store.StateRunning {
-		return "", 0
-	}
-	// Look for the tag first: a previous server may have started it just before dying.
-	st, exit, err := m.launcher.Inspect(sess.Tag)
-	switch {
-	case err != nil:
-		m.log.Error("launch: inspect application", "id", id, "err", err)
-		m.retryLater(id)
-		return "", 0
-	case st == supervisor.Finished:
-		m.finish(id, exit)
-		return "", 0
-	case st == supervisor.Running:
-		m.markRunning(id, nil)
-		m.watch(id, sess.Tag)
-		return "", 0
-	}
-	var req livy.CreateBatchRequest
-	if err := json.Unmarshal(sess.Request, &req); err != nil {
-		m.fail(id, sess.Tag, "stored request is unreadable: "+err.Error())
-		return "", 0
-	}
-	argv, err := m.launcher.Command(specOf(&req), sess.Tag)
-	if err != nil {
-		m.fail(id, sess.Tag, "refused at launch: "+err.Error())
-		return "", 0
-	}
-	pid, err := m.launcher.Start(ctx, sess.Tag, argv)
-	if err != nil {
-		if ctx.Err() != nil {
-			return "", 0 // shutting down; the next start will look for the tag again
-		}
-		m.fail(id, sess.Tag, err.Error())
-		return "", 0
-	}
-	m.mu.Lock()
-	m.spawned[id] = pid
-	m.mu.Unlock()
-	m.metrics.Launches.Inc()
-	m.markRunning(id, &store.Launch{SupervisorPID: pid, LaunchedAt: m.now()})
-	m.watch(id, sess.Tag)
-	m.log.Info("launched batch", "id", id, "tag", sess.Tag, "supervisor_pid", pid)
-	return sess.Tag, pid
-}
-
-func (m *Manager) retryLater(id int64) {
-	m.wg.Go(func() {
-		select {
-		case <-m.ctx.Done():
-		case <-time.After(time.Second):
-			m.enqueue(id)
-		}
-	})
-}
-
-var (
-	// Application ids as YARN, standalone and Kubernetes print them.
-	appIDPattern = regexp.MustCompile(`\b(application_\d+_\d+|app-\d{14}-\d{4,}|spark-[0-9a-f]{32})\b`)
-	uiPattern    = regexp.MustCompile(`(?:started at|Spark web UI at) (https?://\S+)`)
-)
-
-// sparkUpMarker appears once the driver's SparkContext is up, in Spark 3.5 and 4.x alike.
-const sparkUpMarker = "SparkContext: Submitted application:"
-
-// awaitLaunchPhase holds the caller's launch slot until the application's SparkContext is up,
-// it ended, or the launch timeout passed, reading the app id and UI URL on the way.
-func (m *Manager) awaitLaunchPhase(id int64, tag string, pid int) {
-	path := m.launcher.LogPath(tag)
-	timeout := time.NewTimer(m.cfg.LaunchTimeout)
-	defer timeout.Stop()
-	tick := time.NewTicker(m.cfg.PollInterval)
-	defer tick.Stop()
-	read, up := 0, false
-	var appID string
-	var info store.AppInfo
-	for !up {
-		select {
-		case <-m.ctx.Done():
-			return
-		case <-timeout.C:
-			return
-		case <-tick.C:
-		}
-		lines, total, err := m.logs.Lines(path, read, 10000)
-		if err != nil {
-			return
-		}
-		read = min(total, read+len(lines))
-		for _, line := range lines {
-			if match := appIDPattern.FindStringSubmatch(line); match != nil && appID == "" {
-				appID = match[1]
-			}
-			if match := uiPattern.FindStringSubmatch(line); match != nil && info.SparkUIURL == "" {
-				info.SparkUIURL = strings.TrimRight(match[1], ".,")
-			}
-			up = up || strings.Contains(line, sparkUpMarker)
-		}
-		if st, _, _ := m.launcher.Inspect(tag); st == supervisor.Finished {
-			up = true
-		}
-	}
-	if appID != "" || info.SparkUIURL != "" {
-		p := &store.UpdateParams{Kind: store.KindBatch, ID: id, Now: m.now()}
-		if appID != "" {
-			p.AppID = &appID
-		}
-		if info.SparkUIURL != "" {
-			p.AppInfo = &info
-		}
-		if _, err := m.store.UpdateSession(m.ctx, p); err != nil && !errors.Is(err, store.ErrNotFound) {
-			m.log.Warn("record app id", "id", id, "err", err)
-		}
-	}
-}
-
-// watch follows a started application until its directory records how it ended.
-func (m *Manager) watch(id int64, tag string) {
-	m.mu.Lock()
-	if m.watching[id] {
-		m.mu.Unlock()
-		return
-	}
-	m.watching[id] = true
-	m.mu.Unlock()
-	m.wg.Go(func() {
-		done := func() {
-			m.mu.Lock()
-			delete(m.watching, id)
-			delete(m.spawned, id)
-			m.mu.Unlock()
-		}
-		tick := time.NewTicker(m.cfg.PollInterval)
-		defer tick.Stop()
-		notStartedSince := time.Time{}
-		for {
-			select {
-			case <-m.ctx.Done():
-				done()
-				return
-			case <-tick.C:
-			}
-			st, exit, err := m.launcher.Inspect(tag)
-			if err != nil {
-				m.log.Warn("inspect application", "id", id, "err", err)
-				continue
-			}
-			switch st {
-			case supervisor.Finished:
-				m.finish(id, exit)
-				done()
-				return
-			case supervisor.Running:
-				notStartedSince = time.Time{}
-			case supervisor.NotStarted:
-				// The supervisor has not taken its lock yet, or it met an inspection and gave
-				// way. Give it a moment, then launch again: the directory makes that safe.
-				if notStartedSince.IsZero() {
-					notStartedSince = m.now()
-				} else if m.now().Sub(notStartedSince) > 5*time.Second {
-					m.log.Warn("application never started; launching again", "id", id, "tag", tag)
-					done()
-					m.enqueue(id)
-					return
-				}
-			}
-		}
-	})
-}
-
-// update applies p, retrying while the store is unavailable (store.UpdateUntilRecorded).
-func (m *Manager) update(p *store.UpdateParams) (*store.Session, error) {
-	return store.UpdateUntilRecorded(m.ctx, m.store, p, m.log)
-}
-
-func (m *Manager) markRunning(id int64, launch *store.Launch) {
-	running := store.StateRunning
-	_, err := m.update(&store.UpdateParams{
-		Kind: store.KindBatch, ID: id, IfStates: []store.State{store.StateStarting, store.StateRunning},
-		State: &running, Launch: launch, Now: m.now(),
-	})
-	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
-		m.log.Error("record batch running", "id", id, "err", err)
-	}
-}
-
-// finish records the application's outcome unless the batch already ended (killed by DELETE).
-func (m *Manager) finish(id int64, exit *supervisor.Exit) {
-	state := store.StateDead
-	if exit.Success() {
-		state = store.StateSuccess
-	}
-	reason := ""
-	if !exit.Success() {
-		reason = exit.Describe()
-	}
-	code := exit.Code
-	_, err := m.update(&store.UpdateParams{
-		Kind: store.KindBatch, ID: id, IfStates: []store.State{store.StateStarting, store.StateRunning},
-		State: &state, ExitCode: &code, Reason: &reason, Now: m.now(),
-	})
-	switch {
-	case err == nil:
-		m.metrics.Finished.WithLabelValues(string(state)).Inc()
-		m.log.Info("batch finished", "id", id, "state", state, "exit_code", code)
-	case errors.Is(err, store.ErrStateConflict), errors.Is(err, store.ErrNotFound):
-	default:
-		m.log.Error("record batch outcome", "id", id, "err", err)
-	}
-}
-
-func (m *Manager) fail(id int64, tag, reason string) {
-	_ = m.launcher.Note(tag, reason)
-	dead := store.StateDead
-	_, err := m.update(&store.UpdateParams{
-		Kind: store.KindBatch, ID: id, IfStates: []store.State{store.StateStarting, store.StateRunning},
-		State: &dead, Reason: &reason, Now: m.now(),
-	})
-	switch {
-	case err == nil:
-		m.metrics.Finished.WithLabelValues(string(dead)).Inc()
-	case !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound):
-		m.log.Error("record batch failure", "id", id, "err", err)
-	}
-	m.log.Warn("batch failed to launch", "id", id, "reason", reason)
-}
+func (m *Manager) enqueue(id int64) { m.queue.add(id) }

@@ -1,0 +1,158 @@
+package batch
+
+import (
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/store"
+	"github.com/sparkgate/sparkgate/internal/supervisor"
+)
+
+// launchWorker takes queued batches one at a time; the number of workers is the bound on
+// concurrent launches.
+func (m *Manager) launchWorker() {
+	for {
+		id, ok := m.queue.next(m.ctx)
+		if !ok {
+			return
+		}
+		if tag, pid := m.launch(id); tag != "" {
+			m.awaitLaunchPhase(id, tag, pid)
+		}
+	}
+}
+
+// launch starts the application of batch id unless it was already started, and returns its
+// tag and the supervisor pid when this call started it.
+func (m *Manager) launch(id int64) (string, int) {
+	stripe := &m.stripes[id%int64(len(m.stripes))]
+	stripe.Lock()
+	defer stripe.Unlock()
+	ctx := m.ctx
+	sess, err := m.store.GetSession(ctx, store.KindBatch, id)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			m.log.Error("launch: read batch", "id", id, "err", err)
+			m.retryLater(id)
+		}
+		return "", 0
+	}
+	if sess.State != store.StateStarting && sess.State != store.StateRunning {
+		return "", 0
+	}
+	// Look for the tag first: a previous server may have started it just before dying.
+	st, exit, err := m.launcher.Inspect(sess.Tag)
+	switch {
+	case err != nil:
+		m.log.Error("launch: inspect application", "id", id, "err", err)
+		m.retryLater(id)
+		return "", 0
+	case st == supervisor.Finished:
+		m.finish(id, exit)
+		return "", 0
+	case st == supervisor.Running:
+		m.markRunning(id, nil)
+		m.watch(id, sess.Tag)
+		return "", 0
+	}
+	var req livy.CreateBatchRequest
+	if err := json.Unmarshal(sess.Request, &req); err != nil {
+		m.fail(id, sess.Tag, "stored request is unreadable: "+err.Error())
+		return "", 0
+	}
+	argv, err := m.launcher.Command(specOf(&req), sess.Tag)
+	if err != nil {
+		m.fail(id, sess.Tag, "refused at launch: "+err.Error())
+		return "", 0
+	}
+	pid, err := m.launcher.Start(ctx, sess.Tag, argv)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", 0 // shutting down; the next start will look for the tag again
+		}
+		m.fail(id, sess.Tag, err.Error())
+		return "", 0
+	}
+	m.mu.Lock()
+	m.spawned[id] = pid
+	m.mu.Unlock()
+	m.metrics.Launches.Inc()
+	m.markRunning(id, &store.Launch{SupervisorPID: pid, LaunchedAt: m.now()})
+	m.watch(id, sess.Tag)
+	m.log.Info("launched batch", "id", id, "tag", sess.Tag, "supervisor_pid", pid)
+	return sess.Tag, pid
+}
+
+func (m *Manager) retryLater(id int64) {
+	m.wg.Go(func() {
+		select {
+		case <-m.ctx.Done():
+		case <-time.After(time.Second):
+			m.enqueue(id)
+		}
+	})
+}
+
+var (
+	// Application ids as YARN, standalone and Kubernetes print them.
+	appIDPattern = regexp.MustCompile(`\b(application_\d+_\d+|app-\d{14}-\d{4,}|spark-[0-9a-f]{32})\b`)
+	uiPattern    = regexp.MustCompile(`(?:started at|Spark web UI at) (https?://\S+)`)
+)
+
+// sparkUpMarker appears once the driver's SparkContext is up, in Spark 3.5 and 4.x alike.
+const sparkUpMarker = "SparkContext: Submitted application:"
+
+// awaitLaunchPhase holds the caller's launch slot until the application's SparkContext is up,
+// it ended, or the launch timeout passed, reading the app id and UI URL on the way.
+func (m *Manager) awaitLaunchPhase(id int64, tag string, pid int) {
+	path := m.launcher.LogPath(tag)
+	timeout := time.NewTimer(m.cfg.LaunchTimeout)
+	defer timeout.Stop()
+	tick := time.NewTicker(m.cfg.PollInterval)
+	defer tick.Stop()
+	read, up := 0, false
+	var appID string
+	var info store.AppInfo
+	for !up {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-timeout.C:
+			return
+		case <-tick.C:
+		}
+		lines, total, err := m.logs.Lines(path, read, 10000)
+		if err != nil {
+			return
+		}
+		read = min(total, read+len(lines))
+		for _, line := range lines {
+			if match := appIDPattern.FindStringSubmatch(line); match != nil && appID == "" {
+				appID = match[1]
+			}
+			if match := uiPattern.FindStringSubmatch(line); match != nil && info.SparkUIURL == "" {
+				info.SparkUIURL = strings.TrimRight(match[1], ".,")
+			}
+			up = up || strings.Contains(line, sparkUpMarker)
+		}
+		if st, _, _ := m.launcher.Inspect(tag); st == supervisor.Finished {
+			up = true
+		}
+	}
+	if appID != "" || info.SparkUIURL != "" {
+		p := &store.UpdateParams{Kind: store.KindBatch, ID: id, Now: m.now()}
+		if appID != "" {
+			p.AppID = &appID
+		}
+		if info.SparkUIURL != "" {
+			p.AppInfo = &info
+		}
+		if _, err := m.store.UpdateSession(m.ctx, p); err != nil && !errors.Is(err, store.ErrNotFound) {
+			m.log.Warn("record app id", "id", id, "err", err)
+		}
+	}
+}
