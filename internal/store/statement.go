@@ -1,0 +1,74 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// StatementState is an interactive statement's state, as Livy spells it.
+type StatementState string
+
+const (
+	StatementWaiting    StatementState = "waiting"
+	StatementRunning    StatementState = "running"
+	StatementAvailable  StatementState = "available"
+	StatementCancelling StatementState = "cancelling"
+	StatementCancelled  StatementState = "cancelled"
+)
+
+// Unfinished reports whether a statement in state s still waits, runs or is being cancelled.
+func (s StatementState) Unfinished() bool {
+	return s == StatementWaiting || s == StatementRunning || s == StatementCancelling
+}
+
+// Statement is one piece of code sent to an interactive session, and what became of it.
+type Statement struct {
+	SessionID int64          `json:"sessionId"`
+	ID        int64          `json:"id"`
+	Code      string         `json:"code"`
+	Kind      string         `json:"kind,omitempty"`
+	State     StatementState `json:"state"`
+	// Output is Livy's output object once the statement is available; nil before.
+	Output   json.RawMessage `json:"output,omitempty"`
+	Progress float64         `json:"progress"`
+	// Started and Completed are epoch milliseconds, 0 until they happen.
+	Started   int64     `json:"started"`
+	Completed int64     `json:"completed"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// NewStatement is the record of a statement queued with p under id: waiting, created at p.Now.
+func NewStatement(p *AddStatementParams, id int64) *Statement {
+	return &Statement{SessionID: p.SessionID, ID: id, Code: p.Code, Kind: p.Kind, State: StatementWaiting, CreatedAt: p.Now}
+}
+
+// Update applies p to the statement when its state is one of p.IfStates (or p has none), and
+// returns ErrStateConflict otherwise.
+func (st *Statement) Update(p *UpdateStatementParams) error {
+	if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, st.State) {
+		return fmt.Errorf("%w: statement %d is %s", ErrStateConflict, st.ID, st.State)
+	}
+	st.Apply(p)
+	return nil
+}
+
+// Apply makes an update's changes to the statement.
+func (st *Statement) Apply(p *UpdateStatementParams) {
+	if p.State != nil {
+		st.State = *p.State
+	}
+	if p.Output != nil {
+		st.Output = append(json.RawMessage(nil), p.Output...)
+	}
+	if p.Progress != nil {
+		st.Progress = *p.Progress
+	}
+	if p.Started != nil {
+		st.Started = *p.Started
+	}
+	if p.Completed != nil {
+		st.Completed = *p.Completed
+	}
+}
