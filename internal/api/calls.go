@@ -1,0 +1,67 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/livy"
+)
+
+func (s *Server) completion(r *http.Request) (*reply, error) {
+	sess, err := s.lookupSession(r)
+	if err != nil {
+		return nil, err
+	}
+	var req livy.CompletionRequest
+	if err := livy.Decode(r.Body, &req); err != nil {
+		return nil, err
+	}
+	candidates, err := s.sessions.Complete(r.Context(), sess, &req)
+	if err != nil {
+		return nil, err
+	}
+	return ok(map[string][]string{"candidates": candidates})
+}
+
+func (s *Server) addResource(op string) handler {
+	return func(r *http.Request) (*reply, error) {
+		sess, err := s.lookupSession(r)
+		if err != nil {
+			return nil, err
+		}
+		var req livy.AddResourceRequest
+		if err := livy.Decode(r.Body, &req); err != nil {
+			return nil, err
+		}
+		if req.URI == nil || strings.TrimSpace(*req.URI) == "" {
+			return nil, errkind.Invalidf("uri is required")
+		}
+		if err := s.sessions.AddResource(r.Context(), sess.ID, op, *req.URI); err != nil {
+			return nil, err
+		}
+		return &reply{status: http.StatusOK}, nil
+	}
+}
+
+func (s *Server) uploadResource(field, op string) handler {
+	return func(r *http.Request) (*reply, error) {
+		sess, err := s.lookupSession(r)
+		if err != nil {
+			return nil, err
+		}
+		file, header, err := r.FormFile(field)
+		if err != nil {
+			if errors.As(err, new(*http.MaxBytesError)) {
+				return nil, err
+			}
+			return nil, errkind.Invalidf("expected a multipart form with the file in field %q: %v", field, err)
+		}
+		defer file.Close()
+		if err := s.sessions.Upload(r.Context(), sess.ID, op, header.Filename, file); err != nil {
+			return nil, err
+		}
+		return &reply{status: http.StatusOK}, nil
+	}
+}

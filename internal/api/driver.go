@@ -1,0 +1,110 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/interactive"
+	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/store"
+)
+
+// driverSession authenticates a driver's request.
+func (s *Server) driverSession(r *http.Request) (*store.Session, error) {
+	id, err := strconv.ParseInt(r.PathValue("ref"), 10, 64)
+	if err != nil {
+		return nil, errkind.Invalidf("invalid session id")
+	}
+	sess, err := s.sessions.Authenticate(r.Context(), id, r.Header.Get("X-Sparkgate-Secret"))
+	return sess, notFound(r.PathValue("ref"), err)
+}
+
+func (s *Server) driverReady(r *http.Request) (*reply, error) {
+	sess, err := s.driverSession(r)
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		AppID string `json:"appId"`
+	}
+	if err := livy.Decode(r.Body, &body); err != nil {
+		return nil, err
+	}
+	if err := s.sessions.Ready(r.Context(), sess, body.AppID); err != nil {
+		return nil, err
+	}
+	return ok(livy.Message{Msg: "ok"})
+}
+
+func (s *Server) driverNext(r *http.Request) (*reply, error) {
+	sess, err := s.driverSession(r)
+	if err != nil {
+		return nil, err
+	}
+	var poll interactive.Poll
+	if v := r.URL.Query().Get("running"); v != "" {
+		sid, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, errkind.Invalidf("invalid running statement id %q", v)
+		}
+		poll.Running = &sid
+	}
+	poll.CancelSeen = r.URL.Query().Get("cancelSeen") == "1"
+	msg, err := s.sessions.Next(r.Context(), sess, poll)
+	if err != nil {
+		return nil, err
+	}
+	if msg == nil {
+		return &reply{status: http.StatusNoContent}, nil
+	}
+	return ok(msg)
+}
+
+func (s *Server) driverAnswer(r *http.Request) (*reply, error) {
+	sess, err := s.driverSession(r)
+	if err != nil {
+		return nil, err
+	}
+	var answer interactive.CallAnswer
+	if err := livy.Decode(r.Body, &answer); err != nil {
+		return nil, err
+	}
+	if err := s.sessions.Answer(sess, r.PathValue("cid"), answer); err != nil {
+		return nil, err
+	}
+	return ok(livy.Message{Msg: "ok"})
+}
+
+func (s *Server) driverResult(r *http.Request) (*reply, error) {
+	sess, err := s.driverSession(r)
+	if err != nil {
+		return nil, err
+	}
+	sid, err := statementID(r)
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Output   json.RawMessage `json:"output"`
+		Progress *float64        `json:"progress"`
+	}
+	if err := livy.Decode(r.Body, &body); err != nil {
+		return nil, err
+	}
+	if body.Progress != nil && len(body.Output) == 0 {
+		if err := s.sessions.Progress(r.Context(), sess, sid, *body.Progress); err != nil {
+			return nil, err
+		}
+		return ok(livy.Message{Msg: "ok"})
+	}
+	if len(body.Output) == 0 || strings.TrimSpace(string(body.Output)) == "null" {
+		return nil, errkind.Invalidf("output is required")
+	}
+	if err := s.sessions.Result(r.Context(), sess, sid, body.Output); err != nil {
+		return nil, err
+	}
+	return ok(livy.Message{Msg: "ok"})
+}

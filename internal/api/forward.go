@@ -1,0 +1,75 @@
+package api
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/errkind"
+)
+
+// forwardedHeader marks a request one instance forwarded to another: it is served where it
+// lands, never forwarded again.
+const forwardedHeader = "X-Sparkgate-Forwarded"
+
+// toDriver serves a request that needs the session's driver at once (calls wait in the memory
+// of one instance): here when the driver polls this instance, else forwarded to the live
+// instance it polls.
+func (s *Server) toDriver(h handler) handler {
+	return func(r *http.Request) (*reply, error) {
+		if r.Header.Get(forwardedHeader) == "" {
+			sess, err := s.lookupSession(r)
+			if err != nil {
+				return nil, err
+			}
+			if addr := s.sessions.CallPeer(r.Context(), sess); addr != "" {
+				return forward(r, addr)
+			}
+		}
+		return h(r)
+	}
+}
+
+// peerClient forwards requests to peer instances. A peer answers a call within its own call
+// timeout (30 s); a peer that accepts the connection and then says nothing is given up on.
+// No bound on the whole exchange: an upload's body may take long to stream.
+var peerClient = &http.Client{Transport: &http.Transport{
+	DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+	ResponseHeaderTimeout: 45 * time.Second,
+	IdleConnTimeout:       time.Minute,
+}}
+
+// forwardedResponseHeaders are the peer's answer's headers passed on to the client; the rest
+// (framing, connection management) belong to each hop.
+var forwardedResponseHeaders = []string{"Content-Type", "Location", "Retry-After", "Allow"}
+
+func forward(r *http.Request, addr string) (*reply, error) {
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+addr+r.URL.RequestURI(), r.Body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = r.Header.Clone()
+	req.Header.Set(forwardedHeader, "1")
+	req.ContentLength = r.ContentLength
+	resp, err := peerClient.Do(req)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "the instance that serves this session's driver (%s) did not answer", addr)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "the instance that serves this session's driver (%s) did not answer", addr)
+	}
+	rep := &reply{status: resp.StatusCode, header: http.Header{}}
+	for _, h := range forwardedResponseHeaders {
+		if v := resp.Header.Values(h); len(v) > 0 {
+			rep.header[h] = v
+		}
+	}
+	if len(b) > 0 {
+		rep.body = json.RawMessage(b)
+	}
+	return rep, nil
+}
