@@ -18,7 +18,7 @@ func (s *Server) driverSession(r *http.Request) (*store.Session, error) {
 	if err != nil {
 		return nil, errkind.Invalidf("invalid session id")
 	}
-	sess, err := s.sessions.Authenticate(r.Context(), id, r.Header.Get("X-Sparkgate-Secret"))
+	sess, err := s.sessions.Authenticate(r.Context(), id, r.Header.Get(interactive.SecretHeader))
 	return sess, notFound(r.PathValue("ref"), err)
 }
 
@@ -45,14 +45,14 @@ func (s *Server) driverNext(r *http.Request) (*reply, error) {
 		return nil, err
 	}
 	var poll interactive.Poll
-	if v := r.URL.Query().Get("running"); v != "" {
+	if v := r.URL.Query().Get(interactive.QueryRunning); v != "" {
 		sid, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return nil, errkind.Invalidf("invalid running statement id %q", v)
 		}
 		poll.Running = &sid
 	}
-	poll.CancelSeen = r.URL.Query().Get("cancelSeen") == "1"
+	poll.CancelSeen = r.URL.Query().Get(interactive.QueryCancelSeen) == "1"
 	msg, err := s.sessions.Next(r.Context(), sess, poll)
 	if err != nil {
 		return nil, err

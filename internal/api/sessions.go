@@ -24,11 +24,11 @@ func (s *Server) sessionRoutes() {
 	s.handle("POST /sessions/{ref}/statements/{sid}/cancel", s.cancelStatement)
 	s.handle("POST /sessions/{ref}/completion", s.toDriver(s.completion))
 	s.handle("POST /sessions/{ref}/connect", s.connectSession)
-	for route, op := range map[string]string{"add-jar": "addJar", "add-pyfile": "addPyFile", "add-file": "addFile"} {
+	for route, op := range map[string]string{"add-jar": interactive.OpAddJar, "add-pyfile": interactive.OpAddPyFile, "add-file": interactive.OpAddFile} {
 		s.handle("POST /sessions/{ref}/"+route, s.toDriver(s.addResource(op)))
 	}
 	for route, upload := range map[string]struct{ field, op string }{
-		"upload-jar": {"jar", "addJar"}, "upload-pyfile": {"file", "addPyFile"}, "upload-file": {"file", "addFile"}} {
+		"upload-jar": {"jar", interactive.OpAddJar}, "upload-pyfile": {"file", interactive.OpAddPyFile}, "upload-file": {"file", interactive.OpAddFile}} {
 		s.handleLimited("POST /sessions/{ref}/"+route, s.cfg.MaxUploadBytes, s.toDriver(s.uploadResource(upload.field, upload.op)))
 	}
 	for _, job := range []string{"submit-job", "run-job", "jobs/{jid}/cancel"} {
@@ -36,10 +36,10 @@ func (s *Server) sessionRoutes() {
 	}
 	s.handle("GET /sessions/{ref}/jobs/{jid}", notImplemented)
 	// The driver's channel, authenticated by the session's secret.
-	s.handle("POST /driver/sessions/{ref}/ready", s.driverReady)
-	s.handle("GET /driver/sessions/{ref}/next", s.driverNext)
-	s.handle("POST /driver/sessions/{ref}/statements/{sid}", s.driverResult)
-	s.handle("POST /driver/sessions/{ref}/calls/{cid}", s.driverAnswer)
+	s.handle(interactive.RouteReady, s.driverReady)
+	s.handle(interactive.RouteNext, s.driverNext)
+	s.handle(interactive.RouteResult, s.driverResult)
+	s.handle(interactive.RouteAnswer, s.driverAnswer)
 }
 
 func notImplemented(*http.Request) (*reply, error) {

@@ -20,7 +20,7 @@ import (
 
 // Message is what a driver's poll receives.
 type Message struct {
-	// Type is "statement" (run it), "cancel" (cancel the running statement ID) or "call".
+	// Type is MessageStatement, MessageCancel or MessageCall.
 	Type string `json:"type"`
 	ID   int64  `json:"id"`
 	Code string `json:"code,omitempty"`
@@ -31,7 +31,7 @@ type Message struct {
 // Call asks the driver for an immediate answer.
 type Call struct {
 	ID string `json:"id"`
-	// Op is "complete", "addJar", "addPyFile" or "addFile".
+	// Op is one of the Op constants.
 	Op     string `json:"op"`
 	Code   string `json:"code,omitempty"`
 	Kind   string `json:"kind,omitempty"`
@@ -43,14 +43,6 @@ type Call struct {
 type CallAnswer struct {
 	Result json.RawMessage `json:"result"`
 	Error  string          `json:"error"`
-}
-
-type pendingCall struct {
-	seq       uint64 // arrival order
-	sessionID int64
-	call      *Call
-	delivered bool
-	answer    chan CallAnswer
 }
 
 // Poll is what a driver tells of itself when it polls.
@@ -67,27 +59,6 @@ const storeRecheck = time.Second
 
 // callTimeout bounds how long a call waits for the driver's answer.
 const callTimeout = 30 * time.Second
-
-// arrival returns a channel closed when the session next gets work (or ends).
-func (m *Manager) arrival(id int64) chan struct{} {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ch, ok := m.arrivals[id]
-	if !ok {
-		ch = make(chan struct{})
-		m.arrivals[id] = ch
-	}
-	return ch
-}
-
-func (m *Manager) notify(id int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if ch, ok := m.arrivals[id]; ok {
-		close(ch)
-		delete(m.arrivals, id)
-	}
-}
 
 // Authenticate checks a driver's secret for session id and returns the session.
 func (m *Manager) Authenticate(ctx context.Context, id int64, secret string) (*store.Session, error) {
@@ -128,9 +99,9 @@ func (m *Manager) Next(ctx context.Context, sess *store.Session, poll Poll) (*Me
 	recheck := time.NewTicker(storeRecheck)
 	defer recheck.Stop()
 	for {
-		arrived := m.arrival(sess.ID)
-		if call := m.deliverCall(sess.ID); call != nil {
-			return &Message{Type: "call", Call: call}, nil
+		arrived := m.mailbox.arrival(sess.ID)
+		if call := m.mailbox.deliver(sess.ID); call != nil {
+			return &Message{Type: MessageCall, Call: call}, nil
 		}
 		msg, err := m.nextWork(ctx, sess.ID, poll)
 		if msg != nil || err != nil {
@@ -161,7 +132,7 @@ func (m *Manager) nextWork(ctx context.Context, id int64, poll Poll) (*Message, 
 			return nil, err
 		}
 		if err == nil && st.State == store.StatementCancelling && !poll.CancelSeen {
-			return &Message{Type: "cancel", ID: st.ID}, nil
+			return &Message{Type: MessageCancel, ID: st.ID}, nil
 		}
 		if err == nil && st.State.Unfinished() {
 			return nil, nil // one statement at a time
@@ -175,7 +146,7 @@ func (m *Manager) nextWork(ctx context.Context, id int64, poll Poll) (*Message, 
 		return nil, err
 	}
 	m.handOut(id, st.ID)
-	return &Message{Type: "statement", ID: st.ID, Code: st.Code, Kind: st.Kind}, nil
+	return &Message{Type: MessageStatement, ID: st.ID, Code: st.Code, Kind: st.Kind}, nil
 }
 
 // runningMarkDelay is how long a statement handed to its driver may run before the store
@@ -188,9 +159,7 @@ const runningMarkDelay = 50 * time.Millisecond
 // result arrives first.
 func (m *Manager) handOut(id, sid int64) {
 	at := time.Now()
-	m.mu.Lock()
-	m.handed[id] = handout{statement: sid, at: at}
-	m.mu.Unlock()
+	m.mailbox.handOut(id, sid, at)
 	m.wg.Go(func() {
 		select {
 		case <-m.ctx.Done():
@@ -206,19 +175,6 @@ func (m *Manager) handOut(id, sid int64) {
 	})
 }
 
-type handout struct {
-	statement int64
-	at        time.Time
-}
-
-// handedOut reports whether this instance handed statement sid to its driver, and when.
-func (m *Manager) handedOut(id, sid int64) (time.Time, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	h, ok := m.handed[id]
-	return h.at, ok && h.statement == sid
-}
-
 // Result records a statement's output: available, or cancelled when a cancel was asked while
 // it ran (its output kept, as Livy does), and settles the session (idle when nothing else
 // waits) in the same write.
@@ -232,7 +188,7 @@ func (m *Manager) Result(ctx context.Context, sess *store.Session, sid int64, ou
 	var started *int64
 	if cur.Started == 0 {
 		at := now
-		if handed, ok := m.handedOut(sess.ID, sid); ok {
+		if handed, ok := m.mailbox.handedOut(sess.ID, sid); ok {
 			at = handed
 		}
 		ms := at.UnixMilli()
@@ -251,12 +207,8 @@ func (m *Manager) Result(ctx context.Context, sess *store.Session, sid int64, ou
 			break
 		}
 	}
-	m.mu.Lock()
-	if h, ok := m.handed[sess.ID]; ok && h.statement == sid {
-		delete(m.handed, sess.ID)
-	}
-	m.mu.Unlock()
-	m.notify(sess.ID)
+	m.mailbox.answered(sess.ID, sid)
+	m.mailbox.notify(sess.ID)
 	if errors.Is(err, store.ErrStateConflict) {
 		return nil // cancelled before it ran: the output is dropped
 	}
@@ -286,7 +238,7 @@ func (m *Manager) Cancel(ctx context.Context, id, sid int64) error {
 		}
 		now := time.Now()
 		p := &store.UpdateStatementParams{SessionID: id, ID: sid, IfStates: []store.StatementState{st.State}, Settle: true, Now: now}
-		_, handed := m.handedOut(id, sid)
+		_, handed := m.mailbox.handedOut(id, sid)
 		switch {
 		case st.State == store.StatementRunning || (st.State == store.StatementWaiting && handed):
 			cancelling := store.StatementCancelling
@@ -304,7 +256,7 @@ func (m *Manager) Cancel(ctx context.Context, id, sid int64) error {
 		if err != nil {
 			return err
 		}
-		m.notify(id)
+		m.mailbox.notify(id)
 		return nil
 	}
 	return errkind.New(errkind.Unavailable, "statement %d of session %d kept changing; try again", sid, id)
@@ -322,18 +274,9 @@ func (m *Manager) Call(ctx context.Context, id int64, call *Call) (*CallAnswer, 
 	b := make([]byte, 12)
 	rand.Read(b)
 	call.ID = hex.EncodeToString(b)
-	p := &pendingCall{sessionID: id, call: call, answer: make(chan CallAnswer, 1)}
-	m.mu.Lock()
-	m.callSeq++
-	p.seq = m.callSeq
-	m.calls[call.ID] = p
-	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		delete(m.calls, call.ID)
-		m.mu.Unlock()
-	}()
-	m.notify(id)
+	p := m.mailbox.post(id, call)
+	defer m.mailbox.drop(call.ID)
+	m.mailbox.notify(id)
 	m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id, Active: true, Now: time.Now()})
 	timeout := time.NewTimer(callTimeout)
 	defer timeout.Stop()
@@ -362,34 +305,10 @@ func (m *Manager) CallPeer(ctx context.Context, sess *store.Session) string {
 	return inst.Addr
 }
 
-// deliverCall hands out the session's oldest undelivered call, if any.
-func (m *Manager) deliverCall(id int64) *Call {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var first *pendingCall
-	for _, p := range m.calls {
-		if p.sessionID == id && !p.delivered && (first == nil || p.seq < first.seq) {
-			first = p
-		}
-	}
-	if first == nil {
-		return nil
-	}
-	first.delivered = true
-	return first.call
-}
-
 // Answer delivers the driver's answer to a call; an answer nobody waits for any more is dropped.
 func (m *Manager) Answer(sess *store.Session, callID string, a CallAnswer) error {
-	m.mu.Lock()
-	p, ok := m.calls[callID]
-	m.mu.Unlock()
-	if !ok || p.sessionID != sess.ID {
+	if !m.mailbox.answer(sess.ID, callID, a) {
 		return errkind.New(errkind.NotFound, "no call %q is waiting", callID)
-	}
-	select {
-	case p.answer <- a:
-	default:
 	}
 	return nil
 }

@@ -77,13 +77,10 @@ type Manager struct {
 	log        *slog.Logger
 	driverFile string
 
+	mailbox  *mailbox
 	mu       sync.Mutex
-	arrivals map[int64]chan struct{} // closed and replaced when work for the driver arrives
 	watching map[int64]bool
-	calls    map[string]*pendingCall // by call id
-	starting chan struct{}           // a token per driver starting
-	handed   map[int64]handout       // by session: the statement its driver took from this instance
-	callSeq  uint64
+	starting chan struct{} // a token per driver starting
 
 	// pollsEnded is closed by EndPolls: long polls and calls answer at once from then on.
 	pollsEnded chan struct{}
@@ -121,7 +118,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 		cfg.GatewayTimeout = 15 * time.Minute
 	}
 	return &Manager{cfg: cfg, store: st, launcher: l, logs: logs, log: log,
-		arrivals: map[int64]chan struct{}{}, watching: map[int64]bool{}, calls: map[string]*pendingCall{}, handed: map[int64]handout{},
+		mailbox: newMailbox(), watching: map[int64]bool{},
 		starting: make(chan struct{}, cfg.MaxConcurrentLaunches), pollsEnded: make(chan struct{})}
 }
 
@@ -284,10 +281,10 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 		return
 	}
 	kind, _ := livy.SessionKind(req.Kind)
-	_, err = m.launcher.Start(m.ctx, sess.Tag, argv, "SPARKGATE_URL="+m.cfg.DriverURL,
-		fmt.Sprintf("SPARKGATE_SESSION_ID=%d", sess.ID), "SPARKGATE_SECRET="+secret, "SPARKGATE_SESSION_KIND="+kind,
-		"SPARKGATE_WORK_DIR="+filepath.Dir(m.launcher.LogPath(sess.Tag)),
-		fmt.Sprintf("SPARKGATE_GATEWAY_TIMEOUT_SECONDS=%g", m.cfg.GatewayTimeout.Seconds()))
+	_, err = m.launcher.Start(m.ctx, sess.Tag, argv, EnvURL+"="+m.cfg.DriverURL,
+		fmt.Sprintf("%s=%d", EnvSessionID, sess.ID), EnvSecret+"="+secret, EnvKind+"="+kind,
+		EnvWorkDir+"="+filepath.Dir(m.launcher.LogPath(sess.Tag)),
+		fmt.Sprintf("%s=%g", EnvGatewayTimeout, m.cfg.GatewayTimeout.Seconds()))
 	if err != nil {
 		<-m.starting
 		m.fail(sess.ID, err.Error())
@@ -354,7 +351,7 @@ func (m *Manager) ended(id int64, exit *supervisor.Exit) {
 	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
 		m.log.Error("record session end", "id", id, "err", err)
 	}
-	m.notify(id)
+	m.mailbox.notify(id)
 }
 
 // Get finds a live session by id or, when name is set, by name.
@@ -394,7 +391,7 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	m.notify(id)
+	m.mailbox.notify(id)
 	if err := os.RemoveAll(m.uploadDir(before.Tag)); err != nil {
 		m.log.Warn("remove session uploads", "id", id, "err", err)
 	}
@@ -428,7 +425,7 @@ func (m *Manager) AddStatement(ctx context.Context, id int64, req *livy.CreateSt
 	if err != nil {
 		return nil, err
 	}
-	m.notify(id)
+	m.mailbox.notify(id)
 	return st, nil
 }
 

@@ -34,7 +34,7 @@ func (m *Manager) Complete(ctx context.Context, sess *store.Session, req *livy.C
 	if err != nil {
 		return nil, err
 	}
-	answer, err := m.Call(ctx, sess.ID, &Call{Op: "complete", Code: *req.Code, Kind: kind, Cursor: cursor})
+	answer, err := m.Call(ctx, sess.ID, &Call{Op: OpComplete, Code: *req.Code, Kind: kind, Cursor: cursor})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,47 @@
+package interactive
+
+// The driver protocol, defined once on the Go side: what the driver program (driver/
+// sparkgate_driver.py) is started with and how it talks to the gateway. TestDriverSpeaksTheProtocol
+// checks the Python driver against these.
+
+// The driver's environment, set by the gateway when it starts the driver.
+const (
+	EnvURL            = "SPARKGATE_URL"        // where the driver reaches the gateway (--driver-url)
+	EnvSessionID      = "SPARKGATE_SESSION_ID" // the session's id
+	EnvSecret         = "SPARKGATE_SECRET"     // the secret it authenticates with
+	EnvKind           = "SPARKGATE_SESSION_KIND"
+	EnvWorkDir        = "SPARKGATE_WORK_DIR" // the session's application directory
+	EnvGatewayTimeout = "SPARKGATE_GATEWAY_TIMEOUT_SECONDS"
+)
+
+// SecretHeader carries the session's secret on every request of its driver.
+const SecretHeader = "X-Sparkgate-Secret"
+
+// The driver's routes, as net/http patterns ({ref} is the session id).
+const (
+	RouteReady  = "POST /driver/sessions/{ref}/ready"            // body {"appId"}: the SparkSession is up
+	RouteNext   = "GET /driver/sessions/{ref}/next"              // long poll: a Message, or 204
+	RouteResult = "POST /driver/sessions/{ref}/statements/{sid}" // body {"output"} or {"progress"}
+	RouteAnswer = "POST /driver/sessions/{ref}/calls/{cid}"      // body CallAnswer
+)
+
+// The query parameters of a poll (Poll).
+const (
+	QueryRunning    = "running"    // the statement the driver runs
+	QueryCancelSeen = "cancelSeen" // "1": it acts on that statement's cancel already
+)
+
+// Message types.
+const (
+	MessageStatement = "statement" // run it
+	MessageCancel    = "cancel"    // cancel the running statement ID
+	MessageCall      = "call"      // answer Call at once
+)
+
+// Call ops.
+const (
+	OpComplete  = "complete"
+	OpAddJar    = "addJar"
+	OpAddPyFile = "addPyFile"
+	OpAddFile   = "addFile"
+)
