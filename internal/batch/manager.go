@@ -25,6 +25,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
+	"github.com/sparkgate/sparkgate/internal/tracking"
 )
 
 // Config tunes the manager.
@@ -103,9 +104,9 @@ type Manager struct {
 	// the pid of a supervisor this process is starting at that moment.
 	stripes [64]sync.Mutex
 
-	mu       sync.Mutex
-	spawned  map[int64]int // batch id -> pid of a supervisor this process started
-	watching map[int64]bool
+	mu      sync.Mutex
+	spawned map[int64]int     // batch id -> pid of a supervisor this process started
+	apps    *tracking.Tracker // the applications followed; made by Start
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -121,7 +122,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, m *metrics
 	return &Manager{
 		cfg: cfg, store: st, launcher: l, logs: logs, metrics: m, log: log, now: time.Now,
 		queue:   newLaunchQueue(m.QueueDepth),
-		spawned: map[int64]int{}, watching: map[int64]bool{},
+		spawned: map[int64]int{},
 	}
 }
 
@@ -130,6 +131,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, m *metrics
 // finished). The instance's lease must be held already (instance.Join).
 func (m *Manager) Start(ctx context.Context) error {
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	m.apps = tracking.New(m.ctx, m.launcher, m.cfg.PollInterval, m.log)
 	active, err := m.store.ListActive(ctx, store.KindBatch)
 	if err != nil {
 		return fmt.Errorf("recover batches: %w", err)
@@ -158,6 +160,9 @@ func (m *Manager) Stop() {
 		m.cancel()
 	}
 	m.wg.Wait()
+	if m.apps != nil {
+		m.apps.Wait()
+	}
 }
 
 // sweep queues every never-launched batch this instance supervises, in case its launch was
@@ -169,10 +174,7 @@ func (m *Manager) sweep() {
 		return
 	}
 	for _, sess := range active {
-		m.mu.Lock()
-		watched := m.watching[sess.ID]
-		m.mu.Unlock()
-		if !watched && !sess.Deleted() {
+		if !m.apps.Following(sess.ID) && !sess.Deleted() {
 			m.resumeLaunch(sess)
 		}
 	}

@@ -169,11 +169,7 @@ func TestDeleteWinsOverTheExitThatFollows(t *testing.T) {
 		t.Fatal(err)
 	}
 	fl.end(tag, &supervisor.Exit{Code: 143, Signal: "terminated"})
-	eventually(t, "the watcher to see the exit", func() bool {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		return !m.watching[id]
-	})
+	eventually(t, "the watcher to see the exit", func() bool { return !m.apps.Following(id) })
 	replay, err := m.Create(ctx, &livy.CreateBatchRequest{File: "/job.py"}, CreateOptions{RequestID: "k"})
 	if err != nil || !replay.Replayed || replay.Session.State != store.StateKilled {
 		t.Fatalf("after DELETE and exit: %+v, %v; want killed", replay, err)

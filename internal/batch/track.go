@@ -6,59 +6,31 @@ import (
 
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
+	"github.com/sparkgate/sparkgate/internal/tracking"
 )
+
+// neverStartedGrace is how long a launched application may show no sign of its supervisor
+// before it is launched again (the directory makes a second launch safe).
+const neverStartedGrace = 5 * time.Second
 
 // watch follows a started application until its directory records how it ended.
 func (m *Manager) watch(id int64, tag string) {
-	m.mu.Lock()
-	if m.watching[id] {
-		m.mu.Unlock()
-		return
+	forget := func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		delete(m.spawned, id)
 	}
-	m.watching[id] = true
-	m.mu.Unlock()
-	m.wg.Go(func() {
-		done := func() {
-			m.mu.Lock()
-			delete(m.watching, id)
-			delete(m.spawned, id)
-			m.mu.Unlock()
-		}
-		tick := time.NewTicker(m.cfg.PollInterval)
-		defer tick.Stop()
-		notStartedSince := time.Time{}
-		for {
-			select {
-			case <-m.ctx.Done():
-				done()
-				return
-			case <-tick.C:
-			}
-			st, exit, err := m.launcher.Inspect(tag)
-			if err != nil {
-				m.log.Warn("inspect application", "id", id, "err", err)
-				continue
-			}
-			switch st {
-			case supervisor.Finished:
-				m.finish(id, exit)
-				done()
-				return
-			case supervisor.Running:
-				notStartedSince = time.Time{}
-			case supervisor.NotStarted:
-				// The supervisor has not taken its lock yet, or it met an inspection and gave
-				// way. Give it a moment, then launch again: the directory makes that safe.
-				if notStartedSince.IsZero() {
-					notStartedSince = m.now()
-				} else if m.now().Sub(notStartedSince) > 5*time.Second {
-					m.log.Warn("application never started; launching again", "id", id, "tag", tag)
-					done()
-					m.enqueue(id)
-					return
-				}
-			}
-		}
+	m.apps.Follow(id, tag, tracking.Events{
+		Ended: func(exit *supervisor.Exit) {
+			m.finish(id, exit)
+			forget()
+		},
+		NeverStarted: func() {
+			m.log.Warn("application never started; launching again", "id", id, "tag", tag)
+			forget()
+			m.enqueue(id)
+		},
+		StartGrace: neverStartedGrace,
 	})
 }
 

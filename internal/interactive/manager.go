@@ -28,6 +28,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
+	"github.com/sparkgate/sparkgate/internal/tracking"
 )
 
 //go:embed driver/sparkgate_driver.py
@@ -78,9 +79,8 @@ type Manager struct {
 	driverFile string
 
 	mailbox  *mailbox
-	mu       sync.Mutex
-	watching map[int64]bool
-	starting chan struct{} // a token per driver starting
+	apps     *tracking.Tracker // the drivers followed; made by Start
+	starting chan struct{}     // a token per driver starting
 
 	// pollsEnded is closed by EndPolls: long polls and calls answer at once from then on.
 	pollsEnded chan struct{}
@@ -118,7 +118,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 		cfg.GatewayTimeout = 15 * time.Minute
 	}
 	return &Manager{cfg: cfg, store: st, launcher: l, logs: logs, log: log,
-		mailbox: newMailbox(), watching: map[int64]bool{},
+		mailbox:  newMailbox(),
 		starting: make(chan struct{}, cfg.MaxConcurrentLaunches), pollsEnded: make(chan struct{})}
 }
 
@@ -133,6 +133,7 @@ func (m *Manager) EndPolls() {
 // running drivers are watched (they reconnect by themselves), unlaunched ones are launched.
 func (m *Manager) Start(ctx context.Context) error {
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	m.apps = tracking.New(m.ctx, m.launcher, m.cfg.PollInterval, m.log)
 	sum := sha256.Sum256(driverProgram)
 	m.driverFile = filepath.Join(m.cfg.DataDir, "driver", "sparkgate_driver-"+hex.EncodeToString(sum[:6])+".py")
 	if _, err := os.Stat(m.driverFile); err != nil {
@@ -183,6 +184,9 @@ func (m *Manager) Stop() {
 		m.cancel()
 	}
 	m.wg.Wait()
+	if m.apps != nil {
+		m.apps.Wait()
+	}
 }
 
 // Create validates req, stores the session and launches its driver. With a request id or a
@@ -317,28 +321,7 @@ func (m *Manager) fail(id int64, reason string) {
 
 // watch follows a driver until it exits: a session whose driver ended is dead (unless killed).
 func (m *Manager) watch(id int64, tag string) {
-	m.mu.Lock()
-	if m.watching[id] {
-		m.mu.Unlock()
-		return
-	}
-	m.watching[id] = true
-	m.mu.Unlock()
-	m.wg.Go(func() {
-		defer func() {
-			m.mu.Lock()
-			delete(m.watching, id)
-			m.mu.Unlock()
-		}()
-		periodic.Every(m.ctx, m.cfg.PollInterval, func() bool {
-			st, exit, err := m.launcher.Inspect(tag)
-			if err == nil && st == supervisor.Finished {
-				m.ended(id, exit)
-				return false
-			}
-			return true
-		})
-	})
+	m.apps.Follow(id, tag, tracking.Events{Ended: func(exit *supervisor.Exit) { m.ended(id, exit) }})
 }
 
 func (m *Manager) ended(id int64, exit *supervisor.Exit) {

@@ -1,0 +1,129 @@
+// Package tracking follows the Spark applications this instance supervises, whatever kind of
+// session they serve: one handle per application, owned by one goroutine that asks where the
+// application runs (today its supervisor's directory; a cluster manager next) until its end is
+// known, reports that end once, and closes the handle's done channel. The session managers
+// decide what an end means for their sessions; this package only knows applications.
+package tracking
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/supervisor"
+)
+
+// Inspector tells an application's status by its tag.
+type Inspector interface {
+	Inspect(tag string) (supervisor.Status, *supervisor.Exit, error)
+}
+
+// Events are what a handle reports, each at most once, from its own goroutine.
+type Events struct {
+	// Ended receives the application's exit once it is known.
+	Ended func(exit *supervisor.Exit)
+	// NeverStarted, when set, is called after the application showed no sign of running for
+	// StartGrace (a launch that was lost); the handle then stops following, and the caller
+	// launches again. When nil, the handle keeps waiting.
+	NeverStarted func()
+	StartGrace   time.Duration
+}
+
+// Tracker owns the handles. Its goroutines end with the context it was made with; Wait waits
+// for them.
+type Tracker struct {
+	ctx      context.Context
+	inspect  Inspector
+	interval time.Duration
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	handles map[int64]*Handle
+	wg      sync.WaitGroup
+}
+
+// New returns a tracker that checks each application every interval until ctx ends.
+func New(ctx context.Context, inspect Inspector, interval time.Duration, log *slog.Logger) *Tracker {
+	return &Tracker{ctx: ctx, inspect: inspect, interval: interval, log: log, handles: map[int64]*Handle{}}
+}
+
+// Handle is one followed application.
+type Handle struct {
+	ID   int64 // the session it serves
+	Tag  string
+	done chan struct{}
+}
+
+// Done is closed when the handle stopped following: the end was reported, the application
+// never started, or the tracker stopped.
+func (h *Handle) Done() <-chan struct{} { return h.done }
+
+// Follow follows the application of session id (tag) and returns its handle; a session
+// already followed keeps its handle and its events.
+func (t *Tracker) Follow(id int64, tag string, ev Events) *Handle {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if h, ok := t.handles[id]; ok {
+		return h
+	}
+	h := &Handle{ID: id, Tag: tag, done: make(chan struct{})}
+	t.handles[id] = h
+	t.wg.Go(func() {
+		defer func() {
+			t.mu.Lock()
+			delete(t.handles, id)
+			t.mu.Unlock()
+			close(h.done)
+		}()
+		t.run(h, ev)
+	})
+	return h
+}
+
+// Following reports whether session id's application is followed.
+func (t *Tracker) Following(id int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.handles[id]
+	return ok
+}
+
+// Wait waits for every handle's goroutine, once the tracker's context ended.
+func (t *Tracker) Wait() { t.wg.Wait() }
+
+func (t *Tracker) run(h *Handle, ev Events) {
+	tick := time.NewTicker(t.interval)
+	defer tick.Stop()
+	var notRunningSince time.Time
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		st, exit, err := t.inspect.Inspect(h.Tag)
+		if err != nil {
+			t.log.Warn("inspect application", "id", h.ID, "tag", h.Tag, "err", err)
+			continue
+		}
+		switch st {
+		case supervisor.Finished:
+			ev.Ended(exit)
+			return
+		case supervisor.Running:
+			notRunningSince = time.Time{}
+		case supervisor.NotStarted:
+			// The supervisor has not taken its lock yet, or it met an inspection and gave way.
+			if ev.NeverStarted == nil {
+				continue
+			}
+			if notRunningSince.IsZero() {
+				notRunningSince = time.Now()
+			} else if time.Since(notRunningSince) > ev.StartGrace {
+				ev.NeverStarted()
+				return
+			}
+		}
+	}
+}
