@@ -179,34 +179,13 @@ func (m *Manager) handOut(id, sid int64) {
 // it ran (its output kept, as Livy does), and settles the session (idle when nothing else
 // waits) in the same write.
 func (m *Manager) Result(ctx context.Context, sess *store.Session, sid int64, output json.RawMessage) error {
-	cur, err := m.store.GetStatement(ctx, sess.ID, sid)
-	if err != nil {
-		return err
-	}
 	now := time.Now()
-	completed, done := now.UnixMilli(), 1.0
-	var started *int64
-	if cur.Started == 0 {
-		at := now
-		if handed, ok := m.mailbox.handedOut(sess.ID, sid); ok {
-			at = handed
-		}
-		ms := at.UnixMilli()
-		started = &ms
+	started := now
+	if handed, ok := m.mailbox.handedOut(sess.ID, sid); ok {
+		started = handed
 	}
-	for _, to := range []struct {
-		from []store.StatementState
-		to   store.StatementState
-	}{
-		{[]store.StatementState{store.StatementWaiting, store.StatementRunning}, store.StatementAvailable},
-		{[]store.StatementState{store.StatementCancelling}, store.StatementCancelled},
-	} {
-		_, err = m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: sid, IfStates: to.from,
-			State: &to.to, Output: output, Progress: &done, Started: started, Completed: &completed, Settle: true, Now: now})
-		if !errors.Is(err, store.ErrStateConflict) {
-			break
-		}
-	}
+	_, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: sid,
+		Transition: store.Complete(output, started.UnixMilli(), now.UnixMilli()), Settle: true, Now: now})
 	m.mailbox.answered(sess.ID, sid)
 	m.mailbox.notify(sess.ID)
 	if errors.Is(err, store.ErrStateConflict) {
@@ -231,35 +210,20 @@ func (m *Manager) Progress(ctx context.Context, sess *store.Session, sid int64, 
 // Cancel cancels a statement as Livy does: a waiting one at once, a running one by asking its
 // driver (cancelling, then cancelled when the driver gives up on it); a finished one stays.
 func (m *Manager) Cancel(ctx context.Context, id, sid int64) error {
-	for range 3 { // the statement may start running between the read and the write
-		st, err := m.Statement(ctx, id, sid)
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		p := &store.UpdateStatementParams{SessionID: id, ID: sid, IfStates: []store.StatementState{st.State}, Settle: true, Now: now}
-		_, handed := m.mailbox.handedOut(id, sid)
-		switch {
-		case st.State == store.StatementRunning || (st.State == store.StatementWaiting && handed):
-			cancelling := store.StatementCancelling
-			p.State = &cancelling
-		case st.State == store.StatementWaiting:
-			cancelled, completed := store.StatementCancelled, now.UnixMilli()
-			p.State, p.Completed = &cancelled, &completed
-		default:
-			return nil
-		}
-		_, err = m.store.UpdateStatement(ctx, p)
-		if errors.Is(err, store.ErrStateConflict) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		m.mailbox.notify(id)
-		return nil
+	if _, err := m.Statement(ctx, id, sid); err != nil {
+		return err // unknown session or statement: 404
 	}
-	return errkind.New(errkind.Unavailable, "statement %d of session %d kept changing; try again", sid, id)
+	now := time.Now()
+	_, handed := m.mailbox.handedOut(id, sid)
+	_, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: id, ID: sid,
+		Transition: store.Cancel(handed, now.UnixMilli()), Settle: true, Now: now})
+	if errors.Is(err, store.ErrStateConflict) {
+		return nil // finished already: it stays as it ended
+	}
+	if err == nil {
+		m.mailbox.notify(id)
+	}
+	return err
 }
 
 // Call asks the session's driver for an immediate answer and waits for it.

@@ -185,12 +185,14 @@ type UpdateStatementParams struct {
 	SessionID int64
 	ID        int64
 	// IfStates makes the update conditional on the current state (ErrStateConflict).
-	IfStates  []StatementState
-	State     *StatementState
-	Output    json.RawMessage
-	Progress  *float64
-	Started   *int64
-	Completed *int64
+	IfStates []StatementState
+	// Transition, when set, decides the change from the current statement (Complete, Cancel).
+	Transition Transition
+	State      *StatementState
+	Output     json.RawMessage
+	Progress   *float64
+	Started    *int64
+	Completed  *int64
 	// Settle makes the statement's session follow its unfinished statements in the same
 	// transaction (Session.Settle), active at Now.
 	Settle bool

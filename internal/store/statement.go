@@ -44,14 +44,63 @@ func NewStatement(p *AddStatementParams, id int64) *Statement {
 	return &Statement{SessionID: p.SessionID, ID: id, Code: p.Code, Kind: p.Kind, State: StatementWaiting, CreatedAt: p.Now}
 }
 
-// Update applies p to the statement when its state is one of p.IfStates (or p has none), and
-// returns ErrStateConflict otherwise.
+// Update applies p to the statement when its state is one of p.IfStates (or p has none) and
+// p.Transition (if any) accepts it, and returns ErrStateConflict otherwise.
 func (st *Statement) Update(p *UpdateStatementParams) error {
 	if len(p.IfStates) > 0 && !slices.Contains(p.IfStates, st.State) {
 		return fmt.Errorf("%w: statement %d is %s", ErrStateConflict, st.ID, st.State)
 	}
+	if p.Transition != nil {
+		if err := p.Transition(st); err != nil {
+			return err
+		}
+	}
 	st.Apply(p)
 	return nil
+}
+
+// A Transition decides a statement's next state from its current one, inside the store's
+// transaction, so that no caller reads, decides and retries: it changes st, or returns
+// ErrStateConflict to leave it as it is.
+type Transition func(st *Statement) error
+
+// Complete is the transition of a driver's result (at now, epoch milliseconds): a waiting or
+// running statement becomes available with output; a cancelling one becomes cancelled and
+// keeps the output, as Livy does; a finished one stays. A statement never recorded running
+// gets started as its start.
+func Complete(output json.RawMessage, started, now int64) Transition {
+	return func(st *Statement) error {
+		switch st.State {
+		case StatementWaiting, StatementRunning:
+			st.State = StatementAvailable
+		case StatementCancelling:
+			st.State = StatementCancelled
+		default:
+			return fmt.Errorf("%w: statement %d is %s", ErrStateConflict, st.ID, st.State)
+		}
+		if st.Started == 0 {
+			st.Started = started
+		}
+		st.Output, st.Progress, st.Completed = append(json.RawMessage(nil), output...), 1, now
+		return nil
+	}
+}
+
+// Cancel is the transition of a user's cancel (at now, epoch milliseconds), as Livy cancels:
+// a waiting statement no driver took is cancelled at once; a running one, or one its driver
+// took already (handedOut), is cancelling until the driver gives up on it; a finished one stays.
+func Cancel(handedOut bool, now int64) Transition {
+	return func(st *Statement) error {
+		switch {
+		case st.State == StatementRunning || st.State == StatementWaiting && handedOut:
+			st.State = StatementCancelling
+		case st.State == StatementWaiting:
+			st.State, st.Completed = StatementCancelled, now
+		default:
+			return fmt.Errorf("%w: statement %d is %s", ErrStateConflict, st.ID, st.State)
+		}
+		return nil
+	}
 }
 
 // Apply makes an update's changes to the statement.
