@@ -76,7 +76,7 @@ func (m *Manager) Authenticate(ctx context.Context, id int64, secret string) (*s
 func (m *Manager) Ready(ctx context.Context, sess *store.Session, appID string) error {
 	idle := store.StateIdle
 	_, err := m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
-		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &idle, AppID: &appID, Active: true, Now: time.Now()})
+		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &idle, AppID: &appID, Active: true, Now: m.now()})
 	if errors.Is(err, store.ErrStateConflict) {
 		return errkind.Wrap(errkind.NotFound, err, "session %d has ended", sess.ID)
 	}
@@ -90,7 +90,7 @@ func (m *Manager) Next(ctx context.Context, sess *store.Session, poll Poll) (*Me
 	if sess.PolledBy != m.cfg.InstanceID {
 		// Written only when the driver moves to another instance, for CallPeer.
 		me := m.cfg.InstanceID
-		if _, err := m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID, PolledBy: &me, Now: time.Now()}); err != nil {
+		if _, err := m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID, PolledBy: &me, Now: m.now()}); err != nil {
 			return nil, err
 		}
 	}
@@ -158,7 +158,7 @@ const runningMarkDelay = 50 * time.Millisecond
 // handOut remembers that the driver took statement sid, and records it running unless its
 // result arrives first.
 func (m *Manager) handOut(id, sid int64) {
-	at := time.Now()
+	at := m.now()
 	m.mailbox.handOut(id, sid, at)
 	m.wg.Go(func() {
 		select {
@@ -179,7 +179,7 @@ func (m *Manager) handOut(id, sid int64) {
 // it ran (its output kept, as Livy does), and settles the session (idle when nothing else
 // waits) in the same write.
 func (m *Manager) Result(ctx context.Context, sess *store.Session, sid int64, output json.RawMessage) error {
-	now := time.Now()
+	now := m.now()
 	started := now
 	if handed, ok := m.mailbox.handedOut(sess.ID, sid); ok {
 		started = handed
@@ -213,7 +213,7 @@ func (m *Manager) Cancel(ctx context.Context, id, sid int64) error {
 	if _, err := m.Statement(ctx, id, sid); err != nil {
 		return err // unknown session or statement: 404
 	}
-	now := time.Now()
+	now := m.now()
 	_, handed := m.mailbox.handedOut(id, sid)
 	_, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: id, ID: sid,
 		Transition: store.Cancel(handed, now.UnixMilli()), Settle: true, Now: now})
@@ -241,7 +241,7 @@ func (m *Manager) Call(ctx context.Context, id int64, call *Call) (*CallAnswer, 
 	p := m.mailbox.post(id, call)
 	defer m.mailbox.drop(call.ID)
 	m.mailbox.notify(id)
-	m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id, Active: true, Now: time.Now()})
+	m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id, Active: true, Now: m.now()})
 	timeout := time.NewTimer(callTimeout)
 	defer timeout.Stop()
 	select {
@@ -263,7 +263,7 @@ func (m *Manager) CallPeer(ctx context.Context, sess *store.Session) string {
 		return ""
 	}
 	inst, err := m.store.GetInstance(ctx, sess.PolledBy)
-	if err != nil || !inst.LeaseUntil.After(time.Now()) || inst.Addr == "" {
+	if err != nil || !inst.LeaseUntil.After(m.now()) || inst.Addr == "" {
 		return "" // gone: its driver will poll a live instance, maybe this one
 	}
 	return inst.Addr

@@ -76,6 +76,7 @@ type Manager struct {
 	launcher   Launcher
 	logs       *logfile.Index
 	log        *slog.Logger
+	now        func() time.Time // the clock; tests may set their own
 	driverFile string
 
 	mailbox  *mailbox
@@ -117,7 +118,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 	if cfg.GatewayTimeout <= 0 {
 		cfg.GatewayTimeout = 15 * time.Minute
 	}
-	return &Manager{cfg: cfg, store: st, launcher: l, logs: logs, log: log,
+	return &Manager{cfg: cfg, store: st, launcher: l, logs: logs, log: log, now: time.Now,
 		mailbox:  newMailbox(),
 		starting: make(chan struct{}, cfg.MaxConcurrentLaunches), pollsEnded: make(chan struct{})}
 }
@@ -198,7 +199,7 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateInteractiveRequest
 	p := &store.CreateParams{
 		Kind: store.KindInteractive, State: store.StateStarting, Supervisor: m.cfg.InstanceID,
 		Tag:        "sparkgate-session-{id}-" + launcher.RandomSuffix(),
-		SecretHash: hashSecret(hex.EncodeToString(secret)), Now: time.Now(),
+		SecretHash: hashSecret(hex.EncodeToString(secret)), Now: m.now(),
 	}
 	opts.Apply(p, req.Canonical(), m.cfg.ReservationTTL)
 	if opts.Keyed() {
@@ -235,7 +236,7 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateInteractiveRequest
 
 // ReserveID reserves the next session id for a later PUT /sessions/{id}.
 func (m *Manager) ReserveID(ctx context.Context) (int64, string, error) {
-	return idempotency.Reserve(ctx, m.store, store.KindInteractive, time.Now())
+	return idempotency.Reserve(ctx, m.store, store.KindInteractive, m.now())
 }
 
 func hashSecret(secret string) string {
@@ -256,7 +257,7 @@ func (m *Manager) launch(sess *store.Session) {
 	rand.Read(secret)
 	hash := hashSecret(hex.EncodeToString(secret))
 	_, err := m.store.UpdateSession(m.ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
-		IfStates: []store.State{store.StateStarting}, SecretHash: &hash, Now: time.Now()})
+		IfStates: []store.State{store.StateStarting}, SecretHash: &hash, Now: m.now()})
 	if err != nil {
 		m.log.Warn("relaunch session driver", "id", sess.ID, "err", err)
 		return
@@ -302,17 +303,17 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 // is ready, or it ended) or StartTimeout passed.
 func (m *Manager) holdWhileStarting(id int64) {
 	defer func() { <-m.starting }()
-	deadline := time.Now().Add(m.cfg.StartTimeout)
+	deadline := m.now().Add(m.cfg.StartTimeout)
 	periodic.Every(m.ctx, m.cfg.PollInterval, func() bool {
 		sess, err := m.store.GetSession(m.ctx, store.KindInteractive, id)
-		return err == nil && sess.State == store.StateStarting && time.Now().Before(deadline)
+		return err == nil && sess.State == store.StateStarting && m.now().Before(deadline)
 	})
 }
 
 func (m *Manager) fail(id int64, reason string) {
 	dead := store.StateDead
 	_, err := store.UpdateUntilRecorded(m.ctx, m.store, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
-		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &dead, Reason: &reason, Now: time.Now()}, m.log)
+		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &dead, Reason: &reason, Now: m.now()}, m.log)
 	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
 		m.log.Error("record session failure", "id", id, "err", err)
 	}
@@ -330,7 +331,7 @@ func (m *Manager) ended(id int64, exit *supervisor.Exit) {
 	code := exit.Code
 	_, err := store.UpdateUntilRecorded(m.ctx, m.store, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
 		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &dead,
-		Reason: &reason, ExitCode: &code, Now: time.Now()}, m.log)
+		Reason: &reason, ExitCode: &code, Now: m.now()}, m.log)
 	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
 		m.log.Error("record session end", "id", id, "err", err)
 	}
@@ -370,7 +371,7 @@ func (m *Manager) LogTail(sess *store.Session, n int) ([]string, error) {
 
 // Delete kills the session's driver and removes the session from view.
 func (m *Manager) Delete(ctx context.Context, id int64) error {
-	before, err := m.store.DeleteSession(ctx, store.KindInteractive, id, time.Now())
+	before, err := m.store.DeleteSession(ctx, store.KindInteractive, id, m.now())
 	if err != nil {
 		return err
 	}
@@ -404,7 +405,7 @@ func (m *Manager) AddStatement(ctx context.Context, id int64, req *livy.CreateSt
 	if err != nil {
 		return nil, err
 	}
-	st, err := m.store.AddStatement(ctx, &store.AddStatementParams{SessionID: id, Code: *req.Code, Kind: kind, Now: time.Now()})
+	st, err := m.store.AddStatement(ctx, &store.AddStatementParams{SessionID: id, Code: *req.Code, Kind: kind, Now: m.now()})
 	if err != nil {
 		return nil, err
 	}

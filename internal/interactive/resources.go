@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
@@ -102,7 +101,7 @@ func (m *Manager) Upload(ctx context.Context, id int64, op, filename string, con
 
 // Touch records activity on a session (Livy's connect).
 func (m *Manager) Touch(ctx context.Context, id int64) error {
-	_, err := m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id, Active: true, Now: time.Now()})
+	_, err := m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: id, Active: true, Now: m.now()})
 	return err
 }
 

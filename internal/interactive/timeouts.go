@@ -60,7 +60,7 @@ func (m *Manager) sweepTimeouts(interval time.Duration) {
 			m.log.Warn("timeout sweep", "err", err)
 			return true
 		}
-		now := time.Now()
+		now := m.now()
 		for _, sess := range active {
 			if sess.Supervisor != m.cfg.InstanceID {
 				continue
@@ -85,7 +85,7 @@ func (m *Manager) Heartbeat(ctx context.Context, sess *store.Session) {
 		return
 	}
 	limit := time.Duration(*req.HeartbeatTimeoutInSecond) * time.Second
-	now := time.Now()
+	now := m.now()
 	if now.Sub(sess.LastHeartbeat()) < min(limit/4, 5*time.Second) {
 		return
 	}
