@@ -11,44 +11,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
+
 	"github.com/sparkgate/sparkgate/internal/interactive"
-	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
-	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
-
-// secretKeeper is a launcher that starts nothing and keeps the driver's environment, so that
-// the benchmark can play the driver itself.
-type secretKeeper struct {
-	mu     sync.Mutex
-	secret string
-}
-
-func (k *secretKeeper) Command(*launcher.Spec, string) ([]string, error) {
-	return []string{"driver"}, nil
-}
-func (k *secretKeeper) Start(_ context.Context, _ string, _ []string, env ...string) (int, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "SPARKGATE_SECRET="); ok {
-			k.secret = v
-		}
-	}
-	return 1, nil
-}
-func (k *secretKeeper) Inspect(string) (supervisor.Status, *supervisor.Exit, error) {
-	return supervisor.Running, nil, nil
-}
-func (k *secretKeeper) Signal(string, int, syscall.Signal) (bool, error) { return false, nil }
-func (k *secretKeeper) LogPath(string) string                            { return "/nonexistent" }
-func (k *secretKeeper) Resolve(_, ref string) (string, error)            { return ref, nil }
 
 // BenchmarkStatementRoundTrip is the server's share of a statement's round trip: POST the
 // statement, the driver's poll takes it, the driver posts its output at once, and the client
@@ -64,7 +35,7 @@ func BenchmarkStatementRoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	keeper := &secretKeeper{}
+	keeper := launchertest.New(b.TempDir())
 	sessions := interactive.New(interactive.Config{DataDir: b.TempDir(), InstanceID: "bench"}, st, keeper, logfile.New(), log)
 	if err := sessions.Start(ctx); err != nil {
 		b.Fatal(err)
@@ -88,12 +59,10 @@ func BenchmarkStatementRoundTrip(b *testing.B) {
 		return resp.StatusCode, out
 	}
 	do("POST", "/sessions", `{"kind":"pyspark"}`, "")
-	for keeper.secret == "" {
+	for keeper.Env(interactive.EnvSecret) == "" {
 		time.Sleep(time.Millisecond)
 	}
-	keeper.mu.Lock()
-	secret := keeper.secret
-	keeper.mu.Unlock()
+	secret := keeper.Env(interactive.EnvSecret)
 	do("POST", "/driver/sessions/0/ready", `{"appId":"local-1"}`, secret)
 
 	stop := make(chan struct{})

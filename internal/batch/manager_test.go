@@ -2,83 +2,20 @@ package batch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
-
-// fakeLauncher plays the applications: a test says how each tag's application is doing.
-type fakeLauncher struct {
-	mu      sync.Mutex
-	dir     string
-	starts  map[string]int
-	status  map[string]supervisor.Status
-	exits   map[string]*supervisor.Exit
-	signals map[string][]syscall.Signal
-}
-
-func newFakeLauncher(t *testing.T) *fakeLauncher {
-	return &fakeLauncher{dir: t.TempDir(), starts: map[string]int{}, status: map[string]supervisor.Status{},
-		exits: map[string]*supervisor.Exit{}, signals: map[string][]syscall.Signal{}}
-}
-
-func (f *fakeLauncher) Command(spec *launcher.Spec, tag string) ([]string, error) {
-	if strings.Contains(spec.File, "refused") {
-		return nil, errors.New("refused by policy")
-	}
-	return []string{"spark-submit", spec.File}, nil
-}
-
-func (f *fakeLauncher) Start(_ context.Context, tag string, _ []string, _ ...string) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.starts[tag]++
-	f.status[tag] = supervisor.Running
-	return 1000 + f.starts[tag], nil
-}
-
-func (f *fakeLauncher) Inspect(tag string) (supervisor.Status, *supervisor.Exit, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.status[tag], f.exits[tag], nil
-}
-
-func (f *fakeLauncher) Signal(tag string, _ int, sig syscall.Signal) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.signals[tag] = append(f.signals[tag], sig)
-	return f.status[tag] == supervisor.Running, nil
-}
-
-func (f *fakeLauncher) LogPath(tag string) string { return filepath.Join(f.dir, tag+".log") }
-func (f *fakeLauncher) Note(string, string) error { return nil }
-func (f *fakeLauncher) Remove(string) error       { return nil }
-
-// end makes the application of tag finish with exit.
-func (f *fakeLauncher) end(tag string, exit *supervisor.Exit) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.status[tag], f.exits[tag] = supervisor.Finished, exit
-}
-
-func (f *fakeLauncher) startsOf(tag string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.starts[tag]
-}
 
 func newTestManager(t *testing.T, st store.Store, l Launcher) *Manager {
 	t.Helper()
@@ -133,7 +70,7 @@ func TestOutcomeMapping(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st, fl := openStore(t), newFakeLauncher(t)
+			st, fl := openStore(t), launchertest.New(t.TempDir())
 			m := newTestManager(t, st, fl)
 			created, err := m.Create(context.Background(), &livy.CreateBatchRequest{File: "/job.py"}, CreateOptions{})
 			if err != nil {
@@ -141,12 +78,12 @@ func TestOutcomeMapping(t *testing.T) {
 			}
 			tag := created.Session.Tag
 			eventually(t, "the launch", func() bool { return stateOf(t, st, created.Session.ID) == store.StateRunning })
-			fl.end(tag, c.exit)
+			fl.End(tag, c.exit)
 			eventually(t, "the outcome", func() bool { return stateOf(t, st, created.Session.ID).Terminal() })
 			if got := stateOf(t, st, created.Session.ID); got != c.want {
 				t.Errorf("state = %s, want %s", got, c.want)
 			}
-			if n := fl.startsOf(tag); n != 1 {
+			if n := len(fl.Starts(tag)); n != 1 {
 				t.Errorf("started %d times", n)
 			}
 		})
@@ -156,7 +93,7 @@ func TestOutcomeMapping(t *testing.T) {
 // DELETE kills: SIGTERM to the application, and its exit afterwards does not turn the batch
 // into dead or success.
 func TestDeleteWinsOverTheExitThatFollows(t *testing.T) {
-	st, fl := openStore(t), newFakeLauncher(t)
+	st, fl := openStore(t), launchertest.New(t.TempDir())
 	m := newTestManager(t, st, fl)
 	ctx := context.Background()
 	created, err := m.Create(ctx, &livy.CreateBatchRequest{File: "/job.py"}, CreateOptions{RequestID: "k"})
@@ -168,22 +105,20 @@ func TestDeleteWinsOverTheExitThatFollows(t *testing.T) {
 	if err := m.Delete(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	fl.end(tag, &supervisor.Exit{Code: 143, Signal: "terminated"})
+	fl.End(tag, &supervisor.Exit{Code: 143, Signal: "terminated"})
 	eventually(t, "the watcher to see the exit", func() bool { return !m.apps.Following(id) })
 	replay, err := m.Create(ctx, &livy.CreateBatchRequest{File: "/job.py"}, CreateOptions{RequestID: "k"})
 	if err != nil || !replay.Replayed || replay.Session.State != store.StateKilled {
 		t.Fatalf("after DELETE and exit: %+v, %v; want killed", replay, err)
 	}
-	fl.mu.Lock()
-	defer fl.mu.Unlock()
-	if len(fl.signals[tag]) == 0 || fl.signals[tag][0] != syscall.SIGTERM {
-		t.Errorf("signals sent: %v, want SIGTERM first", fl.signals[tag])
+	if sigs := fl.Signals(tag); len(sigs) == 0 || sigs[0] != syscall.SIGTERM {
+		t.Errorf("signals sent: %v, want SIGTERM first", sigs)
 	}
 }
 
 // Recovery: what a previous server left is launched only if it never was.
 func TestRecoveryLaunchesOnlyWhatNeverStarted(t *testing.T) {
-	st, fl := openStore(t), newFakeLauncher(t)
+	st, fl := openStore(t), launchertest.New(t.TempDir())
 	ctx := context.Background()
 	var ids []int64
 	var tags []string
@@ -195,21 +130,21 @@ func TestRecoveryLaunchesOnlyWhatNeverStarted(t *testing.T) {
 		}
 		ids, tags = append(ids, c.Session.ID), append(tags, c.Session.Tag)
 	}
-	fl.status[tags[1]] = supervisor.Running    // started before the crash, still running
-	fl.end(tags[2], &supervisor.Exit{Code: 0}) // finished while no server was up
+	fl.SetStatus(tags[1], supervisor.Running)  // started before the crash, still running
+	fl.End(tags[2], &supervisor.Exit{Code: 0}) // finished while no server was up
 	newTestManager(t, st, fl)
 	eventually(t, "recovery", func() bool {
 		return stateOf(t, st, ids[0]) == store.StateRunning && stateOf(t, st, ids[1]) == store.StateRunning &&
 			stateOf(t, st, ids[2]) == store.StateSuccess
 	})
-	if fl.startsOf(tags[0]) != 1 || fl.startsOf(tags[1]) != 0 || fl.startsOf(tags[2]) != 0 {
-		t.Errorf("starts = %d, %d, %d; want 1, 0, 0", fl.startsOf(tags[0]), fl.startsOf(tags[1]), fl.startsOf(tags[2]))
+	if len(fl.Starts(tags[0])) != 1 || len(fl.Starts(tags[1])) != 0 || len(fl.Starts(tags[2])) != 0 {
+		t.Errorf("starts = %d, %d, %d; want 1, 0, 0", len(fl.Starts(tags[0])), len(fl.Starts(tags[1])), len(fl.Starts(tags[2])))
 	}
 }
 
 // A stored request that the policy refuses at launch (the whitelist changed) ends dead.
 func TestLaunchRefusedByPolicyIsDead(t *testing.T) {
-	st, fl := openStore(t), newFakeLauncher(t)
+	st, fl := openStore(t), launchertest.New(t.TempDir())
 	c, err := st.CreateSession(context.Background(), &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting,
 		Tag: "t-{id}", Request: []byte(`{"file":"/refused.py"}`), Supervisor: "test", Now: time.Now()})
 	if err != nil {

@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
+
 	"github.com/sparkgate/sparkgate/internal/idempotency"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
-	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
 
 // newIdleSession returns a manager on a real embedded store and an idle session of it.
@@ -26,7 +27,7 @@ func newIdleSession(t *testing.T) (*Manager, *store.Session) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	fl := &fakeLauncher{dir: t.TempDir(), starts: map[string][]string{}, status: map[string]supervisor.Status{}}
+	fl := launchertest.New(t.TempDir())
 	m := New(Config{DataDir: t.TempDir(), InstanceID: "me", PollWait: 50 * time.Millisecond}, st, fl, logfile.New(), log)
 	if err := m.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -4,51 +4,18 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
-	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/idempotency"
-	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
-
-// fakeLauncher records the drivers started and plays their status.
-type fakeLauncher struct {
-	mu     sync.Mutex
-	dir    string
-	starts map[string][]string // tag -> the extra environment of each start
-	status map[string]supervisor.Status
-}
-
-func (f *fakeLauncher) Command(spec *launcher.Spec, tag string) ([]string, error) {
-	return []string{"spark-submit", spec.File}, nil
-}
-
-func (f *fakeLauncher) Start(_ context.Context, tag string, _ []string, env ...string) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.starts[tag] = append(f.starts[tag], strings.Join(env, " "))
-	f.status[tag] = supervisor.Running
-	return 1, nil
-}
-
-func (f *fakeLauncher) Inspect(tag string) (supervisor.Status, *supervisor.Exit, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.status[tag], &supervisor.Exit{Code: 0}, nil
-}
-
-func (f *fakeLauncher) Signal(string, int, syscall.Signal) (bool, error) { return false, nil }
-func (f *fakeLauncher) LogPath(tag string) string                        { return filepath.Join(f.dir, tag) }
-func (f *fakeLauncher) Resolve(_, ref string) (string, error)            { return ref, nil }
 
 // A session whose create committed but whose driver never started (the server died between
 // the two) gets its driver on the next start, with a new secret that the store knows.
@@ -65,7 +32,7 @@ func TestRestartLaunchesANeverStartedDriverWithANewSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl := &fakeLauncher{dir: t.TempDir(), starts: map[string][]string{}, status: map[string]supervisor.Status{}}
+	fl := launchertest.New(t.TempDir())
 	m := New(Config{DataDir: t.TempDir(), DriverURL: "http://gw", InstanceID: "me", PollInterval: 5 * time.Millisecond},
 		st, fl, logfile.New(), slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err := m.Start(ctx); err != nil {
@@ -73,25 +40,12 @@ func TestRestartLaunchesANeverStartedDriverWithANewSecret(t *testing.T) {
 	}
 	defer m.Stop()
 	tag := c.Session.Tag
-	var env string
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		fl.mu.Lock()
-		starts := fl.starts[tag]
-		fl.mu.Unlock()
-		if len(starts) > 0 {
-			env = starts[0]
-			break
-		}
+	for deadline := time.Now().Add(5 * time.Second); len(fl.Starts(tag)) == 0; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the driver was never started")
 		}
 	}
-	secret := ""
-	for _, kv := range strings.Fields(env) {
-		if v, ok := strings.CutPrefix(kv, "SPARKGATE_SECRET="); ok {
-			secret = v
-		}
-	}
+	secret := fl.Env(EnvSecret)
 	if _, err := m.Authenticate(ctx, c.Session.ID, secret); err != nil {
 		t.Errorf("the new driver's secret is refused: %v", err)
 	}
@@ -109,7 +63,7 @@ func TestDriversStartAFewAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	fl := &fakeLauncher{dir: t.TempDir(), starts: map[string][]string{}, status: map[string]supervisor.Status{}}
+	fl := launchertest.New(t.TempDir())
 	m := New(Config{DataDir: t.TempDir(), InstanceID: "me", PollInterval: 5 * time.Millisecond, MaxConcurrentLaunches: 1},
 		st, fl, logfile.New(), log)
 	if err := m.Start(ctx); err != nil {
@@ -117,9 +71,7 @@ func TestDriversStartAFewAtATime(t *testing.T) {
 	}
 	defer m.Stop()
 	started := func() int {
-		fl.mu.Lock()
-		defer fl.mu.Unlock()
-		return len(fl.starts)
+		return fl.Started()
 	}
 	first, err := m.Create(ctx, &livy.CreateInteractiveRequest{}, idempotency.Options{})
 	if err != nil {
@@ -171,7 +123,8 @@ func TestDriverDeathDuringAStoreOutageIsRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	tag := c.Session.Tag
-	fl := &fakeLauncher{dir: t.TempDir(), starts: map[string][]string{}, status: map[string]supervisor.Status{tag: supervisor.Running}}
+	fl := launchertest.New(t.TempDir())
+	fl.SetStatus(tag, supervisor.Running)
 	m := New(Config{DataDir: t.TempDir(), DriverURL: "http://gw", InstanceID: "me", PollInterval: 5 * time.Millisecond},
 		st, fl, logfile.New(), slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError})))
 	if err := m.Start(ctx); err != nil {
@@ -179,9 +132,7 @@ func TestDriverDeathDuringAStoreOutageIsRecorded(t *testing.T) {
 	}
 	defer m.Stop()
 	st.down.Store(true)
-	fl.mu.Lock()
-	fl.status[tag] = supervisor.Finished
-	fl.mu.Unlock()
+	fl.SetStatus(tag, supervisor.Finished)
 	time.Sleep(100 * time.Millisecond) // the watcher sees the end and cannot record it
 	st.down.Store(false)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {

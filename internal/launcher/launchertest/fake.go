@@ -1,0 +1,126 @@
+// Package launchertest is the one launcher fake of the unit tests: it starts nothing, records
+// every start (with its extra environment) and signal, and plays each application's status as
+// the test sets it.
+package launchertest
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/supervisor"
+)
+
+// Fake implements what the session managers need of a launcher. Files whose name contains
+// "refused" are refused by its policy. The zero value is not usable; use New.
+type Fake struct {
+	dir     string
+	mu      sync.Mutex
+	starts  map[string][][]string // tag -> the extra environment of each start
+	status  map[string]supervisor.Status
+	exits   map[string]*supervisor.Exit
+	signals map[string][]syscall.Signal
+}
+
+// New returns a fake whose logs live in dir.
+func New(dir string) *Fake {
+	return &Fake{dir: dir, starts: map[string][][]string{}, status: map[string]supervisor.Status{},
+		exits: map[string]*supervisor.Exit{}, signals: map[string][]syscall.Signal{}}
+}
+
+func (f *Fake) Command(spec *launcher.Spec, tag string) ([]string, error) {
+	if strings.Contains(spec.File, "refused") {
+		return nil, errors.New("refused by policy")
+	}
+	return []string{"spark-submit", spec.File}, nil
+}
+
+// Start records the start and makes the application running; its pid is 1000 plus the
+// number of starts of its tag.
+func (f *Fake) Start(_ context.Context, tag string, _ []string, env ...string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.starts[tag] = append(f.starts[tag], env)
+	f.status[tag] = supervisor.Running
+	return 1000 + len(f.starts[tag]), nil
+}
+
+func (f *Fake) Inspect(tag string) (supervisor.Status, *supervisor.Exit, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	exit := f.exits[tag]
+	if exit == nil {
+		exit = &supervisor.Exit{}
+	}
+	return f.status[tag], exit, nil
+}
+
+// Signal records sig and reports whether the application was running.
+func (f *Fake) Signal(tag string, _ int, sig syscall.Signal) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals[tag] = append(f.signals[tag], sig)
+	return f.status[tag] == supervisor.Running, nil
+}
+
+func (f *Fake) LogPath(tag string) string             { return filepath.Join(f.dir, tag+".log") }
+func (f *Fake) Note(string, string) error             { return nil }
+func (f *Fake) Remove(string) error                   { return nil }
+func (f *Fake) Resolve(_, ref string) (string, error) { return ref, nil }
+
+// SetStatus makes the application of tag report st.
+func (f *Fake) SetStatus(tag string, st supervisor.Status) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status[tag] = st
+}
+
+// End makes the application of tag finish with exit.
+func (f *Fake) End(tag string, exit *supervisor.Exit) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status[tag], f.exits[tag] = supervisor.Finished, exit
+}
+
+// Starts returns the extra environment of each start of tag.
+func (f *Fake) Starts(tag string) [][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([][]string(nil), f.starts[tag]...)
+}
+
+// Started returns how many applications were started, whatever their tag.
+func (f *Fake) Started() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, s := range f.starts {
+		n += len(s)
+	}
+	return n
+}
+
+// Env returns the value of key in the last start's environment of any application, or "".
+func (f *Fake) Env(key string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, starts := range f.starts {
+		for _, kv := range starts[len(starts)-1] {
+			if v, ok := strings.CutPrefix(kv, key+"="); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// Signals returns the signals sent to the application of tag.
+func (f *Fake) Signals(tag string) []syscall.Signal {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]syscall.Signal(nil), f.signals[tag]...)
+}
