@@ -7,13 +7,10 @@ import (
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/store"
 )
 
-func (s *Server) completion(r *http.Request) (*reply, error) {
-	sess, err := s.lookupSession(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) completion(r *http.Request, sess *store.Session) (*reply, error) {
 	var req livy.CompletionRequest
 	if err := livy.Decode(r.Body, &req); err != nil {
 		return nil, err
@@ -25,12 +22,8 @@ func (s *Server) completion(r *http.Request) (*reply, error) {
 	return ok(map[string][]string{"candidates": candidates})
 }
 
-func (s *Server) addResource(op string) handler {
-	return func(r *http.Request) (*reply, error) {
-		sess, err := s.lookupSession(r)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) addResource(op string) sessionHandler {
+	return func(r *http.Request, sess *store.Session) (*reply, error) {
 		var req livy.AddResourceRequest
 		if err := livy.Decode(r.Body, &req); err != nil {
 			return nil, err
@@ -45,12 +38,8 @@ func (s *Server) addResource(op string) handler {
 	}
 }
 
-func (s *Server) uploadResource(field, op string) handler {
-	return func(r *http.Request) (*reply, error) {
-		sess, err := s.lookupSession(r)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) uploadResource(field, op string) sessionHandler {
+	return func(r *http.Request, sess *store.Session) (*reply, error) {
 		file, header, err := r.FormFile(field)
 		if err != nil {
 			if errors.As(err, new(*http.MaxBytesError)) {

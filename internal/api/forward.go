@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
+	"github.com/sparkgate/sparkgate/internal/store"
 )
 
 // forwardedHeader marks a request one instance forwarded to another: it is served where it
@@ -17,18 +18,14 @@ const forwardedHeader = "X-Sparkgate-Forwarded"
 // toDriver serves a request that needs the session's driver at once (calls wait in the memory
 // of one instance): here when the driver polls this instance, else forwarded to the live
 // instance it polls.
-func (s *Server) toDriver(h handler) handler {
-	return func(r *http.Request) (*reply, error) {
+func (s *Server) toDriver(h sessionHandler) sessionHandler {
+	return func(r *http.Request, sess *store.Session) (*reply, error) {
 		if r.Header.Get(forwardedHeader) == "" {
-			sess, err := s.lookupSession(r)
-			if err != nil {
-				return nil, err
-			}
 			if addr := s.sessions.CallPeer(r.Context(), sess); addr != "" {
 				return forward(r, addr)
 			}
 		}
-		return h(r)
+		return h(r, sess)
 	}
 }
 

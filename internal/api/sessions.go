@@ -14,22 +14,22 @@ func (s *Server) sessionRoutes() {
 		s.handle("GET "+p, s.listSessions)
 	}
 	s.sessionCreates().register(s)
-	s.handle("GET /sessions/{ref}", s.getSession)
-	s.handle("GET /sessions/{ref}/state", s.getSessionState)
-	s.handle("GET /sessions/{ref}/log", s.getSessionLog)
-	s.handle("DELETE /sessions/{ref}", s.deleteSession)
-	s.handle("POST /sessions/{ref}/statements", s.createStatement)
-	s.handle("GET /sessions/{ref}/statements", s.listStatements)
-	s.handle("GET /sessions/{ref}/statements/{sid}", s.getStatement)
-	s.handle("POST /sessions/{ref}/statements/{sid}/cancel", s.cancelStatement)
-	s.handle("POST /sessions/{ref}/completion", s.toDriver(s.completion))
-	s.handle("POST /sessions/{ref}/connect", s.connectSession)
+	s.handle("GET /sessions/{ref}", s.withSession(s.getSession))
+	s.handle("GET /sessions/{ref}/state", s.withSession(s.getSessionState))
+	s.handle("GET /sessions/{ref}/log", s.getSessionLog) // paging is checked before the session
+	s.handle("DELETE /sessions/{ref}", s.withSession(s.deleteSession))
+	s.handle("POST /sessions/{ref}/statements", s.withSession(s.createStatement))
+	s.handle("GET /sessions/{ref}/statements", s.withSession(s.listStatements))
+	s.handle("GET /sessions/{ref}/statements/{sid}", s.withSession(s.getStatement))
+	s.handle("POST /sessions/{ref}/statements/{sid}/cancel", s.withSession(s.cancelStatement))
+	s.handle("POST /sessions/{ref}/completion", s.withSession(s.toDriver(s.completion)))
+	s.handle("POST /sessions/{ref}/connect", s.withSession(s.connectSession))
 	for route, op := range map[string]string{"add-jar": interactive.OpAddJar, "add-pyfile": interactive.OpAddPyFile, "add-file": interactive.OpAddFile} {
-		s.handle("POST /sessions/{ref}/"+route, s.toDriver(s.addResource(op)))
+		s.handle("POST /sessions/{ref}/"+route, s.withSession(s.toDriver(s.addResource(op))))
 	}
 	for route, upload := range map[string]struct{ field, op string }{
 		"upload-jar": {"jar", interactive.OpAddJar}, "upload-pyfile": {"file", interactive.OpAddPyFile}, "upload-file": {"file", interactive.OpAddFile}} {
-		s.handleLimited("POST /sessions/{ref}/"+route, s.cfg.MaxUploadBytes, s.toDriver(s.uploadResource(upload.field, upload.op)))
+		s.handleLimited("POST /sessions/{ref}/"+route, s.cfg.MaxUploadBytes, s.withSession(s.toDriver(s.uploadResource(upload.field, upload.op))))
 	}
 	for _, job := range []string{"submit-job", "run-job", "jobs/{jid}/cancel"} {
 		s.handle("POST /sessions/{ref}/"+job, notImplemented)
@@ -117,51 +117,60 @@ func (s *Server) sessionCreates() createRoutes[livy.CreateInteractiveRequest] {
 	}
 }
 
-func (s *Server) lookupSession(r *http.Request) (*store.Session, error) {
+// sessionHandler serves a request about one interactive session, resolved once for it.
+type sessionHandler func(r *http.Request, sess *store.Session) (*reply, error)
+
+// withSession resolves the session a request names (by id or name) once, and serves h with
+// it, through the heartbeat.
+func (s *Server) withSession(h sessionHandler) handler {
+	h = s.heartbeat(h)
+	return func(r *http.Request) (*reply, error) {
+		sess, err := s.resolveSession(r)
+		if err != nil {
+			return nil, err
+		}
+		return h(r, sess)
+	}
+}
+
+// heartbeat records that a client asked for the session, for Livy's heartbeatTimeoutInSecond.
+func (s *Server) heartbeat(h sessionHandler) sessionHandler {
+	return func(r *http.Request, sess *store.Session) (*reply, error) {
+		s.sessions.Heartbeat(r.Context(), sess)
+		return h(r, sess)
+	}
+}
+
+func (s *Server) resolveSession(r *http.Request) (*store.Session, error) {
 	ref := r.PathValue("ref")
 	id, name, err := parseRef(ref)
 	if err != nil {
 		return nil, err
 	}
 	sess, err := s.sessions.Get(r.Context(), id, name)
-	if err != nil {
-		return nil, notFound(ref, err)
-	}
-	s.sessions.Heartbeat(r.Context(), sess)
-	return sess, nil
+	return sess, notFound(ref, err)
 }
 
-func (s *Server) getSession(r *http.Request) (*reply, error) {
-	sess, err := s.lookupSession(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) getSession(r *http.Request, sess *store.Session) (*reply, error) {
 	return ok(s.sessionView(sess))
 }
 
-func (s *Server) getSessionState(r *http.Request) (*reply, error) {
-	sess, err := s.lookupSession(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) getSessionState(r *http.Request, sess *store.Session) (*reply, error) {
 	return ok(&livy.State{ID: sess.ID, State: string(sess.State)})
 }
 
 func (s *Server) getSessionLog(r *http.Request) (*reply, error) {
 	return logPage(r, func() (int64, logReader, error) {
-		sess, err := s.lookupSession(r)
+		sess, err := s.resolveSession(r)
 		if err != nil {
 			return 0, nil, err
 		}
+		s.sessions.Heartbeat(r.Context(), sess)
 		return sess.ID, func(from, size int) ([]string, int, error) { return s.sessions.Log(sess, from, size) }, nil
 	})
 }
 
-func (s *Server) deleteSession(r *http.Request) (*reply, error) {
-	sess, err := s.lookupSession(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) deleteSession(r *http.Request, sess *store.Session) (*reply, error) {
 	if err := s.sessions.Delete(r.Context(), sess.ID); err != nil {
 		return nil, notFound(r.PathValue("ref"), err)
 	}
@@ -169,11 +178,7 @@ func (s *Server) deleteSession(r *http.Request) (*reply, error) {
 }
 
 // connectSession is Livy's "connect" of its Java client: a GET that counts as activity.
-func (s *Server) connectSession(r *http.Request) (*reply, error) {
-	sess, err := s.lookupSession(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) connectSession(r *http.Request, sess *store.Session) (*reply, error) {
 	if err := s.sessions.Touch(r.Context(), sess.ID); err != nil {
 		return nil, err
 	}

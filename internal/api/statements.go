@@ -10,16 +10,12 @@ import (
 	"github.com/sparkgate/sparkgate/internal/store"
 )
 
-func (s *Server) createStatement(r *http.Request) (*reply, error) {
-	sess, err := s.lookupSession(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) createStatement(r *http.Request, sess *store.Session) (*reply, error) {
 	var req livy.CreateStatementRequest
 	if err := livy.Decode(r.Body, &req); err != nil {
 		return nil, err
 	}
-	st, err := s.sessions.AddStatement(r.Context(), sess.ID, &req)
+	st, err := s.sessions.AddStatement(r.Context(), sess, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -27,11 +23,7 @@ func (s *Server) createStatement(r *http.Request) (*reply, error) {
 		"/sessions/" + strconv.FormatInt(sess.ID, 10) + "/statements/" + strconv.FormatInt(st.ID, 10)}}}, nil
 }
 
-func (s *Server) listStatements(r *http.Request) (*reply, error) {
-	sess, err := s.lookupSession(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) listStatements(r *http.Request, sess *store.Session) (*reply, error) {
 	from, _, err := queryInt(r, "from")
 	if err != nil {
 		return nil, err
@@ -64,18 +56,8 @@ func statementID(r *http.Request) (int64, error) {
 	return sid, nil
 }
 
-// statementRef resolves the session and statement id a request names.
-func (s *Server) statementRef(r *http.Request) (*store.Session, int64, error) {
-	sess, err := s.lookupSession(r)
-	if err != nil {
-		return nil, 0, err
-	}
+func (s *Server) getStatement(r *http.Request, sess *store.Session) (*reply, error) {
 	sid, err := statementID(r)
-	return sess, sid, err
-}
-
-func (s *Server) getStatement(r *http.Request) (*reply, error) {
-	sess, sid, err := s.statementRef(r)
 	if err != nil {
 		return nil, err
 	}
@@ -86,8 +68,8 @@ func (s *Server) getStatement(r *http.Request) (*reply, error) {
 	return ok(statementView(st))
 }
 
-func (s *Server) cancelStatement(r *http.Request) (*reply, error) {
-	sess, sid, err := s.statementRef(r)
+func (s *Server) cancelStatement(r *http.Request, sess *store.Session) (*reply, error) {
+	sid, err := statementID(r)
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func TestCancelWaitingAndRunningStatements(t *testing.T) {
 	m, sess := newIdleSession(t)
 	code := "x"
 	add := func() int64 {
-		st, err := m.AddStatement(ctx, sess.ID, &livy.CreateStatementRequest{Code: &code})
+		st, err := m.AddStatement(ctx, sess, &livy.CreateStatementRequest{Code: &code})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestCallIsAnsweredBesideARunningStatement(t *testing.T) {
 	ctx := context.Background()
 	m, sess := newIdleSession(t)
 	code := "import time; time.sleep(60)"
-	st, _ := m.AddStatement(ctx, sess.ID, &livy.CreateStatementRequest{Code: &code})
+	st, _ := m.AddStatement(ctx, sess, &livy.CreateStatementRequest{Code: &code})
 	if msg, _ := m.Next(ctx, sess, Poll{}); msg == nil || msg.ID != st.ID {
 		t.Fatalf("poll = %+v", msg)
 	}

@@ -389,14 +389,11 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 }
 
 // AddStatement queues code on a session that is alive.
-func (m *Manager) AddStatement(ctx context.Context, id int64, req *livy.CreateStatementRequest) (*store.Statement, error) {
+func (m *Manager) AddStatement(ctx context.Context, sess *store.Session, req *livy.CreateStatementRequest) (*store.Statement, error) {
 	if req.Code == nil {
 		return nil, errkind.Invalidf("code is required")
 	}
-	sess, err := m.store.GetSession(ctx, store.KindInteractive, id)
-	if err != nil {
-		return nil, err
-	}
+	id := sess.ID
 	if sess.State.Terminal() {
 		return nil, errkind.Invalidf("Session %d is %s: it runs no more statements", id, sess.State)
 	}
@@ -420,9 +417,6 @@ func (m *Manager) Statements(ctx context.Context, p *store.ListStatementsParams)
 
 // Statement returns one statement of a session.
 func (m *Manager) Statement(ctx context.Context, id, sid int64) (*store.Statement, error) {
-	if _, err := m.store.GetSession(ctx, store.KindInteractive, id); err != nil {
-		return nil, err
-	}
 	st, err := m.store.GetStatement(ctx, id, sid)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errkind.Wrap(errkind.NotFound, err, "Statement %d of session %d not found.", sid, id)
