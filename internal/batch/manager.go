@@ -10,7 +10,6 @@ package batch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -207,36 +206,18 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts
 	p := &store.CreateParams{
 		Kind: store.KindBatch, State: store.StateStarting, Supervisor: m.cfg.InstanceID,
 		Tag: "sparkgate-batch-{id}-" + launcher.RandomSuffix(), Now: m.now(),
+		Name: livy.Value(req.Name), ProxyUser: livy.Value(req.ProxyUser),
 	}
-	opts.Apply(p, req.Canonical(), m.cfg.ReservationTTL)
-	if opts.Keyed() {
-		// A replay answers from what was stored, without validating or creating again.
-		sess, err := m.store.FindReplay(ctx, p)
-		if err == nil {
-			m.resumeLaunch(sess)
-			m.metrics.Creates.WithLabelValues(string(store.KindBatch), "replayed").Inc()
-			return &store.Created{Session: sess, Replayed: true}, nil
+	created, err := idempotency.Create(ctx, m.store, p, req.Canonical(), opts, m.cfg.ReservationTTL, func() error {
+		if err := req.Validate(); err != nil {
+			return err
 		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return nil, opts.Error(err, store.KindBatch, "", m.cfg.ReservationTTL)
-		}
-	}
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
-	// Build the command once now so that policy errors are the client's 400, not a dead batch.
-	if _, err := m.launcher.Command(specOf(req), "sparkgate-batch-0-check"); err != nil {
-		return nil, err
-	}
-	if req.Name != nil {
-		p.Name = *req.Name
-	}
-	if req.ProxyUser != nil {
-		p.ProxyUser = *req.ProxyUser
-	}
-	created, err := m.store.CreateSession(ctx, p)
+		// Build the command once now so that policy errors are the client's 400, not a dead batch.
+		_, err := m.launcher.Command(specOf(req), "sparkgate-batch-0-check")
+		return err
+	})
 	if err != nil {
-		return nil, opts.Error(err, store.KindBatch, p.Name, m.cfg.ReservationTTL)
+		return nil, err
 	}
 	if created.Replayed {
 		m.resumeLaunch(created.Session)

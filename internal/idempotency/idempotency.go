@@ -76,3 +76,31 @@ func Reserve(ctx context.Context, st store.Store, kind store.Kind, now time.Time
 	}
 	return id, putKey, nil
 }
+
+// Create is the create flow that batches and sessions share. p carries the record to create
+// (kind, state, tag, owner's request; Apply fills the idempotency fields from canonical). A
+// keyed repeat is answered from the store (Replayed) without being checked or created again;
+// any other create is checked first (check: validation and the submission policy, whose
+// errors are the client's), then created in one store transaction, which alone decides what
+// exists — a concurrent repeat may still come back Replayed from it.
+func Create(ctx context.Context, st store.Store, p *store.CreateParams, canonical []byte, o Options,
+	reservationTTL time.Duration, check func() error) (*store.Created, error) {
+	o.Apply(p, canonical, reservationTTL)
+	if o.Keyed() {
+		sess, err := st.FindReplay(ctx, p)
+		if err == nil {
+			return &store.Created{Session: sess, Replayed: true}, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, o.Error(err, p.Kind, "", reservationTTL)
+		}
+	}
+	if err := check(); err != nil {
+		return nil, err
+	}
+	created, err := st.CreateSession(ctx, p)
+	if err != nil {
+		return nil, o.Error(err, p.Kind, p.Name, reservationTTL)
+	}
+	return created, nil
+}

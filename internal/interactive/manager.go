@@ -200,32 +200,17 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateInteractiveRequest
 		Kind: store.KindInteractive, State: store.StateStarting, Supervisor: m.cfg.InstanceID,
 		Tag:        "sparkgate-session-{id}-" + launcher.RandomSuffix(),
 		SecretHash: hashSecret(hex.EncodeToString(secret)), Now: m.now(),
+		Name: livy.Value(req.Name), ProxyUser: livy.Value(req.ProxyUser),
 	}
-	opts.Apply(p, req.Canonical(), m.cfg.ReservationTTL)
-	if opts.Keyed() {
-		sess, err := m.store.FindReplay(ctx, p)
-		if err == nil {
-			return &store.Created{Session: sess, Replayed: true}, nil
+	created, err := idempotency.Create(ctx, m.store, p, req.Canonical(), opts, m.cfg.ReservationTTL, func() error {
+		if err := req.Validate(); err != nil {
+			return err
 		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return nil, opts.Error(err, store.KindInteractive, "", m.cfg.ReservationTTL)
-		}
-	}
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
-	if _, err := m.launcher.Command(m.spec(req), "sparkgate-session-0-check"); err != nil {
-		return nil, err
-	}
-	if req.Name != nil {
-		p.Name = *req.Name
-	}
-	if req.ProxyUser != nil {
-		p.ProxyUser = *req.ProxyUser
-	}
-	created, err := m.store.CreateSession(ctx, p)
+		_, err := m.launcher.Command(m.spec(req), "sparkgate-session-0-check")
+		return err
+	})
 	if err != nil {
-		return nil, opts.Error(err, store.KindInteractive, p.Name, m.cfg.ReservationTTL)
+		return nil, err
 	}
 	if !created.Replayed {
 		sess := created.Session

@@ -88,14 +88,8 @@ func SpecOf(file string, sub *livy.Submission) *Spec {
 	for k, v := range sub.Conf {
 		s.Conf[k] = string(v)
 	}
-	deref := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	s.DriverMemory, s.ExecutorMemory = deref(sub.DriverMemory), deref(sub.ExecutorMemory)
-	s.Queue, s.Name, s.ProxyUser = deref(sub.Queue), deref(sub.Name), deref(sub.ProxyUser)
+	s.DriverMemory, s.ExecutorMemory = livy.Value(sub.DriverMemory), livy.Value(sub.ExecutorMemory)
+	s.Queue, s.Name, s.ProxyUser = livy.Value(sub.Queue), livy.Value(sub.Name), livy.Value(sub.ProxyUser)
 	return s
 }
 

@@ -72,6 +72,14 @@ func Optional(s string) *string {
 	return &s
 }
 
+// Value turns an absent optional field into "".
+func Value(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 // Reservation is the answer of POST /{type}/id (LIVY-782): an id to PUT, and its guard.
 type Reservation struct {
 	SessionID int64  `json:"sessionId"`
