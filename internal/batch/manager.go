@@ -22,6 +22,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/metrics"
 	"github.com/sparkgate/sparkgate/internal/periodic"
+	"github.com/sparkgate/sparkgate/internal/records"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 	"github.com/sparkgate/sparkgate/internal/tracking"
@@ -89,13 +90,14 @@ var _ Launcher = (*launcher.Launcher)(nil)
 // Manager runs batch sessions. Start it before use and Stop it to end its goroutines; the
 // Spark applications themselves keep running.
 type Manager struct {
-	cfg      Config
-	store    store.Store
-	launcher Launcher
-	logs     *logfile.Index
-	metrics  *metrics.Metrics
-	log      *slog.Logger
-	now      func() time.Time
+	records.Reader // Get, List, Log, LogTail
+	cfg            Config
+	store          store.Store
+	launcher       Launcher
+	logs           *logfile.Index
+	metrics        *metrics.Metrics
+	log            *slog.Logger
+	now            func() time.Time
 
 	queue *launchQueue
 
@@ -119,7 +121,8 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, m *metrics
 		m = metrics.New()
 	}
 	return &Manager{
-		cfg: cfg, store: st, launcher: l, logs: logs, metrics: m, log: log, now: time.Now,
+		Reader: records.Reader{Kind: store.KindBatch, Store: st, Logs: logs, LogPath: l.LogPath},
+		cfg:    cfg, store: st, launcher: l, logs: logs, metrics: m, log: log, now: time.Now,
 		queue:   newLaunchQueue(m.QueueDepth),
 		spawned: map[int64]int{},
 	}
@@ -252,30 +255,6 @@ func specOf(req *livy.CreateBatchRequest) *launcher.Spec {
 		s.ClassName = *req.ClassName
 	}
 	return s
-}
-
-// Get finds a live batch by id or, when ref is not a number, by name.
-func (m *Manager) Get(ctx context.Context, id int64, name string) (*store.Session, error) {
-	if name != "" {
-		return m.store.GetSessionByName(ctx, store.KindBatch, name)
-	}
-	return m.store.GetSession(ctx, store.KindBatch, id)
-}
-
-// List returns a page of live batches.
-func (m *Manager) List(ctx context.Context, from, size int) (*store.Page, error) {
-	return m.store.ListSessions(ctx, &store.ListParams{Kind: store.KindBatch, From: from, Size: size})
-}
-
-// Log returns lines [from, from+size) of the batch's whole log and the number of lines.
-func (m *Manager) Log(sess *store.Session, from, size int) ([]string, int, error) {
-	return m.logs.Lines(m.launcher.LogPath(sess.Tag), from, size)
-}
-
-// LogTail returns the last n lines of the batch's log.
-func (m *Manager) LogTail(sess *store.Session, n int) ([]string, error) {
-	// A finished batch's log is complete: finish() is recorded after the supervisor exited.
-	return m.logs.Tail(m.launcher.LogPath(sess.Tag), n, sess.State.Terminal())
 }
 
 // Delete removes a batch from view and kills its application: SIGTERM to its process group

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
 )
 
 // The driver's own unit tests (output shaping, magics, errors, gateway retries), in Python.
@@ -59,7 +61,7 @@ func TestDriverSpeaksTheProtocol(t *testing.T) {
 		t.Fatal("the driver defines no POLL_SECONDS")
 	}
 	poll, _ := strconv.Atoi(m[1])
-	if wait := New(Config{}, nil, nil, nil, nil).cfg.PollWait; time.Duration(poll)*time.Second <= wait {
+	if wait := New(Config{}, nil, launchertest.New(t.TempDir()), nil, nil).cfg.PollWait; time.Duration(poll)*time.Second <= wait {
 		t.Errorf("the driver waits %ds for a poll, no longer than the gateway holds one (%s)", poll, wait)
 	}
 }

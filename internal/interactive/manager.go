@@ -26,6 +26,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/periodic"
+	"github.com/sparkgate/sparkgate/internal/records"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 	"github.com/sparkgate/sparkgate/internal/tracking"
@@ -71,13 +72,14 @@ type Config struct {
 // Manager runs interactive sessions. Start it before use and Stop it to end its goroutines;
 // the drivers keep running.
 type Manager struct {
-	cfg        Config
-	store      store.Store
-	launcher   Launcher
-	logs       *logfile.Index
-	log        *slog.Logger
-	now        func() time.Time // the clock; tests may set their own
-	driverFile string
+	records.Reader // Get, List, Log, LogTail
+	cfg            Config
+	store          store.Store
+	launcher       Launcher
+	logs           *logfile.Index
+	log            *slog.Logger
+	now            func() time.Time // the clock; tests may set their own
+	driverFile     string
 
 	mailbox  *mailbox
 	apps     *tracking.Tracker // the drivers followed; made by Start
@@ -118,7 +120,8 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 	if cfg.GatewayTimeout <= 0 {
 		cfg.GatewayTimeout = 15 * time.Minute
 	}
-	return &Manager{cfg: cfg, store: st, launcher: l, logs: logs, log: log, now: time.Now,
+	return &Manager{
+		Reader: records.Reader{Kind: store.KindInteractive, Store: st, Logs: logs, LogPath: l.LogPath}, cfg: cfg, store: st, launcher: l, logs: logs, log: log, now: time.Now,
 		mailbox:  newMailbox(),
 		starting: make(chan struct{}, cfg.MaxConcurrentLaunches), pollsEnded: make(chan struct{})}
 }
@@ -323,35 +326,12 @@ func (m *Manager) ended(id int64, exit *supervisor.Exit) {
 	m.mailbox.notify(id)
 }
 
-// Get finds a live session by id or, when name is set, by name.
-func (m *Manager) Get(ctx context.Context, id int64, name string) (*store.Session, error) {
-	if name != "" {
-		return m.store.GetSessionByName(ctx, store.KindInteractive, name)
-	}
-	return m.store.GetSession(ctx, store.KindInteractive, id)
-}
-
-// List returns a page of live sessions.
-func (m *Manager) List(ctx context.Context, from, size int) (*store.Page, error) {
-	return m.store.ListSessions(ctx, &store.ListParams{Kind: store.KindInteractive, From: from, Size: size})
-}
-
 // Request decodes the create request a session was made with, and its kind.
 func Request(sess *store.Session) (*livy.CreateInteractiveRequest, string) {
 	var req livy.CreateInteractiveRequest
 	_ = json.Unmarshal(sess.Request, &req)
 	kind, _ := livy.SessionKind(req.Kind)
 	return &req, kind
-}
-
-// Log returns lines of the driver's log.
-func (m *Manager) Log(sess *store.Session, from, size int) ([]string, int, error) {
-	return m.logs.Lines(m.launcher.LogPath(sess.Tag), from, size)
-}
-
-// LogTail returns the last n lines of the driver's log.
-func (m *Manager) LogTail(sess *store.Session, n int) ([]string, error) {
-	return m.logs.Tail(m.launcher.LogPath(sess.Tag), n, sess.State.Terminal())
 }
 
 // Delete kills the session's driver and removes the session from view.
