@@ -88,7 +88,7 @@ func (m *Manager) launch(id int64) (string, int) {
 }
 
 func (m *Manager) retryLater(id int64) {
-	m.wg.Go(func() {
+	m.life.Go(func() {
 		select {
 		case <-m.ctx.Done():
 		case <-time.After(time.Second):
@@ -125,7 +125,7 @@ func (m *Manager) awaitLaunchPhase(id int64, tag string, pid int) {
 			return
 		case <-tick.C:
 		}
-		lines, total, err := m.logs.Lines(path, read, 10000)
+		lines, total, err := m.Logs.Lines(path, read, 10000)
 		if err != nil {
 			return
 		}

@@ -13,11 +13,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/idempotency"
 	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/lifecycle"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/metrics"
@@ -30,15 +30,7 @@ import (
 
 // Config tunes the manager.
 type Config struct {
-	// MaxConcurrentLaunches bounds how many applications may be in their launch phase (from
-	// spark-submit's start until its SparkContext is up) at once.
-	MaxConcurrentLaunches int
-	// LaunchTimeout ends a launch phase that shows no sign of a SparkContext.
-	LaunchTimeout time.Duration
-	// KillGrace is how long DELETE's SIGTERM has before SIGKILL.
-	KillGrace time.Duration
-	// PollInterval is how often a running application's directory is checked.
-	PollInterval time.Duration
+	launcher.Limits
 	// ReservationTTL is how long a reserved id waits for its PUT.
 	ReservationTTL time.Duration
 	// InstanceID names this server among the instances sharing the store (instance.Instance
@@ -50,18 +42,7 @@ type Config struct {
 }
 
 func (c *Config) withDefaults() {
-	if c.MaxConcurrentLaunches <= 0 {
-		c.MaxConcurrentLaunches = 2
-	}
-	if c.LaunchTimeout <= 0 {
-		c.LaunchTimeout = 60 * time.Second
-	}
-	if c.KillGrace <= 0 {
-		c.KillGrace = 10 * time.Second
-	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = 100 * time.Millisecond
-	}
+	c.Limits = c.Limits.WithDefaults()
 	if c.ReservationTTL <= 0 {
 		c.ReservationTTL = 24 * time.Hour
 	}
@@ -73,19 +54,8 @@ func (c *Config) withDefaults() {
 	}
 }
 
-// Launcher is what the manager needs of the launcher: building commands under the submission
-// policy, and starting, finding, signalling and forgetting applications by tag. The local
-// process launcher implements it; cluster managers (YARN, Kubernetes) will too.
-type Launcher interface {
-	Command(spec *launcher.Spec, tag string) ([]string, error)
-	Start(ctx context.Context, tag string, argv []string, extraEnv ...string) (int, error)
-	Inspect(tag string) (supervisor.Status, *supervisor.Exit, error)
-	Signal(tag string, knownPID int, sig syscall.Signal) (bool, error)
-	LogPath(tag string) string
-	Note(tag, line string) error
-}
-
-var _ Launcher = (*launcher.Launcher)(nil)
+// Launcher is what the manager needs of where applications run (launcher.Backend).
+type Launcher = launcher.Backend
 
 // Manager runs batch sessions. Start it before use and Stop it to end its goroutines; the
 // Spark applications themselves keep running.
@@ -94,7 +64,6 @@ type Manager struct {
 	cfg            Config
 	store          store.Store
 	launcher       Launcher
-	logs           *logfile.Index
 	metrics        *metrics.Metrics
 	log            *slog.Logger
 	now            func() time.Time
@@ -109,9 +78,8 @@ type Manager struct {
 	spawned map[int64]int     // batch id -> pid of a supervisor this process started
 	apps    *tracking.Tracker // the applications followed; made by Start
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx  context.Context
+	life lifecycle.Group
 }
 
 // New returns a manager; call Start.
@@ -122,7 +90,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, m *metrics
 	}
 	return &Manager{
 		Reader: records.Reader{Kind: store.KindBatch, Store: st, Logs: logs, LogPath: l.LogPath},
-		cfg:    cfg, store: st, launcher: l, logs: logs, metrics: m, log: log, now: time.Now,
+		cfg:    cfg, store: st, launcher: l, metrics: m, log: log, now: time.Now,
 		queue:   newLaunchQueue(m.QueueDepth),
 		spawned: map[int64]int{},
 	}
@@ -132,8 +100,8 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, m *metrics
 // workers and the sweeper. It returns once recovery has been decided (not once applications
 // finished). The instance's lease must be held already (instance.Join).
 func (m *Manager) Start(ctx context.Context) error {
-	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	m.apps = tracking.New(m.ctx, m.launcher, m.cfg.PollInterval, m.log)
+	m.ctx = m.life.Start(ctx)
+	m.apps = tracking.New(&m.life, m.launcher, m.cfg.PollInterval, m.log)
 	active, err := m.store.ListActive(ctx, store.KindBatch)
 	if err != nil {
 		return fmt.Errorf("recover batches: %w", err)
@@ -149,22 +117,16 @@ func (m *Manager) Start(ctx context.Context) error {
 		m.log.Info("recovered batches", "count", recovered)
 	}
 	for range m.cfg.MaxConcurrentLaunches {
-		m.wg.Go(m.launchWorker)
+		m.life.Go(m.launchWorker)
 	}
-	m.wg.Go(func() { periodic.Every(m.ctx, m.cfg.SweepInterval, func() bool { m.sweep(); return true }) })
+	m.life.Go(func() { periodic.Every(m.ctx, m.cfg.SweepInterval, func() bool { m.sweep(); return true }) })
 	return nil
 }
 
 // Stop ends the manager's goroutines and waits for them. Applications keep running and are
 // re-attached by whoever supervises them next.
 func (m *Manager) Stop() {
-	if m.cancel != nil {
-		m.cancel()
-	}
-	m.wg.Wait()
-	if m.apps != nil {
-		m.apps.Wait()
-	}
+	m.life.Stop()
 }
 
 // sweep queues every never-launched batch this instance supervises, in case its launch was
@@ -275,7 +237,7 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 	m.mu.Lock()
 	pid := m.spawned[id]
 	m.mu.Unlock()
-	if _, err := launcher.Kill(m.ctx, m.launcher, before.Tag, pid, m.cfg.KillGrace, m.cfg.PollInterval, m.wg.Go); err != nil {
+	if _, err := launcher.Kill(m.ctx, m.launcher, before.Tag, pid, m.cfg.KillGrace, m.cfg.PollInterval, m.life.Go); err != nil {
 		m.log.Warn("kill batch", "id", id, "err", err)
 	}
 	_ = m.launcher.Note(before.Tag, "batch deleted; application killed")

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
@@ -19,7 +20,7 @@ import (
 
 func newTestManager(t *testing.T, st store.Store, l Launcher) *Manager {
 	t.Helper()
-	m := New(Config{PollInterval: 5 * time.Millisecond, LaunchTimeout: 20 * time.Millisecond, InstanceID: "test"},
+	m := New(Config{Limits: launcher.Limits{PollInterval: 5 * time.Millisecond, LaunchTimeout: 20 * time.Millisecond}, InstanceID: "test"},
 		st, l, logfile.New(), nil, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err := m.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -9,9 +9,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
+	"github.com/sparkgate/sparkgate/internal/lifecycle"
 	"github.com/sparkgate/sparkgate/internal/metrics"
 	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/store"
@@ -67,9 +67,8 @@ type Instance struct {
 
 	adopters map[store.Kind]func(*store.Session)
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx  context.Context
+	life lifecycle.Group
 }
 
 // New returns an instance that has not joined yet.
@@ -102,23 +101,20 @@ func (in *Instance) Join(ctx context.Context) error {
 // Start adopts the orphans of expired peers once, then keeps the lease, adopts and purges in
 // the background until Stop.
 func (in *Instance) Start(ctx context.Context) error {
-	in.ctx, in.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	in.ctx = in.life.Start(ctx)
 	for kind := range in.adopters {
 		if err := in.adopt(ctx, kind); err != nil {
 			return err
 		}
 	}
-	in.wg.Go(in.leaseLoop)
-	in.wg.Go(in.purgeLoop)
+	in.life.Go(in.leaseLoop)
+	in.life.Go(in.purgeLoop)
 	return nil
 }
 
 // Stop ends the background work and waits for it; the lease is kept until Leave.
 func (in *Instance) Stop() {
-	if in.cancel != nil {
-		in.cancel()
-	}
-	in.wg.Wait()
+	in.life.Stop()
 }
 
 // Leave gives up the lease, so that a peer adopts this instance's sessions at once. Call it

@@ -160,7 +160,7 @@ const runningMarkDelay = 50 * time.Millisecond
 func (m *Manager) handOut(id, sid int64) {
 	at := m.now()
 	m.mailbox.handOut(id, sid, at)
-	m.wg.Go(func() {
+	m.life.Go(func() {
 		select {
 		case <-m.ctx.Done():
 			return

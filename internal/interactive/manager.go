@@ -17,12 +17,12 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/idempotency"
 	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/lifecycle"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/periodic"
@@ -35,25 +35,20 @@ import (
 //go:embed driver/sparkgate_driver.py
 var driverProgram []byte
 
-// Launcher is what sessions need of the launcher (see batch.Launcher).
-type Launcher interface {
-	Command(spec *launcher.Spec, tag string) ([]string, error)
-	Start(ctx context.Context, tag string, argv []string, extraEnv ...string) (int, error)
-	Inspect(tag string) (supervisor.Status, *supervisor.Exit, error)
-	Signal(tag string, knownPID int, sig syscall.Signal) (bool, error)
-	LogPath(tag string) string
-	Resolve(field, ref string) (string, error)
-}
+// Launcher is what sessions need of where applications run (launcher.Backend).
+type Launcher = launcher.Backend
 
 // Config tunes the manager.
 type Config struct {
 	// DataDir receives the driver program, written once per version.
 	DataDir string
 	// DriverURL is how drivers reach the gateway (any instance).
-	DriverURL    string
-	InstanceID   string
-	PollInterval time.Duration
-	KillGrace    time.Duration
+	DriverURL  string
+	InstanceID string
+	// Limits pace the drivers: MaxConcurrentLaunches of them start at once (from spark-submit to
+	// ready) while more sessions wait, starting, for a slot; LaunchTimeout frees a slot a start
+	// holds too long.
+	launcher.Limits
 	// PollWait is how long a driver's poll waits for a statement before an empty answer.
 	PollWait time.Duration
 	// ReservationTTL is how long a reserved session id waits for its PUT.
@@ -61,10 +56,6 @@ type Config struct {
 	Timeouts       Timeouts
 	// SweepInterval is how often timeouts are checked.
 	SweepInterval time.Duration
-	// MaxConcurrentLaunches bounds the drivers starting at once (from spark-submit to ready);
-	// more sessions wait, starting, for a slot. StartTimeout frees a slot a start holds too long.
-	MaxConcurrentLaunches int
-	StartTimeout          time.Duration
 	// GatewayTimeout is how long a driver that reaches no gateway keeps trying before it exits.
 	GatewayTimeout time.Duration
 }
@@ -76,7 +67,6 @@ type Manager struct {
 	cfg            Config
 	store          store.Store
 	launcher       Launcher
-	logs           *logfile.Index
 	log            *slog.Logger
 	now            func() time.Time // the clock; tests may set their own
 	driverFile     string
@@ -89,19 +79,13 @@ type Manager struct {
 	pollsEnded chan struct{}
 	endPolls   sync.Once
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx  context.Context
+	life lifecycle.Group
 }
 
 // New returns a manager; call Start.
 func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.Logger) *Manager {
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 200 * time.Millisecond
-	}
-	if cfg.KillGrace <= 0 {
-		cfg.KillGrace = 10 * time.Second
-	}
+	cfg.Limits = cfg.Limits.WithDefaults()
 	if cfg.PollWait <= 0 {
 		cfg.PollWait = 20 * time.Second
 	}
@@ -111,17 +95,11 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Second
 	}
-	if cfg.MaxConcurrentLaunches <= 0 {
-		cfg.MaxConcurrentLaunches = 2
-	}
-	if cfg.StartTimeout <= 0 {
-		cfg.StartTimeout = time.Minute
-	}
 	if cfg.GatewayTimeout <= 0 {
 		cfg.GatewayTimeout = 15 * time.Minute
 	}
 	return &Manager{
-		Reader: records.Reader{Kind: store.KindInteractive, Store: st, Logs: logs, LogPath: l.LogPath}, cfg: cfg, store: st, launcher: l, logs: logs, log: log, now: time.Now,
+		Reader: records.Reader{Kind: store.KindInteractive, Store: st, Logs: logs, LogPath: l.LogPath}, cfg: cfg, store: st, launcher: l, log: log, now: time.Now,
 		mailbox:  newMailbox(),
 		starting: make(chan struct{}, cfg.MaxConcurrentLaunches), pollsEnded: make(chan struct{})}
 }
@@ -136,8 +114,8 @@ func (m *Manager) EndPolls() {
 // Start writes the driver program and resumes the sessions this instance supervises:
 // running drivers are watched (they reconnect by themselves), unlaunched ones are launched.
 func (m *Manager) Start(ctx context.Context) error {
-	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	m.apps = tracking.New(m.ctx, m.launcher, m.cfg.PollInterval, m.log)
+	m.ctx = m.life.Start(ctx)
+	m.apps = tracking.New(&m.life, m.launcher, m.cfg.PollInterval, m.log)
 	sum := sha256.Sum256(driverProgram)
 	m.driverFile = filepath.Join(m.cfg.DataDir, "driver", "sparkgate_driver-"+hex.EncodeToString(sum[:6])+".py")
 	if _, err := os.Stat(m.driverFile); err != nil {
@@ -161,7 +139,7 @@ func (m *Manager) Start(ctx context.Context) error {
 			m.Recover(sess)
 		}
 	}
-	m.wg.Go(func() { m.sweepTimeouts(m.cfg.SweepInterval) })
+	m.life.Go(func() { m.sweepTimeouts(m.cfg.SweepInterval) })
 	return nil
 }
 
@@ -178,19 +156,13 @@ func (m *Manager) Recover(sess *store.Session) {
 	case st == supervisor.Running:
 		m.watch(sess.ID, sess.Tag)
 	default:
-		m.wg.Go(func() { m.launch(sess) })
+		m.life.Go(func() { m.launch(sess) })
 	}
 }
 
 // Stop ends the manager's goroutines; drivers keep running and keep polling.
 func (m *Manager) Stop() {
-	if m.cancel != nil {
-		m.cancel()
-	}
-	m.wg.Wait()
-	if m.apps != nil {
-		m.apps.Wait()
-	}
+	m.life.Stop()
 }
 
 // Create validates req, stores the session and launches its driver. With a request id or a
@@ -217,7 +189,7 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateInteractiveRequest
 	}
 	if !created.Replayed {
 		sess := created.Session
-		m.wg.Go(func() { m.launchWithSecret(sess, hex.EncodeToString(secret)) })
+		m.life.Go(func() { m.launchWithSecret(sess, hex.EncodeToString(secret)) })
 	}
 	return created, nil
 }
@@ -284,14 +256,14 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 		return
 	}
 	m.watch(sess.ID, sess.Tag)
-	m.wg.Go(func() { m.holdWhileStarting(sess.ID) })
+	m.life.Go(func() { m.holdWhileStarting(sess.ID) })
 }
 
 // holdWhileStarting keeps a start slot until the session is no longer starting (its driver
-// is ready, or it ended) or StartTimeout passed.
+// is ready, or it ended) or LaunchTimeout passed.
 func (m *Manager) holdWhileStarting(id int64) {
 	defer func() { <-m.starting }()
-	deadline := m.now().Add(m.cfg.StartTimeout)
+	deadline := m.now().Add(m.cfg.LaunchTimeout)
 	periodic.Every(m.ctx, m.cfg.PollInterval, func() bool {
 		sess, err := m.store.GetSession(m.ctx, store.KindInteractive, id)
 		return err == nil && sess.State == store.StateStarting && m.now().Before(deadline)
@@ -347,7 +319,7 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 	if before.State.Terminal() {
 		return nil
 	}
-	if _, err := launcher.Kill(m.ctx, m.launcher, before.Tag, 0, m.cfg.KillGrace, m.cfg.PollInterval, m.wg.Go); err != nil {
+	if _, err := launcher.Kill(m.ctx, m.launcher, before.Tag, 0, m.cfg.KillGrace, m.cfg.PollInterval, m.life.Go); err != nil {
 		m.log.Warn("kill session driver", "id", id, "err", err)
 	}
 	return nil

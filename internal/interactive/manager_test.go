@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/idempotency"
+	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
@@ -33,7 +34,7 @@ func TestRestartLaunchesANeverStartedDriverWithANewSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	fl := launchertest.New(t.TempDir())
-	m := New(Config{DataDir: t.TempDir(), DriverURL: "http://gw", InstanceID: "me", PollInterval: 5 * time.Millisecond},
+	m := New(Config{DataDir: t.TempDir(), DriverURL: "http://gw", InstanceID: "me", Limits: launcher.Limits{PollInterval: 5 * time.Millisecond}},
 		st, fl, logfile.New(), slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err := m.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -64,7 +65,7 @@ func TestDriversStartAFewAtATime(t *testing.T) {
 	}
 	defer st.Close()
 	fl := launchertest.New(t.TempDir())
-	m := New(Config{DataDir: t.TempDir(), InstanceID: "me", PollInterval: 5 * time.Millisecond, MaxConcurrentLaunches: 1},
+	m := New(Config{DataDir: t.TempDir(), InstanceID: "me", Limits: launcher.Limits{PollInterval: 5 * time.Millisecond, MaxConcurrentLaunches: 1}},
 		st, fl, logfile.New(), log)
 	if err := m.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -125,7 +126,7 @@ func TestDriverDeathDuringAStoreOutageIsRecorded(t *testing.T) {
 	tag := c.Session.Tag
 	fl := launchertest.New(t.TempDir())
 	fl.SetStatus(tag, supervisor.Running)
-	m := New(Config{DataDir: t.TempDir(), DriverURL: "http://gw", InstanceID: "me", PollInterval: 5 * time.Millisecond},
+	m := New(Config{DataDir: t.TempDir(), DriverURL: "http://gw", InstanceID: "me", Limits: launcher.Limits{PollInterval: 5 * time.Millisecond}},
 		st, fl, logfile.New(), slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError})))
 	if err := m.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -121,18 +121,17 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer inst.Leave() // last: once nothing of this instance acts on its sessions any more
-	batches := batch.New(batch.Config{
-		InstanceID: cfg.InstanceID, MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout,
-		KillGrace: cfg.KillGrace, ReservationTTL: cfg.ReservationTTL, SweepInterval: cfg.Lease / 3,
-	}, st, l, logs, m, log.With("component", "batches"))
+	limits := launcher.Limits{MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout, KillGrace: cfg.KillGrace}
+	batches := batch.New(batch.Config{Limits: limits, InstanceID: cfg.InstanceID, ReservationTTL: cfg.ReservationTTL,
+		SweepInterval: cfg.Lease / 3}, st, l, logs, m, log.With("component", "batches"))
 	if err := batches.Start(ctx); err != nil {
 		return err
 	}
 	defer batches.Stop()
 	sessions := interactive.New(interactive.Config{DataDir: s.dataDir(), DriverURL: cfg.DriverURL, InstanceID: cfg.InstanceID,
-		KillGrace: cfg.KillGrace, ReservationTTL: cfg.ReservationTTL,
-		Timeouts:              interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL},
-		MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, StartTimeout: cfg.LaunchTimeout, GatewayTimeout: cfg.DriverGatewayTimeout},
+		Limits: limits, ReservationTTL: cfg.ReservationTTL,
+		Timeouts:       interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL},
+		GatewayTimeout: cfg.DriverGatewayTimeout},
 		st, l, logs, log.With("component", "sessions"))
 	if err := sessions.Start(ctx); err != nil {
 		return err

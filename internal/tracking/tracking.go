@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sparkgate/sparkgate/internal/lifecycle"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
 
@@ -30,22 +31,23 @@ type Events struct {
 	StartGrace   time.Duration
 }
 
-// Tracker owns the handles. Its goroutines end with the context it was made with; Wait waits
-// for them.
+// Tracker owns the handles. Their goroutines belong to the group it was made with and end with
+// its context.
 type Tracker struct {
 	ctx      context.Context
+	goFn     func(func())
 	inspect  Inspector
 	interval time.Duration
 	log      *slog.Logger
 
 	mu      sync.Mutex
 	handles map[int64]*Handle
-	wg      sync.WaitGroup
 }
 
-// New returns a tracker that checks each application every interval until ctx ends.
-func New(ctx context.Context, inspect Inspector, interval time.Duration, log *slog.Logger) *Tracker {
-	return &Tracker{ctx: ctx, inspect: inspect, interval: interval, log: log, handles: map[int64]*Handle{}}
+// New returns a tracker that checks each application every interval until the group's
+// context ends, on goroutines of the group (lifecycle.Group), whose Stop waits for them.
+func New(group *lifecycle.Group, inspect Inspector, interval time.Duration, log *slog.Logger) *Tracker {
+	return &Tracker{ctx: group.Context(), goFn: group.Go, inspect: inspect, interval: interval, log: log, handles: map[int64]*Handle{}}
 }
 
 // Handle is one followed application.
@@ -69,7 +71,7 @@ func (t *Tracker) Follow(id int64, tag string, ev Events) *Handle {
 	}
 	h := &Handle{ID: id, Tag: tag, done: make(chan struct{})}
 	t.handles[id] = h
-	t.wg.Go(func() {
+	t.goFn(func() {
 		defer func() {
 			t.mu.Lock()
 			delete(t.handles, id)
@@ -88,9 +90,6 @@ func (t *Tracker) Following(id int64) bool {
 	_, ok := t.handles[id]
 	return ok
 }
-
-// Wait waits for every handle's goroutine, once the tracker's context ended.
-func (t *Tracker) Wait() { t.wg.Wait() }
 
 func (t *Tracker) run(h *Handle, ev Events) {
 	tick := time.NewTicker(t.interval)

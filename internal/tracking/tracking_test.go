@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sparkgate/sparkgate/internal/lifecycle"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
 
@@ -39,7 +40,9 @@ func waitDone(t *testing.T, h *Handle) {
 
 func TestAHandleReportsTheEndOnceAndIsFollowedOnce(t *testing.T) {
 	apps := &fakeApps{status: map[string]supervisor.Status{"a": supervisor.Running}}
-	tr := New(context.Background(), apps, time.Millisecond, slog.New(slog.DiscardHandler))
+	var group lifecycle.Group
+	group.Start(context.Background())
+	tr := New(&group, apps, time.Millisecond, slog.New(slog.DiscardHandler))
 	var ended atomic.Int32
 	var code atomic.Int32
 	ev := Events{Ended: func(e *supervisor.Exit) { ended.Add(1); code.Store(int32(e.Code)) }}
@@ -59,7 +62,9 @@ func TestAHandleReportsTheEndOnceAndIsFollowedOnce(t *testing.T) {
 
 func TestAnApplicationThatNeverStartsIsGivenUpAfterTheGrace(t *testing.T) {
 	apps := &fakeApps{status: map[string]supervisor.Status{}}
-	tr := New(context.Background(), apps, time.Millisecond, slog.New(slog.DiscardHandler))
+	var group lifecycle.Group
+	group.Start(context.Background())
+	tr := New(&group, apps, time.Millisecond, slog.New(slog.DiscardHandler))
 	var lost atomic.Bool
 	h := tr.Follow(2, "b", Events{Ended: func(*supervisor.Exit) { t.Error("ended") }, NeverStarted: func() { lost.Store(true) },
 		StartGrace: 20 * time.Millisecond})
@@ -79,10 +84,10 @@ func TestAnApplicationThatNeverStartsIsGivenUpAfterTheGrace(t *testing.T) {
 
 func TestHandlesStopWithTheirContext(t *testing.T) {
 	apps := &fakeApps{status: map[string]supervisor.Status{"d": supervisor.Running}}
-	ctx, cancel := context.WithCancel(context.Background())
-	tr := New(ctx, apps, time.Millisecond, slog.New(slog.DiscardHandler))
+	var group lifecycle.Group
+	group.Start(context.Background())
+	tr := New(&group, apps, time.Millisecond, slog.New(slog.DiscardHandler))
 	h := tr.Follow(4, "d", Events{Ended: func(*supervisor.Exit) { t.Error("ended") }})
-	cancel()
+	group.Stop() // ends the handle's goroutine and waits for it
 	waitDone(t, h)
-	tr.Wait()
 }
