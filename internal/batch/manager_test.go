@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/store"
-	"github.com/sparkgate/sparkgate/internal/store/bolt"
+	"github.com/sparkgate/sparkgate/internal/store/storetest"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
 
@@ -27,16 +26,6 @@ func newTestManager(t *testing.T, st store.Store, l Launcher) *Manager {
 	}
 	t.Cleanup(m.Stop)
 	return m
-}
-
-func openStore(t *testing.T) store.Store {
-	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), slog.New(slog.NewTextHandler(t.Output(), nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -71,7 +60,7 @@ func TestOutcomeMapping(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st, fl := openStore(t), launchertest.New(t.TempDir())
+			st, fl := storetest.Embedded(t), launchertest.New(t.TempDir())
 			m := newTestManager(t, st, fl)
 			created, err := m.Create(context.Background(), &livy.CreateBatchRequest{File: "/job.py"}, CreateOptions{})
 			if err != nil {
@@ -94,7 +83,7 @@ func TestOutcomeMapping(t *testing.T) {
 // DELETE kills: SIGTERM to the application, and its exit afterwards does not turn the batch
 // into dead or success.
 func TestDeleteWinsOverTheExitThatFollows(t *testing.T) {
-	st, fl := openStore(t), launchertest.New(t.TempDir())
+	st, fl := storetest.Embedded(t), launchertest.New(t.TempDir())
 	m := newTestManager(t, st, fl)
 	ctx := context.Background()
 	created, err := m.Create(ctx, &livy.CreateBatchRequest{File: "/job.py"}, CreateOptions{RequestID: "k"})
@@ -119,7 +108,7 @@ func TestDeleteWinsOverTheExitThatFollows(t *testing.T) {
 
 // Recovery: what a previous server left is launched only if it never was.
 func TestRecoveryLaunchesOnlyWhatNeverStarted(t *testing.T) {
-	st, fl := openStore(t), launchertest.New(t.TempDir())
+	st, fl := storetest.Embedded(t), launchertest.New(t.TempDir())
 	ctx := context.Background()
 	var ids []int64
 	var tags []string
@@ -145,7 +134,7 @@ func TestRecoveryLaunchesOnlyWhatNeverStarted(t *testing.T) {
 
 // A stored request that the policy refuses at launch (the whitelist changed) ends dead.
 func TestLaunchRefusedByPolicyIsDead(t *testing.T) {
-	st, fl := openStore(t), launchertest.New(t.TempDir())
+	st, fl := storetest.Embedded(t), launchertest.New(t.TempDir())
 	c, err := st.CreateSession(context.Background(), &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting,
 		Tag: "t-{id}", Request: []byte(`{"file":"/refused.py"}`), Supervisor: "test", Now: time.Now()})
 	if err != nil {

@@ -3,24 +3,13 @@ package instance
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/store"
-	"github.com/sparkgate/sparkgate/internal/store/bolt"
+	"github.com/sparkgate/sparkgate/internal/store/storetest"
 )
-
-func openStore(t *testing.T) store.Store {
-	t.Helper()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), slog.New(slog.NewTextHandler(t.Output(), nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
 
 type recorder struct {
 	mu  sync.Mutex
@@ -45,7 +34,7 @@ func (r *recorder) of(kind store.Kind) []int64 {
 // own lease while it runs and gives it up when it leaves.
 func TestAdoptionGoesToEachKindsHookAndLeaveGivesUpTheLease(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
+	st := storetest.Embedded(t)
 	past := time.Now().Add(-time.Hour)
 	if err := st.RenewLease(ctx, &store.LeaseParams{InstanceID: "dead", Volume: "v", LeaseUntil: past}); err != nil {
 		t.Fatal(err)
@@ -83,7 +72,7 @@ func TestAdoptionGoesToEachKindsHookAndLeaveGivesUpTheLease(t *testing.T) {
 // running ones and recent ones stay.
 func TestRetentionPurgesFinishedSessionsOfEveryKind(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
+	st := storetest.Embedded(t)
 	now := time.Now()
 	dead := store.StateDead
 	var old []int64

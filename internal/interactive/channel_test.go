@@ -4,17 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
+	"github.com/sparkgate/sparkgate/internal/store/storetest"
 
 	"github.com/sparkgate/sparkgate/internal/idempotency"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/store"
-	"github.com/sparkgate/sparkgate/internal/store/bolt"
 )
 
 // newIdleSession returns a manager on a real embedded store and an idle session of it.
@@ -22,11 +21,7 @@ func newIdleSession(t *testing.T) (*Manager, *store.Session) {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Embedded(t)
 	fl := launchertest.New(t.TempDir())
 	m := New(Config{DataDir: t.TempDir(), InstanceID: "me", PollWait: 50 * time.Millisecond}, st, fl, logfile.New(), log)
 	if err := m.Start(ctx); err != nil {

@@ -3,7 +3,6 @@ package interactive
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/store"
-	"github.com/sparkgate/sparkgate/internal/store/bolt"
+	"github.com/sparkgate/sparkgate/internal/store/storetest"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
 
@@ -22,11 +21,7 @@ import (
 // the two) gets its driver on the next start, with a new secret that the store knows.
 func TestRestartLaunchesANeverStartedDriverWithANewSecret(t *testing.T) {
 	ctx := context.Background()
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), slog.New(slog.NewTextHandler(t.Output(), nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Embedded(t)
 	c, err := st.CreateSession(ctx, &store.CreateParams{Kind: store.KindInteractive, State: store.StateStarting,
 		Tag: "sparkgate-session-{id}-x", Supervisor: "me", SecretHash: "lost-with-the-old-server",
 		Request: []byte(`{"kind":"pyspark"}`), Now: time.Now()})
@@ -59,11 +54,7 @@ func TestRestartLaunchesANeverStartedDriverWithANewSecret(t *testing.T) {
 func TestDriversStartAFewAtATime(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Embedded(t)
 	fl := launchertest.New(t.TempDir())
 	m := New(Config{DataDir: t.TempDir(), InstanceID: "me", Limits: launcher.Limits{PollInterval: 5 * time.Millisecond, MaxConcurrentLaunches: 1}},
 		st, fl, logfile.New(), log)
@@ -112,11 +103,7 @@ func (s *outageStore) UpdateSession(ctx context.Context, p *store.UpdateParams) 
 // outcome is retried, never dropped with the session left idle.
 func TestDriverDeathDuringAStoreOutageIsRecorded(t *testing.T) {
 	ctx := context.Background()
-	bst, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), slog.New(slog.NewTextHandler(t.Output(), nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bst.Close()
+	bst := storetest.Embedded(t)
 	st := &outageStore{Store: bst}
 	c, err := st.CreateSession(ctx, &store.CreateParams{Kind: store.KindInteractive, State: store.StateIdle,
 		Tag: "sparkgate-session-{id}-x", Supervisor: "me", Request: []byte(`{"kind":"pyspark"}`), Now: time.Now()})
