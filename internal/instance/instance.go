@@ -101,12 +101,12 @@ func (in *Instance) Join(ctx context.Context) error {
 // Start adopts the orphans of expired peers once, then keeps the lease, adopts and purges in
 // the background until Stop.
 func (in *Instance) Start(ctx context.Context) error {
-	in.ctx = in.life.Start(ctx)
 	for kind := range in.adopters {
 		if err := in.adopt(ctx, kind); err != nil {
 			return err
 		}
 	}
+	in.ctx = in.life.Start(ctx)
 	in.life.Go(in.leaseLoop)
 	in.life.Go(in.purgeLoop)
 	return nil
