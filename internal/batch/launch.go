@@ -3,8 +3,6 @@ package batch
 import (
 	"encoding/json"
 	"errors"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/livy"
@@ -97,15 +95,6 @@ func (m *Manager) retryLater(id int64) {
 	})
 }
 
-var (
-	// Application ids as YARN, standalone and Kubernetes print them.
-	appIDPattern = regexp.MustCompile(`\b(application_\d+_\d+|app-\d{14}-\d{4,}|spark-[0-9a-f]{32})\b`)
-	uiPattern    = regexp.MustCompile(`(?:started at|Spark web UI at) (https?://\S+)`)
-)
-
-// sparkUpMarker appears once the driver's SparkContext is up, in Spark 3.5 and 4.x alike.
-const sparkUpMarker = "SparkContext: Submitted application:"
-
 // awaitLaunchPhase holds the caller's launch slot until the application's SparkContext is up,
 // it ended, or the launch timeout passed, reading the app id and UI URL on the way.
 func (m *Manager) awaitLaunchPhase(id int64, tag string, pid int) {
@@ -114,10 +103,9 @@ func (m *Manager) awaitLaunchPhase(id int64, tag string, pid int) {
 	defer timeout.Stop()
 	tick := time.NewTicker(m.cfg.PollInterval)
 	defer tick.Stop()
-	read, up := 0, false
-	var appID string
-	var info store.AppInfo
-	for !up {
+	read := 0
+	var seen launchLog
+	for !seen.up {
 		select {
 		case <-m.ctx.Done():
 			return
@@ -131,18 +119,13 @@ func (m *Manager) awaitLaunchPhase(id int64, tag string, pid int) {
 		}
 		read = min(total, read+len(lines))
 		for _, line := range lines {
-			if match := appIDPattern.FindStringSubmatch(line); match != nil && appID == "" {
-				appID = match[1]
-			}
-			if match := uiPattern.FindStringSubmatch(line); match != nil && info.SparkUIURL == "" {
-				info.SparkUIURL = strings.TrimRight(match[1], ".,")
-			}
-			up = up || strings.Contains(line, sparkUpMarker)
+			seen.scan(line)
 		}
 		if st, _, _ := m.launcher.Inspect(tag); st == supervisor.Finished {
-			up = true
+			seen.up = true
 		}
 	}
+	appID, info := seen.appID, store.AppInfo{SparkUIURL: seen.sparkUI()}
 	if appID != "" || info.SparkUIURL != "" {
 		p := &store.UpdateParams{Kind: store.KindBatch, ID: id, Now: m.now()}
 		if appID != "" {
