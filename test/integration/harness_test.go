@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	stopStandalone()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -86,9 +87,14 @@ type serverOpts struct {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
+	return freePort()
+}
+
+// freePort returns a loopback address whose port was free a moment ago.
+func freePort() string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	defer ln.Close()
 	return ln.Addr().String()
