@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -201,6 +202,9 @@ func readFile(path string) ([][2]string, error) {
 	return out, sc.Err()
 }
 
+// masterURL matches the master URLs spark-submit takes (as Livy's livy.spark.master).
+var masterURL = regexp.MustCompile(`^(local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?|local-cluster\[[0-9]+,[0-9]+,[0-9]+\]|spark://[^/\s]+(,[^/\s]+)*|yarn|k8s://\S+)$`)
+
 // Validate checks the settings and says precisely what is wrong.
 func (c *Config) Validate() error {
 	var errs []error
@@ -213,8 +217,8 @@ func (c *Config) Validate() error {
 	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
 		errs = append(errs, fmt.Errorf("store must be empty (embedded) or a postgres:// URL, not %q", redactURL(c.Store)))
 	}
-	if c.SparkMaster == "" {
-		errs = append(errs, errors.New("spark-master must not be empty"))
+	if !masterURL.MatchString(c.SparkMaster) {
+		errs = append(errs, fmt.Errorf("spark-master %q is not a master sparkgate can submit to: local, local[N], local[*], spark://host:port[,host2:port2], yarn or k8s://https://host:port", c.SparkMaster))
 	}
 	if c.DeployMode != "" && c.DeployMode != "client" && c.DeployMode != "cluster" {
 		errs = append(errs, fmt.Errorf("spark-deploy-mode must be client or cluster, not %q", c.DeployMode))

@@ -35,11 +35,24 @@ func TestInvalidSettingsSayWhat(t *testing.T) {
 		{nil, map[string]string{"SPARKGATE_KILL_GRACE": "soon"}, "SPARKGATE_KILL_GRACE"},
 		{[]string{"extra"}, nil, "unexpected argument"},
 		{[]string{"--spark-deploy-mode", "both"}, nil, "client or cluster"},
+		{[]string{"--spark-master", "spark:/host:7077"}, nil, `spark-master "spark:/host:7077" is not a master`},
+		{[]string{"--spark-master", "mesos://host:5050"}, nil, "is not a master sparkgate can submit to"},
+		{[]string{"--spark-master", "local[0]"}, nil, "is not a master"},
+		{[]string{"--spark-master", ""}, nil, "is not a master"},
 	}
 	for _, c := range cases {
 		_, err := Load(c.args, func(k string) string { return c.env[k] }, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Load(%v, %v) error = %v, want %q", c.args, c.env, err, c.want)
+		}
+	}
+}
+
+func TestMastersSparkSubmitTakesAreAccepted(t *testing.T) {
+	for _, master := range []string{"local", "local[*]", "local[4]", "local[2,3]", "local-cluster[2,1,1024]",
+		"spark://127.0.0.1:7077", "spark://a:7077,b:7077", "yarn", "k8s://https://kubernetes.default.svc:443"} {
+		if _, err := Load([]string{"--spark-master", master}, func(string) string { return "" }, io.Discard); err != nil {
+			t.Errorf("--spark-master %s: %v", master, err)
 		}
 	}
 }

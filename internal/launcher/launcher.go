@@ -196,6 +196,12 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 		sort.Strings(blocked)
 		return nil, errkind.Invalidf("Blacklisted configuration values in session config: %s", strings.Join(blocked, ", "))
 	}
+	if strings.HasPrefix(l.cfg.Master, "spark://") && l.cfg.DeployMode == "cluster" && !spec.ServerFile &&
+		(strings.HasSuffix(spec.File, ".py") || len(spec.PyFiles) > 0) {
+		// Spark's own rule; refused here so that the client gets a 400, not a dead batch.
+		return nil, errkind.Invalidf("Spark standalone runs no Python application in cluster deploy mode; "+
+			"this gateway submits to %s in cluster mode: submit a JVM application, or use a gateway in client mode", l.cfg.Master)
+	}
 	file := spec.File
 	if !spec.ServerFile {
 		var err error

@@ -110,3 +110,23 @@ func TestVolumeIsSharedByTheDirectory(t *testing.T) {
 		t.Errorf("another directory has the same volume %q", vo)
 	}
 }
+
+// Spark standalone runs no Python application in cluster mode: such a request is the
+// client's 400; a JVM application, or Python in client mode, is submitted.
+func TestStandaloneClusterModeRefusesPython(t *testing.T) {
+	l, allowed, _ := newTestLauncher(t, "spark://127.0.0.1:7077")
+	l.cfg.DeployMode = "cluster"
+	for _, spec := range []Spec{{File: allowed + "/job.py"}, {File: allowed + "/job.jar", PyFiles: []string{allowed + "/job.py"}}} {
+		if _, err := l.Command(&spec, "sparkgate-batch-1-ab"); errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "no Python application in cluster deploy mode") {
+			t.Errorf("%+v in standalone cluster mode: %v, want a 400", spec, err)
+		}
+	}
+	os.WriteFile(allowed+"/job.jar", []byte("PK"), 0o644)
+	if _, err := l.Command(&Spec{File: allowed + "/job.jar", ClassName: "Main"}, "sparkgate-batch-1-ab"); err != nil {
+		t.Errorf("a JVM application in standalone cluster mode: %v", err)
+	}
+	l.cfg.DeployMode = "client"
+	if _, err := l.Command(&Spec{File: allowed + "/job.py"}, "sparkgate-batch-1-ab"); err != nil {
+		t.Errorf("Python in standalone client mode: %v", err)
+	}
+}
