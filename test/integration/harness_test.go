@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -118,6 +119,9 @@ func startServer(t *testing.T, o serverOpts) *server {
 	s.start()
 	t.Cleanup(func() {
 		s.stop()
+		// Applications outlive their server by design; not their test, whose temporary
+		// directory they would write into while it is removed.
+		killApplicationsIn(o.dataDir)
 		if t.Failed() {
 			t.Logf("server output:\n%s", s.output())
 		}
@@ -335,6 +339,35 @@ func adoptionsIn(output, kind string) int {
 		}
 	}
 	return n
+}
+
+// killApplicationsIn kills the supervisors of dir's applications, with their process groups,
+// and waits until they are gone.
+func killApplicationsIn(dir string) {
+	supervisors := func() []int {
+		var pids []int
+		cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range cmdlines {
+			b, err := os.ReadFile(p)
+			if err != nil || !bytes.Contains(b, []byte("supervise")) || !bytes.Contains(b, []byte(dir)) {
+				continue
+			}
+			if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+		return pids
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		pids := supervisors()
+		if len(pids) == 0 {
+			return
+		}
+		for _, pid := range pids {
+			syscall.Kill(-pid, syscall.SIGKILL) // a supervisor leads its own process group
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
 
 // processesWithTag lists live processes whose command line or environment carries tag.
