@@ -124,6 +124,16 @@ func New(cfg Config) (*Launcher, error) {
 	return l, nil
 }
 
+// deployMode is the deploy mode spec is submitted in: the gateway's, except that the
+// interactive driver (a Python program) runs in client mode on Spark standalone, which runs no
+// Python driver in cluster mode — beside the gateway, with its executors on the Workers.
+func (l *Launcher) deployMode(spec *Spec) string {
+	if spec.ServerFile && strings.HasPrefix(l.cfg.Master, "spark://") {
+		return "client"
+	}
+	return l.cfg.DeployMode
+}
+
 // SparkSubmit is the spark-submit executable used.
 func (l *Launcher) SparkSubmit() string {
 	if l.cfg.SparkHome == "" {
@@ -269,8 +279,8 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 	delete(conf, "spark.submit.pyFiles")
 
 	argv := []string{l.SparkSubmit(), "--master=" + l.cfg.Master}
-	if l.cfg.DeployMode != "" {
-		argv = append(argv, "--deploy-mode="+l.cfg.DeployMode)
+	if mode := l.deployMode(spec); mode != "" {
+		argv = append(argv, "--deploy-mode="+mode)
 	}
 	if spec.Name != "" {
 		argv = append(argv, "--name="+spec.Name)

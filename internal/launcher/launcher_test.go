@@ -125,6 +125,11 @@ func TestStandaloneClusterModeRefusesPython(t *testing.T) {
 	if _, err := l.Command(&Spec{File: allowed + "/job.jar", ClassName: "Main"}, "sparkgate-batch-1-ab"); err != nil {
 		t.Errorf("a JVM application in standalone cluster mode: %v", err)
 	}
+	// a session's driver runs in client mode there, whatever the gateway's mode
+	if argv, err := l.Command(&Spec{File: "/data/driver/sparkgate_driver.py", ServerFile: true}, "sparkgate-session-1-ab"); err != nil ||
+		!slices.Contains(argv, "--deploy-mode=client") {
+		t.Errorf("a session's driver in standalone cluster mode: %v, %v; want client mode", argv, err)
+	}
 	l.cfg.DeployMode = "client"
 	if _, err := l.Command(&Spec{File: allowed + "/job.py"}, "sparkgate-batch-1-ab"); err != nil {
 		t.Errorf("Python in standalone client mode: %v", err)

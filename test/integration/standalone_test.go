@@ -48,7 +48,10 @@ func startStandalone(home string) (*standalone, error) {
 	port := func() string { return strings.TrimPrefix(freePort(), "127.0.0.1:") }
 	masterPort, webPort, restPort := port(), port(), port()
 	conf := filepath.Join(dir, "spark-defaults.conf")
-	if err := os.WriteFile(conf, []byte("spark.master.rest.enabled true\nspark.master.rest.port "+restPort+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte("spark.master.rest.enabled true\nspark.master.rest.port "+restPort+"\n"+
+		// one core an application, four on the Worker: tests running at once do not wait for
+		// each other's executors (a session holds its own for its whole life)
+		"spark.deploy.defaultCores 1\n"), 0o600); err != nil {
 		return nil, err
 	}
 	c := &standalone{master: "spark://127.0.0.1:" + masterPort, webUI: "http://127.0.0.1:" + webPort, dir: dir}
@@ -71,7 +74,7 @@ func startStandalone(home string) (*standalone, error) {
 		"--webui-port", webPort, "--properties-file", conf); err != nil {
 		return nil, err
 	}
-	if err := run("worker", "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "2", "--memory", "2g",
+	if err := run("worker", "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "4", "--memory", "3g",
 		"--webui-port", port(), "--work-dir", filepath.Join(dir, "work"), c.master); err != nil {
 		c.stop()
 		return nil, err
@@ -183,6 +186,38 @@ func TestStandaloneClientMode(t *testing.T) {
 		t.Fatalf("DELETE = %d %s", r.status, r.body)
 	}
 	waitFor(t, 30*time.Second, "the Master to see the deleted application end", func() bool {
+		st := c.appState(appID)
+		return st != "" && st != "RUNNING" && st != "WAITING"
+	})
+}
+
+// An interactive session on Spark standalone: its driver runs in client mode even when the
+// gateway submits in cluster mode (Spark runs no Python driver there), its executors on the
+// Worker; Python and Scala statements run Spark jobs there, and DELETE ends the application.
+func TestStandaloneSession(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	c := sharedStandalone(t, home)
+	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--spark-master", c.master, "--spark-deploy-mode", "cluster"},
+		env: []string{"SPARK_LOCAL_IP=127.0.0.1"}})
+	if r := s.do("POST", "/sessions", `{"kind":"pyspark","conf":{"spark.ui.enabled":"false"}}`); r.status != 201 {
+		t.Fatalf("POST /sessions = %d %s", r.status, r.body)
+	}
+	waitFor(t, sparkTimeout, "the session to be idle", func() bool { return s.sessionState(0) == "idle" })
+	appID, _ := s.do("GET", "/sessions/0", "").json(t)["appId"].(string)
+	if !strings.HasPrefix(appID, "app-") || c.appState(appID) != "RUNNING" {
+		t.Fatalf("appId = %q (the Master says %q), want a running app-…", appID, c.appState(appID))
+	}
+	if got := textOf(t, s.runStatement(0, `{"code":"sc.parallelize(range(100), 4).map(lambda x: x * 2).sum()"}`)); got != "9900" {
+		t.Errorf("a Python job on the Worker = %q, want 9900", got)
+	}
+	if got := textOf(t, s.runStatement(0, `{"code":"sc.parallelize(1 to 10, 2).map(_ * 3).sum()","kind":"scala"}`)); !strings.Contains(got, "165") {
+		t.Errorf("a Scala job on the Worker = %q, want 165", got)
+	}
+	if r := s.do("DELETE", "/sessions/0", ""); r.status != 200 {
+		t.Fatalf("DELETE = %d %s", r.status, r.body)
+	}
+	waitFor(t, 60*time.Second, "the Master to see the session's application end", func() bool {
 		st := c.appState(appID)
 		return st != "" && st != "RUNNING" && st != "WAITING"
 	})
