@@ -22,6 +22,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/interactive"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/metrics"
+	"github.com/sparkgate/sparkgate/internal/records"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/version"
 )
@@ -267,6 +268,17 @@ func queryInt(r *http.Request, key string) (int, bool, error) {
 		return 0, false, errkind.Invalidf("%s must be a non-negative integer, not %q", key, v)
 	}
 	return n, true, nil
+}
+
+// resolve finds the session a request's {ref} names (by id or name) among those of from.
+func resolve(r *http.Request, from records.Reader) (*store.Session, error) {
+	ref := r.PathValue("ref")
+	id, name, err := parseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := from.Get(r.Context(), id, name)
+	return sess, notFound(ref, err)
 }
 
 func notFound(ref string, err error) error {

@@ -123,13 +123,7 @@ func requestIDFrom(h http.Header) (string, error) {
 }
 
 func (s *Server) lookupBatch(r *http.Request) (*store.Session, error) {
-	ref := r.PathValue("ref")
-	id, name, err := parseRef(ref)
-	if err != nil {
-		return nil, err
-	}
-	sess, err := s.batches.Get(r.Context(), id, name)
-	return sess, notFound(ref, err)
+	return resolve(r, s.batches.Reader)
 }
 
 func (s *Server) getBatch(r *http.Request) (*reply, error) {

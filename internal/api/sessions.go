@@ -142,13 +142,7 @@ func (s *Server) heartbeat(h sessionHandler) sessionHandler {
 }
 
 func (s *Server) resolveSession(r *http.Request) (*store.Session, error) {
-	ref := r.PathValue("ref")
-	id, name, err := parseRef(ref)
-	if err != nil {
-		return nil, err
-	}
-	sess, err := s.sessions.Get(r.Context(), id, name)
-	return sess, notFound(ref, err)
+	return resolve(r, s.sessions.Reader)
 }
 
 func (s *Server) getSession(r *http.Request, sess *store.Session) (*reply, error) {

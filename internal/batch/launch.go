@@ -125,17 +125,17 @@ func (m *Manager) awaitLaunchPhase(id int64, tag string, pid int) {
 			seen.up = true
 		}
 	}
-	appID, info := seen.appID, store.AppInfo{SparkUIURL: seen.sparkUI()}
-	if appID != "" || info.SparkUIURL != "" {
-		p := &store.UpdateParams{Kind: store.KindBatch, ID: id, Now: m.now()}
-		if appID != "" {
-			p.AppID = &appID
-		}
-		if info.SparkUIURL != "" {
-			p.AppInfo = &info
-		}
-		if _, err := m.store.UpdateSession(m.ctx, p); err != nil && !errors.Is(err, store.ErrNotFound) {
-			m.log.Warn("record app id", "id", id, "err", err)
-		}
+	p := &store.UpdateParams{Kind: store.KindBatch, ID: id, Now: m.now()}
+	if seen.appID != "" {
+		p.AppID = &seen.appID
+	}
+	if ui := seen.sparkUI(); ui != "" {
+		p.AppInfo = &store.AppInfo{SparkUIURL: ui}
+	}
+	if p.AppID == nil && p.AppInfo == nil {
+		return
+	}
+	if _, err := m.store.UpdateSession(m.ctx, p); err != nil && !errors.Is(err, store.ErrNotFound) {
+		m.log.Warn("record app id", "id", id, "err", err)
 	}
 }

@@ -99,7 +99,8 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 		cfg.GatewayTimeout = 15 * time.Minute
 	}
 	return &Manager{
-		Reader: records.Reader{Kind: store.KindInteractive, Store: st, Logs: logs, LogPath: l.LogPath}, cfg: cfg, store: st, launcher: l, log: log, now: time.Now,
+		Reader: records.Reader{Kind: store.KindInteractive, Store: st, Logs: logs, LogPath: l.LogPath},
+		cfg:    cfg, store: st, launcher: l, log: log, now: time.Now,
 		mailbox:  newMailbox(),
 		starting: make(chan struct{}, cfg.MaxConcurrentLaunches), pollsEnded: make(chan struct{})}
 }

@@ -40,6 +40,7 @@ type Server struct {
 	ln       net.Listener
 	debugLn  net.Listener
 	started  time.Time
+	dataDir  string // absolute
 	launcher launcher.Config
 }
 
@@ -52,6 +53,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.dataDir = dataDir
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find own executable for the supervisor: %w", err)
@@ -85,9 +87,6 @@ func (s *Server) Close() {
 	}
 }
 
-// dataDir is the absolute data directory (New checked that it can be made absolute).
-func (s *Server) dataDir() string { return filepath.Dir(s.launcher.AppsDir) }
-
 // Run opens the store, recovers the sessions this instance supervises, serves until ctx ends
 // and then shuts down in order. Spark applications keep running; the next start re-attaches
 // them.
@@ -99,7 +98,7 @@ func (s *Server) Run(ctx context.Context) error {
 	} else if _, err := os.Stat(filepath.Join(cfg.SparkHome, "bin", "spark-submit")); err != nil {
 		log.Warn("spark-submit not found under --spark-home; launches will fail", "spark_home", cfg.SparkHome)
 	}
-	st, err := openStore(ctx, cfg.Store, s.dataDir(), log.With("component", "store"))
+	st, err := openStore(ctx, cfg.Store, s.dataDir, log.With("component", "store"))
 	if err != nil {
 		return err
 	}
@@ -128,7 +127,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer batches.Stop()
-	sessions := interactive.New(interactive.Config{DataDir: s.dataDir(), DriverURL: cfg.DriverURL, InstanceID: cfg.InstanceID,
+	sessions := interactive.New(interactive.Config{DataDir: s.dataDir, DriverURL: cfg.DriverURL, InstanceID: cfg.InstanceID,
 		Limits: limits, ReservationTTL: cfg.ReservationTTL,
 		Timeouts:       interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL},
 		GatewayTimeout: cfg.DriverGatewayTimeout},
@@ -164,7 +163,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if cfg.Store != "" {
 		storeName = "postgres"
 	}
-	log.Info("sparkgate ready", "instance", cfg.InstanceID, "addr", s.Addr(), "data_dir", s.dataDir(), "store", storeName,
+	log.Info("sparkgate ready", "instance", cfg.InstanceID, "addr", s.Addr(), "data_dir", s.dataDir, "store", storeName,
 		"spark_master", cfg.SparkMaster, "local_dir_whitelist", strings.Join(cfg.LocalDirWhitelist, ","),
 		"startup", time.Since(s.started).Round(time.Millisecond))
 
