@@ -12,6 +12,17 @@ import (
 	"github.com/sparkgate/sparkgate/internal/store"
 )
 
+// asDriver serves h with the session whose driver the request authenticates as (its secret).
+func (s *Server) asDriver(h sessionHandler) handler {
+	return func(r *http.Request) (*reply, error) {
+		sess, err := s.driverSession(r)
+		if err != nil {
+			return nil, err
+		}
+		return h(r, sess)
+	}
+}
+
 // driverSession authenticates a driver's request.
 func (s *Server) driverSession(r *http.Request) (*store.Session, error) {
 	id, err := strconv.ParseInt(r.PathValue("ref"), 10, 64)
@@ -22,11 +33,7 @@ func (s *Server) driverSession(r *http.Request) (*store.Session, error) {
 	return sess, notFound(r.PathValue("ref"), err)
 }
 
-func (s *Server) driverReady(r *http.Request) (*reply, error) {
-	sess, err := s.driverSession(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) driverReady(r *http.Request, sess *store.Session) (*reply, error) {
 	var body struct {
 		AppID string `json:"appId"`
 	}
@@ -39,11 +46,7 @@ func (s *Server) driverReady(r *http.Request) (*reply, error) {
 	return ok(livy.Message{Msg: "ok"})
 }
 
-func (s *Server) driverNext(r *http.Request) (*reply, error) {
-	sess, err := s.driverSession(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) driverNext(r *http.Request, sess *store.Session) (*reply, error) {
 	var poll interactive.Poll
 	if v := r.URL.Query().Get(interactive.QueryRunning); v != "" {
 		sid, err := strconv.ParseInt(v, 10, 64)
@@ -63,11 +66,7 @@ func (s *Server) driverNext(r *http.Request) (*reply, error) {
 	return ok(msg)
 }
 
-func (s *Server) driverAnswer(r *http.Request) (*reply, error) {
-	sess, err := s.driverSession(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) driverAnswer(r *http.Request, sess *store.Session) (*reply, error) {
 	var answer interactive.CallAnswer
 	if err := livy.Decode(r.Body, &answer); err != nil {
 		return nil, err
@@ -78,11 +77,7 @@ func (s *Server) driverAnswer(r *http.Request) (*reply, error) {
 	return ok(livy.Message{Msg: "ok"})
 }
 
-func (s *Server) driverResult(r *http.Request) (*reply, error) {
-	sess, err := s.driverSession(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) driverResult(r *http.Request, sess *store.Session) (*reply, error) {
 	sid, err := statementID(r)
 	if err != nil {
 		return nil, err

@@ -36,10 +36,10 @@ func (s *Server) sessionRoutes() {
 	}
 	s.handle("GET /sessions/{ref}/jobs/{jid}", notImplemented)
 	// The driver's channel, authenticated by the session's secret.
-	s.handle(interactive.RouteReady, s.driverReady)
-	s.handle(interactive.RouteNext, s.driverNext)
-	s.handle(interactive.RouteResult, s.driverResult)
-	s.handle(interactive.RouteAnswer, s.driverAnswer)
+	s.handle(interactive.RouteReady, s.asDriver(s.driverReady))
+	s.handle(interactive.RouteNext, s.asDriver(s.driverNext))
+	s.handle(interactive.RouteResult, s.asDriver(s.driverResult))
+	s.handle(interactive.RouteAnswer, s.asDriver(s.driverAnswer))
 }
 
 func notImplemented(*http.Request) (*reply, error) {
