@@ -35,12 +35,13 @@ func (s *Server) driverSession(r *http.Request) (*store.Session, error) {
 
 func (s *Server) driverReady(r *http.Request, sess *store.Session) (*reply, error) {
 	var body struct {
-		AppID string `json:"appId"`
+		AppID      string `json:"appId"`
+		SparkUIURL string `json:"sparkUiUrl"`
 	}
 	if err := livy.Decode(r.Body, &body); err != nil {
 		return nil, err
 	}
-	if err := s.sessions.Ready(r.Context(), sess, body.AppID); err != nil {
+	if err := s.sessions.Ready(r.Context(), sess, body.AppID, body.SparkUIURL); err != nil {
 		return nil, err
 	}
 	return ok(livy.Message{Msg: "ok"})

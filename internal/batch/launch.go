@@ -43,16 +43,18 @@ func (m *Manager) launch(id int64) (string, int) {
 		return "", 0
 	}
 	// Look for the tag first: a previous server may have started it just before dying.
-	st, exit, err := m.launcher.Inspect(sess.Tag)
+	app, err := m.launcher.Inspect(ctx, sess.Tag)
 	switch {
 	case err != nil:
-		m.log.Error("launch: inspect application", "id", id, "err", err)
-		m.retryLater(id)
+		if ctx.Err() == nil {
+			m.log.Error("launch: inspect application", "id", id, "err", err)
+			m.retryLater(id)
+		}
 		return "", 0
-	case st == supervisor.Finished:
-		m.finish(id, exit)
+	case app.Status == supervisor.Finished:
+		m.finish(id, sess.Tag, app.End)
 		return "", 0
-	case st == supervisor.Running:
+	case app.Status == supervisor.Running:
 		m.markRunning(id, nil)
 		m.watch(id, sess.Tag)
 		return "", 0
@@ -121,15 +123,20 @@ func (m *Manager) awaitLaunchPhase(id int64, tag string, pid int) {
 		for _, line := range lines {
 			seen.scan(line)
 		}
-		if st, _, _ := m.launcher.Inspect(tag); st == supervisor.Finished {
+		if app, _ := m.launcher.Inspect(m.ctx, tag); app.Status == supervisor.Finished || app.ID != "" {
+			// ended, or a cluster manager runs it (cluster mode: spark-submit lets go)
 			seen.up = true
 		}
 	}
 	p := &store.UpdateParams{Kind: store.KindBatch, ID: id, Now: m.now()}
+	ui := seen.sparkUI()
+	if seen.appID == "" && ui != "" {
+		seen.appID = appIDFromUI(m.ctx, ui)
+	}
 	if seen.appID != "" {
 		p.AppID = &seen.appID
 	}
-	if ui := seen.sparkUI(); ui != "" {
+	if ui != "" {
 		p.AppInfo = &store.AppInfo{SparkUIURL: ui}
 	}
 	if p.AppID == nil && p.AppInfo == nil {

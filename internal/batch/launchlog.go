@@ -1,9 +1,13 @@
 package batch
 
 import (
+	"context"
+	"encoding/json"
 	"net"
+	"net/http"
 	"regexp"
 	"strings"
+	"time"
 )
 
 var (
@@ -56,4 +60,44 @@ func (l *launchLog) sparkUI() string {
 		return "http://" + net.JoinHostPort(l.driverHost, l.uiPort)
 	}
 	return ""
+}
+
+// appIDFromUI asks a running driver's UI for its application's id (the UI's REST API lists
+// the one application it serves): in local mode Spark prints no id in its log. The UI lists
+// the application a moment after the SparkContext's start, so it is asked again for a few
+// seconds; "" when it told nothing by then.
+func appIDFromUI(ctx context.Context, ui string) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		if id := askUI(ctx, ui); id != "" {
+			return id
+		}
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func askUI(ctx context.Context, ui string) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(ui, "/")+"/api/v1/applications", nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var apps []struct {
+		ID string `json:"id"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&apps) != nil || len(apps) != 1 {
+		return ""
+	}
+	return apps[0].ID
 }

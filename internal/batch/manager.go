@@ -147,13 +147,13 @@ func (m *Manager) sweep() {
 // Recover resumes supervising a batch of this instance, or one adopted from a peer: a running
 // application is watched, a finished one recorded, a never-started one launched.
 func (m *Manager) Recover(sess *store.Session) {
-	st, exit, err := m.launcher.Inspect(sess.Tag)
+	app, err := m.launcher.Inspect(m.ctx, sess.Tag)
 	switch {
 	case err != nil:
 		m.log.Error("cannot inspect application; leaving batch as it is", "id", sess.ID, "tag", sess.Tag, "err", err)
-	case st == supervisor.Finished:
-		m.finish(sess.ID, exit)
-	case st == supervisor.Running:
+	case app.Status == supervisor.Finished:
+		m.finish(sess.ID, sess.Tag, app.End)
+	case app.Status == supervisor.Running:
 		m.markRunning(sess.ID, nil)
 		m.watch(sess.ID, sess.Tag)
 	default:

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/store"
-	"github.com/sparkgate/sparkgate/internal/supervisor"
 	"github.com/sparkgate/sparkgate/internal/tracking"
 )
 
@@ -21,10 +21,11 @@ func (m *Manager) watch(id int64, tag string) {
 		delete(m.spawned, id)
 	}
 	m.apps.Follow(id, tag, tracking.Events{
-		Ended: func(exit *supervisor.Exit) {
-			m.finish(id, exit)
+		Ended: func(end *launcher.End) {
+			m.finish(id, tag, end)
 			forget()
 		},
+		Observed: func(app launcher.App) { m.observed(id, app) },
 		NeverStarted: func() {
 			m.log.Warn("application never started; launching again", "id", id, "tag", tag)
 			forget()
@@ -50,17 +51,15 @@ func (m *Manager) markRunning(id int64, launch *store.Launch) {
 	}
 }
 
-// finish records the application's outcome unless the batch already ended (killed by DELETE).
-func (m *Manager) finish(id int64, exit *supervisor.Exit) {
-	state := store.StateDead
-	if exit.Success() {
-		state = store.StateSuccess
+// finish records the application's outcome unless the batch already ended (killed by DELETE):
+// success, killed when the cluster manager killed it, dead otherwise; the reason of a
+// failure goes into the batch's log too.
+func (m *Manager) finish(id int64, tag string, end *launcher.End) {
+	state := map[launcher.Outcome]store.State{launcher.Succeeded: store.StateSuccess, launcher.Killed: store.StateKilled}[end.Outcome]
+	if state == "" {
+		state = store.StateDead
 	}
-	reason := ""
-	if !exit.Success() {
-		reason = exit.Describe()
-	}
-	code := exit.Code
+	reason, code := end.Reason, end.ExitCode
 	_, err := m.update(&store.UpdateParams{
 		Kind: store.KindBatch, ID: id, IfStates: []store.State{store.StateStarting, store.StateRunning},
 		State: &state, ExitCode: &code, Reason: &reason, Now: m.now(),
@@ -69,9 +68,20 @@ func (m *Manager) finish(id int64, exit *supervisor.Exit) {
 	case err == nil:
 		m.metrics.Finished.WithLabelValues(string(state)).Inc()
 		m.log.Info("batch finished", "id", id, "state", state, "exit_code", code)
+		if reason != "" {
+			_ = m.launcher.Note(tag, "the application ended: "+reason)
+		}
 	case errors.Is(err, store.ErrStateConflict), errors.Is(err, store.ErrNotFound):
 	default:
 		m.log.Error("record batch outcome", "id", id, "err", err)
+	}
+}
+
+// observed records the cluster manager's id of a batch's application and its links.
+func (m *Manager) observed(id int64, app launcher.App) {
+	p := store.AppSeen(store.KindBatch, id, app.ID, store.AppInfo{SparkUIURL: app.SparkUIURL, DriverLogURL: app.DriverLogURL}, m.now())
+	if _, err := m.store.UpdateSession(m.ctx, p); err != nil && !errors.Is(err, store.ErrNotFound) {
+		m.log.Warn("record app id", "id", id, "err", err)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/yarn"
 )
 
 // Config is every setting of "sparkgate serve".
@@ -34,6 +35,8 @@ type Config struct {
 	SparkHome             string
 	SparkMaster           string
 	DeployMode            string
+	YarnRMURL             string
+	ClusterPollInterval   time.Duration
 	LocalDirWhitelist     []string
 	ConfBlacklist         []string
 	MaxConcurrentLaunches int
@@ -88,6 +91,8 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.SparkHome, "spark-home", os.Getenv("SPARK_HOME"), "Spark installation whose bin/spark-submit runs applications (default $SPARK_HOME)")
 	fs.StringVar(&c.SparkMaster, "spark-master", "local[*]", "Spark master applications are submitted to")
 	fs.StringVar(&c.DeployMode, "spark-deploy-mode", "", "spark-submit deploy mode (client or cluster; empty: Spark's default)")
+	fs.StringVar(&c.YarnRMURL, "yarn-rm-url", "", "web address of YARN's ResourceManager, whose REST API tells how applications go, with --spark-master yarn (default: yarn.resourcemanager.webapp.address in yarn-site.xml of $YARN_CONF_DIR or $HADOOP_CONF_DIR)")
+	fs.DurationVar(&c.ClusterPollInterval, "cluster-poll-interval", time.Second, "how often the cluster manager is asked how the applications go (one request for all of them)")
 	c.LocalDirWhitelist = nil
 	fs.Var(listFlag{&c.LocalDirWhitelist}, "local-dir-whitelist", "comma-separated directories whose local files may be submitted (Livy's livy.file.local-dir-whitelist); empty refuses local paths")
 	c.ConfBlacklist = slices.Clone(launcher.DefaultConfBlacklist)
@@ -151,6 +156,13 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 		return nil, envErr
 	}
 	c.derive()
+	if c.SparkMaster == "yarn" && c.YarnRMURL == "" {
+		rm, err := yarn.WebAddress(getenv)
+		if err != nil {
+			return nil, fmt.Errorf("spark-master yarn: where is the ResourceManager? %w", err)
+		}
+		c.YarnRMURL = rm
+	}
 	return c, c.Validate()
 }
 
@@ -223,12 +235,15 @@ func (c *Config) Validate() error {
 	if c.DeployMode != "" && c.DeployMode != "client" && c.DeployMode != "cluster" {
 		errs = append(errs, fmt.Errorf("spark-deploy-mode must be client or cluster, not %q", c.DeployMode))
 	}
+	if u, err := url.Parse(c.YarnRMURL); c.YarnRMURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		errs = append(errs, fmt.Errorf("yarn-rm-url must be an http:// or https:// address, not %q", c.YarnRMURL))
+	}
 	if c.MaxConcurrentLaunches < 1 {
 		errs = append(errs, fmt.Errorf("max-concurrent-launches must be at least 1, not %d", c.MaxConcurrentLaunches))
 	}
 	for name, d := range map[string]time.Duration{"lease": c.Lease, "retain-finished": c.RetainFinished, "launch-timeout": c.LaunchTimeout,
 		"kill-grace": c.KillGrace, "idempotency-retention": c.IdempotencyRetention, "reservation-ttl": c.ReservationTTL,
-		"driver-gateway-timeout": c.DriverGatewayTimeout} {
+		"driver-gateway-timeout": c.DriverGatewayTimeout, "cluster-poll-interval": c.ClusterPollInterval} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, not %s", name, d))
 		}

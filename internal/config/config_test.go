@@ -39,6 +39,10 @@ func TestInvalidSettingsSayWhat(t *testing.T) {
 		{[]string{"--spark-master", "mesos://host:5050"}, nil, "is not a master sparkgate can submit to"},
 		{[]string{"--spark-master", "local[0]"}, nil, "is not a master"},
 		{[]string{"--spark-master", ""}, nil, "is not a master"},
+		{[]string{"--spark-master", "yarn"}, nil, "spark-master yarn: where is the ResourceManager? no YARN_CONF_DIR or HADOOP_CONF_DIR"},
+		{[]string{"--spark-master", "yarn"}, map[string]string{"HADOOP_CONF_DIR": "/nonexistent"}, "no yarn-site.xml in /nonexistent/yarn-site.xml"},
+		{[]string{"--spark-master", "yarn", "--yarn-rm-url", "rm:8088"}, nil, "yarn-rm-url must be an http:// or https:// address"},
+		{[]string{"--cluster-poll-interval", "0s"}, nil, "cluster-poll-interval must be positive"},
 	}
 	for _, c := range cases {
 		_, err := Load(c.args, func(k string) string { return c.env[k] }, io.Discard)
@@ -51,7 +55,7 @@ func TestInvalidSettingsSayWhat(t *testing.T) {
 func TestMastersSparkSubmitTakesAreAccepted(t *testing.T) {
 	for _, master := range []string{"local", "local[*]", "local[4]", "local[2,3]", "local-cluster[2,1,1024]",
 		"spark://127.0.0.1:7077", "spark://a:7077,b:7077", "yarn", "k8s://https://kubernetes.default.svc:443"} {
-		if _, err := Load([]string{"--spark-master", master}, func(string) string { return "" }, io.Discard); err != nil {
+		if _, err := Load([]string{"--spark-master", master, "--yarn-rm-url", "http://rm:8088"}, func(string) string { return "" }, io.Discard); err != nil {
 			t.Errorf("--spark-master %s: %v", master, err)
 		}
 	}

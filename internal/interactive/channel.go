@@ -72,11 +72,18 @@ func (m *Manager) Authenticate(ctx context.Context, id int64, secret string) (*s
 	return sess, nil
 }
 
-// Ready records that the driver's SparkSession is up: the session is idle.
-func (m *Manager) Ready(ctx context.Context, sess *store.Session, appID string) error {
+// Ready records that the driver's SparkSession is up: the session is idle, with the id and UI
+// its SparkContext tells (a UI link the cluster manager gave already is kept: it is the one
+// that works from outside the cluster).
+func (m *Manager) Ready(ctx context.Context, sess *store.Session, appID, sparkUI string) error {
 	idle := store.StateIdle
+	info := sess.AppInfo
+	if info.SparkUIURL == "" {
+		info.SparkUIURL = sparkUI
+	}
 	_, err := m.store.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
-		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &idle, AppID: &appID, Active: true, Now: m.now()})
+		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &idle, AppID: &appID,
+		AppInfo: &info, Active: true, Now: m.now()})
 	if errors.Is(err, store.ErrStateConflict) {
 		return errkind.Wrap(errkind.NotFound, err, "session %d has ended", sess.ID)
 	}

@@ -32,8 +32,12 @@ func newIdleSession(t *testing.T) (*Manager, *store.Session) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Ready(ctx, c.Session, "local-1"); err != nil {
+	if err := m.Ready(ctx, c.Session, "local-1", "http://driver:4040"); err != nil {
 		t.Fatal(err)
+	}
+	ready, err := st.GetSession(ctx, store.KindInteractive, c.Session.ID)
+	if err != nil || ready.AppID != "local-1" || ready.AppInfo.SparkUIURL != "http://driver:4040" {
+		t.Fatalf("after ready: %+v, %v; want the driver's app id and UI", ready, err)
 	}
 	return m, c.Session
 }

@@ -148,13 +148,13 @@ func (m *Manager) Start(ctx context.Context) error {
 // driver already polls whichever instance answers): a running driver is watched (it
 // reconnects by itself), an ended one recorded, an unlaunched one launched.
 func (m *Manager) Recover(sess *store.Session) {
-	st, exit, err := m.launcher.Inspect(sess.Tag)
+	app, err := m.launcher.Inspect(m.ctx, sess.Tag)
 	switch {
 	case err != nil:
 		m.log.Error("inspect session driver", "id", sess.ID, "err", err)
-	case st == supervisor.Finished:
-		m.ended(sess.ID, exit)
-	case st == supervisor.Running:
+	case app.Status == supervisor.Finished:
+		m.ended(sess.ID, app.End)
+	case app.Status == supervisor.Running:
 		m.watch(sess.ID, sess.Tag)
 	default:
 		m.life.Go(func() { m.launch(sess) })
@@ -283,15 +283,31 @@ func (m *Manager) fail(id int64, reason string) {
 
 // watch follows a driver until it exits: a session whose driver ended is dead (unless killed).
 func (m *Manager) watch(id int64, tag string) {
-	m.apps.Follow(id, tag, tracking.Events{Ended: func(exit *supervisor.Exit) { m.ended(id, exit) }})
+	m.apps.Follow(id, tag, tracking.Events{
+		Ended: func(end *launcher.End) { m.ended(id, end) },
+		Observed: func(app launcher.App) {
+			p := store.AppSeen(store.KindInteractive, id, app.ID, store.AppInfo{SparkUIURL: app.SparkUIURL, DriverLogURL: app.DriverLogURL}, m.now())
+			if _, err := m.store.UpdateSession(m.ctx, p); err != nil && !errors.Is(err, store.ErrNotFound) {
+				m.log.Warn("record app id", "id", id, "err", err)
+			}
+		},
+	})
 }
 
-func (m *Manager) ended(id int64, exit *supervisor.Exit) {
-	dead := store.StateDead
-	reason := "the session's driver ended: " + exit.Describe()
-	code := exit.Code
+// ended records a session whose driver ended: killed when the cluster manager killed it, dead
+// otherwise (whatever its exit status: a session has no success).
+func (m *Manager) ended(id int64, end *launcher.End) {
+	state := store.StateDead
+	if end.Outcome == launcher.Killed {
+		state = store.StateKilled
+	}
+	reason := "the session's driver ended"
+	if end.Reason != "" {
+		reason += ": " + end.Reason
+	}
+	code := end.ExitCode
 	_, err := store.UpdateUntilRecorded(m.ctx, m.store, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
-		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &dead,
+		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &state,
 		Reason: &reason, ExitCode: &code, Now: m.now()}, m.log)
 	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
 		m.log.Error("record session end", "id", id, "err", err)

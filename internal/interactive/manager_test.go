@@ -76,7 +76,7 @@ func TestDriversStartAFewAtATime(t *testing.T) {
 	if n := started(); n != 1 {
 		t.Fatalf("%d drivers started with one slot, want 1", n)
 	}
-	if err := m.Ready(ctx, first.Session, "local-1"); err != nil {
+	if err := m.Ready(ctx, first.Session, "local-1", ""); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); started() < 2; time.Sleep(5 * time.Millisecond) {

@@ -9,9 +9,10 @@ import (
 )
 
 // Backend is where the session managers' applications run and how they are found again: the
-// seam every cluster backend implements (local processes today, through Launcher; Spark
-// standalone and YARN next). Applications are known by their tag alone, so that a restarted or
-// adopting instance finds them again without any state of the one that launched them.
+// seam every cluster backend implements (local processes through Launcher, YARN through
+// package yarn). Applications are known by their tag alone, so that a restarted or adopting
+// instance finds them again without any state of the one that launched them. Package
+// backendtest is the suite every implementation passes.
 type Backend interface {
 	// Command builds the spark-submit command of spec under the submission policy; its errors
 	// are the client's (400).
@@ -19,10 +20,14 @@ type Backend interface {
 	// Start launches argv as the application of tag unless it was already started, and
 	// returns the pid of what it started.
 	Start(ctx context.Context, tag string, argv []string, extraEnv ...string) (int, error)
-	// Inspect tells whether the application of tag never started, runs, or ended (and how).
-	Inspect(tag string) (supervisor.Status, *supervisor.Exit, error)
-	// Signal sends sig to the application of tag; false when it no longer runs.
-	Signal(tag string, knownPID int, sig syscall.Signal) (bool, error)
+	// Inspect tells whether the application of tag never started, runs, or ended (and how),
+	// with what the backend knows of it. An answer may be as old as the backend's poll
+	// interval, but never older.
+	Inspect(ctx context.Context, tag string) (App, error)
+	// Signal ends or stops the application of tag: SIGTERM asks it to end (on a cluster
+	// manager, a kill through its API), SIGKILL ends what runs on this host at once. It
+	// reports false when nothing runs any more.
+	Signal(ctx context.Context, tag string, knownPID int, sig syscall.Signal) (bool, error)
 	// LogPath is where the application's log is kept.
 	LogPath(tag string) string
 	// Note appends a line of the gateway's to the application's log.
@@ -34,6 +39,48 @@ type Backend interface {
 }
 
 var _ Backend = (*Launcher)(nil)
+
+// App is what a backend knows of one application at one moment.
+type App struct {
+	Status supervisor.Status
+	// End says how it ended, once Status is Finished.
+	End *End
+	// ID is the cluster manager's id of the application (application_…, app-…), when the
+	// backend asks one; "" until it is known.
+	ID string
+	// SparkUIURL and DriverLogURL link to the running application's UI and its driver's log,
+	// when the backend knows them.
+	SparkUIURL, DriverLogURL string
+}
+
+// Outcome is how an application ended.
+type Outcome string
+
+const (
+	Succeeded Outcome = "succeeded"
+	Failed    Outcome = "failed"
+	// Killed: the cluster manager killed it (on the gateway's request or anyone else's).
+	Killed Outcome = "killed"
+)
+
+// End is an application's end.
+type End struct {
+	Outcome Outcome
+	// ExitCode is spark-submit's exit status where spark-submit ran the driver (local and
+	// client mode, -1 after a signal); in cluster mode 0 on success and 1 otherwise.
+	ExitCode int
+	// Reason says why it did not succeed: how spark-submit ended, or the cluster manager's
+	// diagnostics.
+	Reason string
+}
+
+// EndOf is the end of an application whose driver was the local spark-submit.
+func EndOf(exit *supervisor.Exit) *End {
+	if exit.Success() {
+		return &End{Outcome: Succeeded}
+	}
+	return &End{Outcome: Failed, ExitCode: exit.Code, Reason: exit.Describe()}
+}
 
 // Limits are how a session manager paces its applications.
 type Limits struct {

@@ -40,6 +40,10 @@ var DefaultConfBlacklist = []string{
 // TagConf is the Spark conf key that carries the application's tag.
 const TagConf = "spark.sparkgate.tag"
 
+// CommonTag is the cluster-manager tag every sparkgate application carries beside its own, so
+// that one request to the cluster manager lists them all.
+const CommonTag = "sparkgate"
+
 // Config is the launcher's share of the server configuration.
 type Config struct {
 	SparkHome  string
@@ -132,6 +136,19 @@ func (l *Launcher) deployMode(spec *Spec) string {
 		return "client"
 	}
 	return l.cfg.DeployMode
+}
+
+// SparkHome is the Spark installation spark-submit comes from ("" when it is found on PATH).
+func (l *Launcher) SparkHome() string { return l.cfg.SparkHome }
+
+// SparkEnv is the value of key in spark-submit's environment.
+func (l *Launcher) SparkEnv(key string) string {
+	for i := len(l.cfg.Env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(l.cfg.Env[i], key+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // SparkSubmit is the spark-submit executable used.
@@ -271,7 +288,12 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 	conf[TagConf] = tag
 	switch {
 	case strings.HasPrefix(l.cfg.Master, "yarn"):
-		conf["spark.yarn.tags"] = strings.Trim(tag+","+conf["spark.yarn.tags"], ",")
+		conf["spark.yarn.tags"] = strings.Trim(CommonTag+","+tag+","+conf["spark.yarn.tags"], ",")
+		if l.deployMode(spec) == "cluster" {
+			// spark-submit lets go once YARN accepted the application: no JVM per application
+			// here; the RM is asked how it goes (package yarn)
+			conf["spark.yarn.submit.waitAppCompletion"] = "false"
+		}
 	case strings.HasPrefix(l.cfg.Master, "k8s://"):
 		conf["spark.kubernetes.driver.label.sparkgate-tag"] = tag
 	}
@@ -381,8 +403,17 @@ func (l *Launcher) Start(ctx context.Context, tag string, argv []string, extraEn
 	return supervisor.Spawn(ctx, l.cfg.SupervisorCmd, d, argv, env)
 }
 
-// Inspect tells what became of the application tagged tag.
-func (l *Launcher) Inspect(tag string) (supervisor.Status, *supervisor.Exit, error) {
+// Inspect tells what became of the application tagged tag, from its directory.
+func (l *Launcher) Inspect(_ context.Context, tag string) (App, error) {
+	st, exit, err := l.Process(tag)
+	if err != nil || st != supervisor.Finished {
+		return App{Status: st}, err
+	}
+	return App{Status: st, End: EndOf(exit)}, nil
+}
+
+// Process tells what became of the local process of tag (spark-submit and its supervisor).
+func (l *Launcher) Process(tag string) (supervisor.Status, *supervisor.Exit, error) {
 	d, err := l.Dir(tag)
 	if err != nil {
 		return 0, nil, err
@@ -391,7 +422,7 @@ func (l *Launcher) Inspect(tag string) (supervisor.Status, *supervisor.Exit, err
 }
 
 // Signal sends sig to the application's process group; knownPID as in supervisor.Signal.
-func (l *Launcher) Signal(tag string, knownPID int, sig syscall.Signal) (bool, error) {
+func (l *Launcher) Signal(_ context.Context, tag string, knownPID int, sig syscall.Signal) (bool, error) {
 	d, err := l.Dir(tag)
 	if err != nil {
 		return false, err
@@ -454,10 +485,10 @@ func (l *Launcher) Volume() (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// Ender is the part of a launcher that ends applications.
+// Ender is the part of a backend that ends applications.
 type Ender interface {
-	Inspect(tag string) (supervisor.Status, *supervisor.Exit, error)
-	Signal(tag string, knownPID int, sig syscall.Signal) (bool, error)
+	Inspect(ctx context.Context, tag string) (App, error)
+	Signal(ctx context.Context, tag string, knownPID int, sig syscall.Signal) (bool, error)
 }
 
 // Kill ends the application tagged tag as DELETE does: SIGTERM to its process group now, and
@@ -465,7 +496,7 @@ type Ender interface {
 // running application to signal. The escalation runs in start (a goroutine owner such as a
 // WaitGroup's Go) and gives up when ctx ends.
 func Kill(ctx context.Context, l Ender, tag string, knownPID int, grace, poll time.Duration, start func(func())) (bool, error) {
-	sent, err := l.Signal(tag, knownPID, syscall.SIGTERM)
+	sent, err := l.Signal(ctx, tag, knownPID, syscall.SIGTERM)
 	if err != nil || !sent {
 		return sent, err
 	}
@@ -475,12 +506,12 @@ func Kill(ctx context.Context, l Ender, tag string, knownPID int, grace, poll ti
 		periodic.Every(ctx, poll, func() bool {
 			select {
 			case <-deadline.C:
-				l.Signal(tag, knownPID, syscall.SIGKILL)
+				l.Signal(ctx, tag, knownPID, syscall.SIGKILL)
 				return false
 			default:
 			}
-			st, _, _ := l.Inspect(tag)
-			return st == supervisor.Running
+			app, _ := l.Inspect(ctx, tag)
+			return app.Status == supervisor.Running
 		})
 	})
 	return true, nil

@@ -84,7 +84,7 @@ func TestCommandMapsEveryField(t *testing.T) {
 		"--conf=spark.driver.cores=2", "--conf=spark.driver.memory=1g", "--conf=spark.executor.cores=3",
 		"--conf=spark.executor.instances=2", "--conf=spark.executor.memory=2g", "--conf=spark.files=s3a://b/f",
 		"--conf=spark.jars=hdfs:///lib/a.jar,hdfs:///lib/b.jar", "--conf=spark.sparkgate.tag=sparkgate-batch-7-ab",
-		"--conf=spark.yarn.dist.archives=hdfs:///z.zip", "--conf=spark.yarn.tags=sparkgate-batch-7-ab,mine",
+		"--conf=spark.yarn.dist.archives=hdfs:///z.zip", "--conf=spark.yarn.tags=sparkgate,sparkgate-batch-7-ab,mine",
 		"--py-files=" + allowed + "/job.py", "--queue=etl", allowed + "/job.py", "--input", "a b"}
 	if !slices.Equal(argv, want) {
 		t.Errorf("argv =\n%q\nwant\n%q", argv, want)

@@ -20,6 +20,7 @@ type Metrics struct {
 	Finished        *prometheus.CounterVec
 	QueueDepth      prometheus.Gauge
 	Adopted         prometheus.Counter
+	ClusterRequests *prometheus.CounterVec
 }
 
 // New registers every metric, with Go runtime and process metrics, on a fresh registry.
@@ -49,8 +50,11 @@ func New() *Metrics {
 		Adopted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sparkgate_sessions_adopted_total", Help: "Sessions adopted from instances whose lease expired.",
 		}),
+		ClusterRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sparkgate_cluster_manager_requests_total", Help: "Requests to the cluster manager's API (YARN's ResourceManager) by outcome (ok, error).",
+		}, []string{"outcome"}),
 	}
-	r.MustRegister(m.Requests, m.RequestDuration, m.Creates, m.Launches, m.Finished, m.QueueDepth, m.Adopted,
+	r.MustRegister(m.Requests, m.RequestDuration, m.Creates, m.Launches, m.Finished, m.QueueDepth, m.Adopted, m.ClusterRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

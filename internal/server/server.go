@@ -28,6 +28,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
 	"github.com/sparkgate/sparkgate/internal/store/postgres"
+	"github.com/sparkgate/sparkgate/internal/yarn"
 )
 
 // ShutdownTimeout bounds the drain of requests in flight at shutdown.
@@ -112,6 +113,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("identify the applications' directory: %w", err)
 	}
 	m := metrics.New()
+	backend := clusterBackend(cfg, l, m, log)
 	logs := logfile.New()
 	inst := instance.New(instance.Config{ID: cfg.InstanceID, Addr: cfg.Addr, Volume: volume, Lease: cfg.Lease,
 		RetainFinished: cfg.RetainFinished, IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL},
@@ -122,7 +124,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer inst.Leave() // last: once nothing of this instance acts on its sessions any more
 	limits := launcher.Limits{MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout, KillGrace: cfg.KillGrace}
 	batches := batch.New(batch.Config{Limits: limits, InstanceID: cfg.InstanceID, ReservationTTL: cfg.ReservationTTL,
-		SweepInterval: cfg.Lease / 3}, st, l, logs, m, log.With("component", "batches"))
+		SweepInterval: cfg.Lease / 3}, st, backend, logs, m, log.With("component", "batches"))
 	if err := batches.Start(ctx); err != nil {
 		return err
 	}
@@ -131,7 +133,7 @@ func (s *Server) Run(ctx context.Context) error {
 		Limits: limits, ReservationTTL: cfg.ReservationTTL,
 		Timeouts:       interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL},
 		GatewayTimeout: cfg.DriverGatewayTimeout},
-		st, l, logs, log.With("component", "sessions"))
+		st, backend, logs, log.With("component", "sessions"))
 	if err := sessions.Start(ctx); err != nil {
 		return err
 	}
@@ -186,6 +188,17 @@ func (s *Server) Run(ctx context.Context) error {
 
 // forgetFiles removes what a purged session leaves outside the store: its application's
 // directory, and the cached index of its log.
+// clusterBackend is where applications run: YARN's, followed through its ResourceManager, or
+// the local launcher's processes (local mode, and Spark standalone in client mode).
+func clusterBackend(cfg *config.Config, l *launcher.Launcher, m *metrics.Metrics, log *slog.Logger) launcher.Backend {
+	if cfg.SparkMaster != "yarn" {
+		return l
+	}
+	log.Info("applications run on YARN", "rm", cfg.YarnRMURL, "deploy_mode", cfg.DeployMode)
+	return yarn.New(l, yarn.NewResourceManager(cfg.YarnRMURL), yarn.Config{PollInterval: cfg.ClusterPollInterval,
+		Requests: func(outcome string) { m.ClusterRequests.WithLabelValues(outcome).Inc() }}, log.With("component", "yarn"))
+}
+
 func forgetFiles(l *launcher.Launcher, logs *logfile.Index, sess *store.Session, log *slog.Logger) {
 	logs.Forget(l.LogPath(sess.Tag))
 	if err := l.Remove(sess.Tag); err != nil {

@@ -78,6 +78,12 @@ type UpdateParams struct {
 	Now       time.Time
 }
 
+// AppSeen is the update that records what the cluster manager tells of a session's
+// application: its id and links.
+func AppSeen(kind Kind, id int64, appID string, info AppInfo, now time.Time) *UpdateParams {
+	return &UpdateParams{Kind: kind, ID: id, AppID: &appID, AppInfo: &info, Now: now}
+}
+
 // ListParams selects one page of the live (not deleted) sessions of a kind, in id order.
 type ListParams struct {
 	Kind Kind

@@ -1,7 +1,8 @@
 // Package tracking follows the Spark applications this instance supervises, whatever kind of
 // session they serve: one handle per application, owned by one goroutine that asks where the
-// application runs (today its supervisor's directory; a cluster manager next) until its end is
-// known, reports that end once, and closes the handle's done channel. The session managers
+// application runs (its supervisor's directory, or the cluster manager through the backend)
+// until its end is known, reports what it learns on the way and that end once, and closes
+// the handle's done channel. The session managers
 // decide what an end means for their sessions; this package only knows applications.
 package tracking
 
@@ -11,19 +12,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/lifecycle"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
 
-// Inspector tells an application's status by its tag.
+// Inspector tells an application's status by its tag (launcher.Backend).
 type Inspector interface {
-	Inspect(tag string) (supervisor.Status, *supervisor.Exit, error)
+	Inspect(ctx context.Context, tag string) (launcher.App, error)
 }
 
-// Events are what a handle reports, each at most once, from its own goroutine.
+// Events are what a handle reports, from its own goroutine.
 type Events struct {
-	// Ended receives the application's exit once it is known.
-	Ended func(exit *supervisor.Exit)
+	// Ended receives the application's end once it is known, once.
+	Ended func(end *launcher.End)
+	// Observed, when set, receives the application whenever its id or links changed (a
+	// cluster manager gives the id at submission and the UI's URL once it runs).
+	Observed func(app launcher.App)
 	// NeverStarted, when set, is called after the application showed no sign of running for
 	// StartGrace (a launch that was lost); the handle then stops following, and the caller
 	// launches again. When nil, the handle keeps waiting.
@@ -95,20 +100,27 @@ func (t *Tracker) run(h *Handle, ev Events) {
 	tick := time.NewTicker(t.interval)
 	defer tick.Stop()
 	var notRunningSince time.Time
+	var seen launcher.App
 	for {
 		select {
 		case <-t.ctx.Done():
 			return
 		case <-tick.C:
 		}
-		st, exit, err := t.inspect.Inspect(h.Tag)
+		app, err := t.inspect.Inspect(t.ctx, h.Tag)
 		if err != nil {
-			t.log.Warn("inspect application", "id", h.ID, "tag", h.Tag, "err", err)
+			if t.ctx.Err() == nil {
+				t.log.Warn("inspect application", "id", h.ID, "tag", h.Tag, "err", err)
+			}
 			continue
 		}
-		switch st {
+		if ev.Observed != nil && app.ID != "" && (app.ID != seen.ID || app.SparkUIURL != seen.SparkUIURL || app.DriverLogURL != seen.DriverLogURL) {
+			seen = app
+			ev.Observed(app)
+		}
+		switch app.Status {
 		case supervisor.Finished:
-			ev.Ended(exit)
+			ev.Ended(app.End)
 			return
 		case supervisor.Running:
 			notRunningSince = time.Time{}

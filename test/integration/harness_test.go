@@ -416,3 +416,18 @@ func concurrentPuts(t *testing.T, servers []*server, path, body, requestID strin
 	}
 	return count, distinct
 }
+
+// httpGet returns the body of a GET of url that answered 200, failing the test otherwise.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d %v: %.300s", url, resp.StatusCode, err, b)
+	}
+	return string(b)
+}

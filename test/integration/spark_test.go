@@ -50,6 +50,30 @@ func TestRealSparkBatchOutcomes(t *testing.T) {
 			t.Errorf("log lacks the traceback")
 		}
 	})
+	t.Run("a running batch shows its application id and UI", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		id := s.createBatch(fmt.Sprintf(`{"file":"%s","args":["3","%s/release","%s/marker"]}`, testdata(t, "jobs/lines.py"), dir, dir))
+		var view map[string]any
+		waitFor(t, sparkTimeout, "the batch's appId", func() bool {
+			view = s.do("GET", fmt.Sprintf("/batches/%d", id), "").json(t)
+			return view["appId"] != nil || view["state"] == "dead"
+		})
+		appID, _ := view["appId"].(string)
+		ui, _ := view["appInfo"].(map[string]any)["sparkUiUrl"].(string)
+		if !strings.HasPrefix(appID, "local-") || ui == "" {
+			t.Fatalf("appId %v, sparkUiUrl %q; want the driver's local-… id and its UI", view["appId"], ui)
+		}
+		if got := httpGet(t, ui+"/api/v1/applications"); !strings.Contains(got, appID) {
+			t.Errorf("the UI at %s does not serve application %s: %.200s", ui, appID, got)
+		}
+		if err := os.WriteFile(dir+"/release", nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.waitState(id, sparkTimeout, "success", "dead"); got != "success" {
+			t.Fatalf("lines.py ended %s", got)
+		}
+	})
 	t.Run("delete kills the application", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()

@@ -698,7 +698,9 @@ def main():
     spark = SparkSession.builder.config(OUTPUT_DIR_KEY, repl_class_dir()).getOrCreate()
     driver = Driver(spark)
     signal.signal(signal.SIGINT, driver.on_sigint)
-    call_until_answered("POST", "/driver/sessions/%s/ready" % SESSION, {"appId": spark.sparkContext.applicationId})
+    sc = spark.sparkContext
+    call_until_answered("POST", "/driver/sessions/%s/ready" % SESSION,
+                        {"appId": sc.applicationId, "sparkUiUrl": sc.uiWebUrl or ""})
     threading.Thread(target=driver.poll, name="sparkgate-poller", daemon=True).start()
     threading.Thread(target=driver.report_progress, name="sparkgate-progress", daemon=True).start()
     # Once the session is idle: a Scala statement in a session of another kind then runs at

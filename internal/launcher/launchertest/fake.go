@@ -23,13 +23,14 @@ type Fake struct {
 	starts  map[string][][]string // tag -> the extra environment of each start
 	status  map[string]supervisor.Status
 	exits   map[string]*supervisor.Exit
+	ids     map[string]string
 	signals map[string][]syscall.Signal
 }
 
 // New returns a fake whose logs live in dir.
 func New(dir string) *Fake {
 	return &Fake{dir: dir, starts: map[string][][]string{}, status: map[string]supervisor.Status{},
-		exits: map[string]*supervisor.Exit{}, signals: map[string][]syscall.Signal{}}
+		exits: map[string]*supervisor.Exit{}, ids: map[string]string{}, signals: map[string][]syscall.Signal{}}
 }
 
 func (f *Fake) Command(spec *launcher.Spec, tag string) ([]string, error) {
@@ -49,18 +50,22 @@ func (f *Fake) Start(_ context.Context, tag string, _ []string, env ...string) (
 	return 1000 + len(f.starts[tag]), nil
 }
 
-func (f *Fake) Inspect(tag string) (supervisor.Status, *supervisor.Exit, error) {
+func (f *Fake) Inspect(_ context.Context, tag string) (launcher.App, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	exit := f.exits[tag]
-	if exit == nil {
-		exit = &supervisor.Exit{}
+	app := launcher.App{Status: f.status[tag], ID: f.ids[tag]}
+	if app.Status == supervisor.Finished {
+		exit := f.exits[tag]
+		if exit == nil {
+			exit = &supervisor.Exit{}
+		}
+		app.End = launcher.EndOf(exit)
 	}
-	return f.status[tag], exit, nil
+	return app, nil
 }
 
 // Signal records sig and reports whether the application was running.
-func (f *Fake) Signal(tag string, _ int, sig syscall.Signal) (bool, error) {
+func (f *Fake) Signal(_ context.Context, tag string, _ int, sig syscall.Signal) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.signals[tag] = append(f.signals[tag], sig)
@@ -84,6 +89,13 @@ func (f *Fake) End(tag string, exit *supervisor.Exit) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.status[tag], f.exits[tag] = supervisor.Finished, exit
+}
+
+// SetID makes the application of tag report the cluster manager's id id.
+func (f *Fake) SetID(tag, id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ids[tag] = id
 }
 
 // Starts returns the extra environment of each start of tag.

@@ -1,0 +1,53 @@
+package launcher_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/launcher/backendtest"
+	"github.com/sparkgate/sparkgate/internal/supervisor"
+)
+
+// The test binary doubles as the sparkgate binary's supervise command.
+func TestMain(m *testing.M) {
+	switch os.Getenv("LAUNCHER_TEST_ROLE") {
+	case "detach":
+		os.Setenv("LAUNCHER_TEST_ROLE", "run")
+		os.Exit(supervisor.Detach([]string{os.Args[0], "supervise"}, supervisor.Dir(os.Args[3]), os.Args[5:]))
+	case "run":
+		os.Exit(supervisor.Run(supervisor.Dir(os.Args[3]), os.Args[5:]))
+	}
+	os.Exit(m.Run())
+}
+
+// The local backend passes the suite with the stand-in spark-submit of the integration tests,
+// which plays each program by its file's name.
+func TestLocalBackendConformance(t *testing.T) {
+	stub, err := filepath.Abs("../../test/integration/testdata/stubspark")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps := t.TempDir()
+	jobs := t.TempDir()
+	spec := func(name string, args ...string) *launcher.Spec {
+		return &launcher.Spec{File: filepath.Join(jobs, name), Args: args}
+	}
+	backendtest.Run(t, backendtest.Harness{
+		Backend: func(t *testing.T) launcher.Backend {
+			l, err := launcher.New(launcher.Config{SparkHome: stub, Master: "local[1]", AppsDir: apps, LocalDirWhitelist: []string{jobs},
+				SupervisorCmd: []string{os.Args[0], "supervise"},
+				Env:           append(os.Environ(), "LAUNCHER_TEST_ROLE=detach")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l
+		},
+		Marker:  func(dir, name string) *launcher.Spec { return spec("marker.py", dir, name) },
+		Failing: func() *launcher.Spec { return spec("fail.py") },
+		Lasting: func() *launcher.Spec { return spec("sleep.py") },
+		Timeout: 20 * time.Second,
+	})
+}

@@ -1,0 +1,142 @@
+// Package yarn runs Spark applications on Hadoop YARN and follows them through the
+// ResourceManager's REST API: spark-submit runs on this host under the local launcher's
+// supervisor (in cluster mode only until YARN accepted the application; in client mode it is
+// the driver), and the RM tells each application's id, links, state and final status — by
+// its tag, so that any instance finds it again.
+package yarn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/supervisor"
+)
+
+// forgottenGrace is how long an application that spark-submit submitted may be unknown to the
+// RM before it counts as lost (the RM restarted without its state, or forgot it long ago).
+const forgottenGrace = 30 * time.Second
+
+// Backend is the YARN cluster backend (launcher.Backend).
+type Backend struct {
+	*launcher.Launcher
+	rm   *ResourceManager
+	apps *follower
+	log  *slog.Logger
+}
+
+var _ launcher.Backend = (*Backend)(nil)
+
+// Config is how the backend reaches YARN.
+type Config struct {
+	// PollInterval bounds how old an answer of the RM may be (1 s when 0).
+	PollInterval time.Duration
+	// Requests, when set, counts the RM requests by outcome ("ok", "error").
+	Requests func(outcome string)
+}
+
+// New returns the backend that submits through l and asks rm.
+func New(l *launcher.Launcher, rm *ResourceManager, cfg Config, log *slog.Logger) *Backend {
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.Requests == nil {
+		cfg.Requests = func(string) {}
+	}
+	return &Backend{Launcher: l, rm: rm, apps: newFollower(rm, launcher.CommonTag, cfg.PollInterval, cfg.Requests, log), log: log}
+}
+
+// Inspect tells what became of the application of tag, from what spark-submit did on this
+// host and what the RM says (see merge).
+func (b *Backend) Inspect(ctx context.Context, tag string) (launcher.App, error) {
+	st, exit, err := b.Process(tag)
+	if err != nil {
+		return launcher.App{}, err
+	}
+	a, known, err := b.apps.app(ctx, tag)
+	if err != nil {
+		return launcher.App{Status: st}, err
+	}
+	if !known {
+		return unknownToRM(st, exit), nil
+	}
+	return merge(st, exit, &a), nil
+}
+
+// unknownToRM is an application that YARN does not know (yet, or any more).
+func unknownToRM(st supervisor.Status, exit *supervisor.Exit) launcher.App {
+	switch {
+	case st != supervisor.Finished:
+		return launcher.App{Status: st} // never started, or spark-submit is submitting it
+	case !exit.Success():
+		return launcher.App{Status: st, End: launcher.EndOf(exit)} // the submission failed
+	case time.Since(exit.FinishedAt) < forgottenGrace:
+		return launcher.App{Status: supervisor.Running}
+	default:
+		return launcher.App{Status: st, End: &launcher.End{Outcome: launcher.Failed, ExitCode: 1,
+			Reason: "spark-submit submitted the application, but the ResourceManager does not know it (any more)"}}
+	}
+}
+
+// merge is an application YARN knows. While YARN runs it, it runs. Once YARN is done, a
+// spark-submit still running here (a client-mode driver stopping) is waited for; then the
+// outcome is YARN's KILLED, or failed when YARN or spark-submit says so (a client-mode
+// driver's exit status is the truth YARN does not see), or succeeded.
+func merge(st supervisor.Status, exit *supervisor.Exit, a *Application) launcher.App {
+	app := launcher.App{Status: supervisor.Running, ID: a.ID, DriverLogURL: a.AMContainerLogs}
+	if a.State == "RUNNING" {
+		app.SparkUIURL = a.TrackingURL // before, it points at the RM's page of the attempt
+	}
+	final := a.State == "FINISHED" || a.State == "FAILED" || a.State == "KILLED"
+	if !final || st == supervisor.Running {
+		return app
+	}
+	app.Status = supervisor.Finished
+	diagnostics := strings.TrimSpace(a.Diagnostics)
+	switch {
+	case a.State == "KILLED" || a.FinalStatus == "KILLED":
+		app.End = &launcher.End{Outcome: launcher.Killed, ExitCode: 1, Reason: reason("YARN killed the application", a.ID, diagnostics)}
+	case a.State == "FAILED" || a.FinalStatus != "SUCCEEDED":
+		app.End = &launcher.End{Outcome: launcher.Failed, ExitCode: 1, Reason: reason("YARN reports the application "+a.FinalStatus, a.ID, diagnostics)}
+		if exit != nil && !exit.Success() {
+			app.End.ExitCode = exit.Code
+		}
+	case exit != nil && !exit.Success():
+		app.End = launcher.EndOf(exit)
+	default:
+		app.End = &launcher.End{Outcome: launcher.Succeeded}
+	}
+	return app
+}
+
+func reason(what, id, diagnostics string) string {
+	if diagnostics == "" {
+		return fmt.Sprintf("%s (%s)", what, id)
+	}
+	return fmt.Sprintf("%s (%s): %s", what, id, diagnostics)
+}
+
+// Signal kills the application: SIGTERM asks the RM to kill what YARN runs of it and passes
+// the signal to spark-submit if it still runs here; SIGKILL ends what runs here.
+func (b *Backend) Signal(ctx context.Context, tag string, knownPID int, sig syscall.Signal) (bool, error) {
+	sent, err := b.Launcher.Signal(ctx, tag, knownPID, sig)
+	if err != nil || sig != syscall.SIGTERM {
+		return sent, err
+	}
+	a, known, err := b.apps.app(ctx, tag)
+	if err != nil {
+		return sent, err
+	}
+	if !known || !active(a.State) {
+		return sent, nil
+	}
+	if err := b.rm.Kill(ctx, a.ID); err != nil {
+		return sent, err
+	}
+	b.log.Info("asked YARN to kill the application", "tag", tag, "app", a.ID)
+	return true, nil
+}

@@ -1,0 +1,122 @@
+// Package yarntest is a stand-in for a ResourceManager's REST API (the part package yarn
+// uses), for unit tests and benchmarks that need many applications: it lists applications by
+// tag and state, kills them, counts requests, and can be made unreachable.
+package yarntest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sparkgate/sparkgate/internal/yarn"
+)
+
+// RM is a stub ResourceManager serving on a loopback port.
+type RM struct {
+	*httptest.Server
+	mu       sync.Mutex
+	apps     []*yarn.Application
+	requests atomic.Int64
+	down     atomic.Bool
+}
+
+// New starts a stub RM; it is closed when the caller calls Close.
+func New() *RM {
+	rm := &RM{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws/v1/cluster/apps", rm.list)
+	mux.HandleFunc("PUT /ws/v1/cluster/apps/{id}/state", rm.kill)
+	rm.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rm.requests.Add(1)
+		if rm.down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	return rm
+}
+
+// Add makes the RM know a (its ApplicationTags as the RM keeps them: comma-separated).
+func (rm *RM) Add(a yarn.Application) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	rm.apps = append(rm.apps, &a)
+}
+
+// Set changes the state and final status of application id.
+func (rm *RM) Set(id, state, finalStatus, diagnostics string) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	for _, a := range rm.apps {
+		if a.ID == id {
+			a.State, a.FinalStatus, a.Diagnostics = state, finalStatus, diagnostics
+		}
+	}
+}
+
+// App returns application id as the RM knows it now.
+func (rm *RM) App(id string) yarn.Application {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	for _, a := range rm.apps {
+		if a.ID == id {
+			return *a
+		}
+	}
+	return yarn.Application{}
+}
+
+// Requests is how many requests the RM was sent.
+func (rm *RM) Requests() int64 { return rm.requests.Load() }
+
+// Down makes the RM answer 503 to everything (true) or serve again (false).
+func (rm *RM) Down(down bool) { rm.down.Store(down) }
+
+func (rm *RM) list(w http.ResponseWriter, r *http.Request) {
+	tags := splitNonEmpty(r.URL.Query().Get("applicationTags"))
+	states := splitNonEmpty(r.URL.Query().Get("states"))
+	rm.mu.Lock()
+	var out []yarn.Application
+	for _, a := range rm.apps {
+		if len(states) > 0 && !slices.Contains(states, a.State) {
+			continue
+		}
+		if len(tags) > 0 && !slices.ContainsFunc(a.Tags(), func(t string) bool { return slices.Contains(tags, t) }) {
+			continue
+		}
+		out = append(out, *a)
+	}
+	rm.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if len(out) == 0 {
+		w.Write([]byte(`{"apps":null}`))
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]any{"apps": map[string]any{"app": out}})
+}
+
+func (rm *RM) kill(w http.ResponseWriter, r *http.Request) {
+	var body struct{ State string }
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.State != "KILLED" {
+		http.Error(w, "bad state", http.StatusBadRequest)
+		return
+	}
+	rm.Set(r.PathValue("id"), "KILLED", "KILLED", "Application killed by user.")
+	w.WriteHeader(http.StatusAccepted)
+	w.Write([]byte(`{"state":"ACCEPTED"}`))
+}
+
+func splitNonEmpty(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
