@@ -18,6 +18,12 @@ spark_home = $(shell $(1)/bin/python -c 'import os, pyspark; print(os.path.dirna
 SPARK_ENV = SPARK_HOME=$(call spark_home,$(VENV)) PYSPARK_PYTHON=$(CURDIR)/$(VENV)/bin/python
 SPARK35_ENV = SPARK_HOME=$(call spark_home,$(VENV35)) PYSPARK_PYTHON=$(CURDIR)/$(VENV35)/bin/python
 
+# The YARN fixture (test/minicluster: Hadoop's MiniYARNCluster), built by make yarn-deps into
+# .cache/yarn with its own Maven repository in .cache/m2; YARN_ENV tells the tests its classpath.
+YARN_DIR := .cache/yarn
+YARN_SRC := test/minicluster/pom.xml $(shell find test/minicluster/src -type f 2>/dev/null)
+YARN_ENV = SPARKGATE_YARN_CLASSPATH='$(CURDIR)/$(YARN_DIR)/minicluster.jar:$(CURDIR)/$(YARN_DIR)/lib/*'
+
 .PHONY: help
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,8 +38,16 @@ $(VENV35)/.installed:
 	$(VENV35)/bin/pip install --quiet --disable-pip-version-check pyspark==$(PYSPARK35_VERSION) livy==$(PYLIVY_VERSION)
 	touch $@
 
+.PHONY: yarn-deps
+yarn-deps: $(YARN_DIR)/.built ## build the MiniYARNCluster test fixture into $(YARN_DIR) (Hadoop 3.5.0 from Maven)
+
+$(YARN_DIR)/.built: $(YARN_SRC)
+	rm -rf $(YARN_DIR)/lib
+	mvn -B -q -Dstyle.color=never -f test/minicluster/pom.xml -Dmaven.repo.local=$(CURDIR)/.cache/m2 -Dsparkgate.build.dir=$(CURDIR)/$(YARN_DIR) package
+	touch $@
+
 .PHONY: deps
-deps: $(VENV)/.installed ## install Go modules, and pyspark $(PYSPARK_VERSION) and the livy client into .venv
+deps: $(VENV)/.installed yarn-deps ## install Go modules, and pyspark $(PYSPARK_VERSION) and the livy client into .venv
 	$(GO) mod download
 
 .PHONY: build
@@ -45,13 +59,13 @@ run: deps build ## serve on 127.0.0.1:8998 with the embedded store in ./data and
 	$(SPARK_ENV) ./$(BIN) serve --data-dir ./data --local-dir-whitelist $(CURDIR)/examples $(ARGS)
 
 .PHONY: test
-test: deps build ## run every test (unit, PostgreSQL, real-Spark integration; -race)
-	$(SPARK_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_POSTGRES=1 scripts/with-test-postgres $(GO) test -race -count=1 -timeout 30m ./...
+test: deps yarn-deps build ## run every test (unit, PostgreSQL, real-Spark and YARN integration; -race)
+	$(SPARK_ENV) $(YARN_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_POSTGRES=1 scripts/with-test-postgres $(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz FuzzLines -fuzztime 10s ./internal/logfile/
 
 .PHONY: test-spark35
-test-spark35: $(VENV35)/.installed build ## run the integration tests on pyspark $(PYSPARK35_VERSION)
-	$(SPARK35_ENV) SPARKGATE_REQUIRE_SPARK=1 $(GO) test -race -count=1 -timeout 30m ./test/...
+test-spark35: $(VENV35)/.installed yarn-deps build ## run the integration tests on pyspark $(PYSPARK35_VERSION)
+	$(SPARK35_ENV) $(YARN_ENV) SPARKGATE_REQUIRE_SPARK=1 $(GO) test -race -count=1 -timeout 30m ./test/...
 
 .PHONY: vet
 vet: ## go vet and gofmt

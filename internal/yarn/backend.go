@@ -64,7 +64,11 @@ func (b *Backend) Inspect(ctx context.Context, tag string) (launcher.App, error)
 	if !known {
 		return unknownToRM(st, exit), nil
 	}
-	return merge(st, exit, &a), nil
+	app := merge(st, exit, &a)
+	if app.Status == supervisor.Finished {
+		b.keepDriverLog(ctx, tag, &a)
+	}
+	return app, nil
 }
 
 // unknownToRM is an application that YARN does not know (yet, or any more).

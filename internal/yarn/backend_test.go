@@ -27,9 +27,9 @@ func newBackend(t *testing.T, rm *yarntest.RM, poll time.Duration) *yarn.Backend
 	return yarn.New(l, yarn.NewResourceManager(rm.URL), yarn.Config{PollInterval: poll}, slog.New(slog.DiscardHandler))
 }
 
-func runningApp(id, tag string) yarn.Application {
+func runningApp(rm *yarntest.RM, id, tag string) yarn.Application {
 	return yarn.Application{ID: id, State: "RUNNING", FinalStatus: "UNDEFINED", TrackingURL: "http://rm/proxy/" + id + "/",
-		AMContainerLogs: "http://nm/node/containerlogs/container_" + id, ApplicationTags: "sparkgate," + tag}
+		AMContainerLogs: rm.ContainerLogs("container_" + id), ApplicationTags: "sparkgate," + tag}
 }
 
 func TestTheResourceManagerTellsStateIdLinksAndTrueFinalStatus(t *testing.T) {
@@ -53,7 +53,7 @@ func TestTheResourceManagerTellsStateIdLinksAndTrueFinalStatus(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.state+"/"+c.final, func(t *testing.T) {
 			id, tag := fmt.Sprintf("application_1_%04d", i), fmt.Sprintf("sparkgate-batch-%d-x", i)
-			a := runningApp(id, tag)
+			a := runningApp(rm, id, tag)
 			a.State, a.FinalStatus, a.Diagnostics = c.state, c.final, c.diagnostics
 			rm.Add(a)
 			time.Sleep(2 * time.Millisecond)
@@ -79,6 +79,13 @@ func TestTheResourceManagerTellsStateIdLinksAndTrueFinalStatus(t *testing.T) {
 			if c.diagnostics != "" && !strings.Contains(app.End.Reason, c.diagnostics) {
 				t.Errorf("reason %q lacks YARN's diagnostics %q", app.End.Reason, c.diagnostics)
 			}
+			b.Inspect(ctx, tag) // seen ended twice: its driver's output is kept once
+			log, _ := os.ReadFile(b.LogPath(tag))
+			for _, file := range []string{"stdout", "stderr"} {
+				if n := strings.Count(string(log), file+" of container_"+id); n != 1 {
+					t.Errorf("the driver's %s is %d times in the log:\n%s", file, n, log)
+				}
+			}
 		})
 	}
 	if app, err := b.Inspect(ctx, "sparkgate-batch-99-x"); err != nil || app.Status != supervisor.NotStarted {
@@ -92,7 +99,7 @@ func TestFollowingManyApplicationsCostsOneRequestPerPoll(t *testing.T) {
 	const apps, poll = 200, 20 * time.Millisecond
 	b := newBackend(t, rm, poll)
 	for i := range apps {
-		rm.Add(runningApp(fmt.Sprintf("application_1_%04d", i), fmt.Sprintf("sparkgate-batch-%d-x", i)))
+		rm.Add(runningApp(rm, fmt.Sprintf("application_1_%04d", i), fmt.Sprintf("sparkgate-batch-%d-x", i)))
 	}
 	ctx := context.Background()
 	// every application asked 10 times a poll interval, from its own goroutine, as the
@@ -124,7 +131,7 @@ func TestAnUnreachableResourceManagerIsRetriedWithBackoff(t *testing.T) {
 	rm := yarntest.New()
 	defer rm.Close()
 	b := newBackend(t, rm, 10*time.Millisecond)
-	rm.Add(runningApp("application_1_0001", "sparkgate-batch-1-x"))
+	rm.Add(runningApp(rm, "application_1_0001", "sparkgate-batch-1-x"))
 	ctx := context.Background()
 	rm.Down(true)
 	if _, err := b.Inspect(ctx, "sparkgate-batch-1-x"); err == nil {
@@ -150,7 +157,7 @@ func TestSigtermKillsThroughTheResourceManager(t *testing.T) {
 	rm := yarntest.New()
 	defer rm.Close()
 	b := newBackend(t, rm, time.Millisecond)
-	rm.Add(runningApp("application_1_0001", "sparkgate-batch-1-x"))
+	rm.Add(runningApp(rm, "application_1_0001", "sparkgate-batch-1-x"))
 	ctx := context.Background()
 	if sent, err := b.Signal(ctx, "sparkgate-batch-1-x", 0, syscall.SIGTERM); err != nil || !sent {
 		t.Fatalf("Signal = %v, %v", sent, err)

@@ -15,7 +15,8 @@ import (
 	"github.com/sparkgate/sparkgate/internal/yarn"
 )
 
-// RM is a stub ResourceManager serving on a loopback port.
+// RM is a stub ResourceManager (and the NodeManager that serves container logs) on a loopback
+// port. ContainerLogs is the amContainerLogs link of a container there.
 type RM struct {
 	*httptest.Server
 	mu       sync.Mutex
@@ -30,6 +31,10 @@ func New() *RM {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws/v1/cluster/apps", rm.list)
 	mux.HandleFunc("PUT /ws/v1/cluster/apps/{id}/state", rm.kill)
+	// the NodeManager's part: every container's files say what they are
+	mux.HandleFunc("GET /ws/v1/node/containerlogs/{container}/{file}", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(r.PathValue("file") + " of " + r.PathValue("container") + "\n"))
+	})
 	rm.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rm.requests.Add(1)
 		if rm.down.Load() {
@@ -39,6 +44,11 @@ func New() *RM {
 		mux.ServeHTTP(w, r)
 	}))
 	return rm
+}
+
+// ContainerLogs is the RM's link to the logs of container, served by this stub.
+func (rm *RM) ContainerLogs(container string) string {
+	return rm.URL + "/node/containerlogs/" + container + "/user"
 }
 
 // Add makes the RM know a (its ApplicationTags as the RM keeps them: comma-separated).

@@ -1,0 +1,194 @@
+package integration
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/launcher/backendtest"
+	"github.com/sparkgate/sparkgate/internal/yarn"
+)
+
+var yarnSparkConf sync.Map // Spark home → SPARK_CONF_DIR
+
+// sparkEnv is the environment of a gateway (or spark-submit) that submits to this cluster
+// with the Spark of home: the Hadoop configuration, and Spark defaults an operator would set —
+// Spark's jars from the installation instead of a 411 MB upload per application, small
+// drivers and executors for this machine, and one attempt per application, so that a failing
+// job fails at its first attempt.
+func (y *yarnCluster) sparkEnv(t *testing.T, home string) []string {
+	t.Helper()
+	dir, ok := yarnSparkConf.Load(home)
+	if !ok {
+		d := filepath.Join(y.dir, fmt.Sprintf("spark-conf-%d", time.Now().UnixNano()))
+		defaults := "spark.yarn.jars local:" + filepath.Join(home, "jars") + "/*\n" +
+			"spark.driver.memory 512m\nspark.executor.memory 512m\nspark.executor.instances 1\nspark.yarn.maxAppAttempts 1\n"
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "spark-defaults.conf"), []byte(defaults), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		dir, _ = yarnSparkConf.LoadOrStore(home, d)
+	}
+	return append(y.Env(), "SPARK_CONF_DIR="+dir.(string))
+}
+
+// The YARN backend passes the backends' conformance suite on the real ResourceManager, in
+// cluster mode, with real Spark.
+func TestYarnBackendConformance(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	y := sharedYarn(t)
+	apps, env := t.TempDir(), append(os.Environ(), y.sparkEnv(t, home)...)
+	spec := func(file string, args ...string) *launcher.Spec {
+		return &launcher.Spec{File: testdata(t, "jobs/"+file), Args: args}
+	}
+	backendtest.Run(t, backendtest.Harness{
+		Backend: func(t *testing.T) launcher.Backend {
+			l, err := launcher.New(launcher.Config{SparkHome: home, Master: "yarn", DeployMode: "cluster", AppsDir: apps,
+				LocalDirWhitelist: []string{testdata(t, "jobs")}, SupervisorCmd: []string{binPath, "supervise", "--detach"}, Env: env})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return yarn.New(l, yarn.NewResourceManager(y.RMURL), yarn.Config{PollInterval: 500 * time.Millisecond}, slog.Default())
+		},
+		Marker:  func(dir, name string) *launcher.Spec { return spec("marker.py", dir, name) },
+		Failing: func() *launcher.Spec { return spec("fail.py") },
+		Lasting: func() *launcher.Spec {
+			return spec("lines.py", "1", filepath.Join(apps, "never"), filepath.Join(apps, "marker"), "600")
+		},
+		Timeout:  sparkTimeout,
+		IDPrefix: "application_",
+	})
+}
+
+// Batches on YARN in cluster mode, through the gateway: each shows the RM's application id;
+// a running one links its Spark UI through the RM's proxy; the outcomes are YARN's final
+// statuses, a failure's diagnostics in the batch's log; DELETE kills the application on YARN.
+func TestYarnClusterBatches(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	y := sharedYarn(t)
+	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--spark-master", "yarn", "--spark-deploy-mode", "cluster",
+		"--cluster-poll-interval", "500ms"}, env: y.sparkEnv(t, home)})
+	batch := func(id int) map[string]any { return s.do("GET", fmt.Sprintf("/batches/%d", id), "").json(t) }
+	yarnAppOf := func(id int) yarnApp {
+		appID, _ := batch(id)["appId"].(string)
+		for _, a := range y.Apps(t, "sparkgate") {
+			if a.ID == appID {
+				return a
+			}
+		}
+		return yarnApp{}
+	}
+
+	t.Run("success", func(t *testing.T) {
+		t.Parallel()
+		id := s.createBatch(fmt.Sprintf(`{"file":"%s","args":["4"]}`, filepath.Join(examplesDir(t), "pi.py")))
+		if got := s.waitState(id, sparkTimeout, "success", "dead", "killed"); got != "success" {
+			t.Fatalf("pi.py ended %s\n%s", got, strings.Join(s.allLog(id, 1000), "\n"))
+		}
+		if app := yarnAppOf(id); !strings.HasPrefix(app.ID, "application_") || app.FinalStatus != "SUCCEEDED" {
+			t.Errorf("appId %v: YARN shows %+v; want the RM's SUCCEEDED application", batch(id)["appId"], app)
+		}
+		if link, _ := batch(id)["appInfo"].(map[string]any)["driverLogUrl"].(string); !strings.Contains(link, "/node/containerlogs/") {
+			t.Errorf("driverLogUrl %q, want the NodeManager's page of the driver's container", link)
+		}
+		// the driver ran in YARN's container; its output is kept in the batch's log
+		if log := strings.Join(s.allLog(id, 10000), "\n"); !strings.Contains(log, "Pi is roughly") {
+			t.Errorf("the batch's log lacks the driver's output:\n%s", log)
+		}
+	})
+	t.Run("failure", func(t *testing.T) {
+		t.Parallel()
+		id := s.createBatch(fmt.Sprintf(`{"file":"%s"}`, testdata(t, "jobs/fail.py")))
+		if got := s.waitState(id, sparkTimeout, "success", "dead", "killed"); got != "dead" {
+			t.Fatalf("a failing job ended %s, want dead", got)
+		}
+		if log := strings.Join(s.allLog(id, 1000), "\n"); !strings.Contains(log, "YARN reports the application FAILED") {
+			t.Errorf("the batch's log lacks YARN's diagnostics:\n%s", log)
+		}
+	})
+	t.Run("delete kills on YARN", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		id := s.createBatch(fmt.Sprintf(`{"file":"%s","args":["1","%s/never","%s/marker","600"]}`, testdata(t, "jobs/lines.py"), dir, dir))
+		var ui, appID string
+		waitFor(t, sparkTimeout, "the running batch to link its UI", func() bool {
+			view := batch(id)
+			ui, _ = view["appInfo"].(map[string]any)["sparkUiUrl"].(string)
+			appID, _ = view["appId"].(string)
+			return ui != "" || view["state"] == "dead"
+		})
+		if !strings.Contains(ui, "/proxy/application_") {
+			t.Errorf("sparkUiUrl %q, want the RM's proxy of the application", ui)
+		} else if page := httpGet(t, ui+"api/v1/applications"); !strings.Contains(page, "application_") {
+			t.Errorf("the UI through the RM's proxy does not list the application: %.300s", page)
+		}
+		if r := s.do("DELETE", fmt.Sprintf("/batches/%d", id), ""); r.status != 200 {
+			t.Fatalf("DELETE = %d %s", r.status, r.body)
+		}
+		waitFor(t, 30*time.Second, "YARN to show the application killed", func() bool {
+			for _, a := range y.Apps(t, "sparkgate") {
+				if a.ID == appID && a.State == "KILLED" {
+					return true
+				}
+			}
+			return false
+		})
+	})
+}
+
+// An interactive session on YARN in cluster mode: its driver runs in YARN's application
+// master container and reaches the gateway over --driver-url with the settings it was shipped
+// in conf; Python and Scala statements run Spark jobs on YARN's executors, and DELETE kills
+// the application on YARN.
+func TestYarnClusterSession(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	y := sharedYarn(t)
+	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--spark-master", "yarn", "--spark-deploy-mode", "cluster",
+		"--cluster-poll-interval", "500ms"}, env: y.sparkEnv(t, home)})
+	if r := s.do("POST", "/sessions", `{"kind":"pyspark"}`); r.status != 201 {
+		t.Fatalf("POST /sessions = %d %s", r.status, r.body)
+	}
+	waitFor(t, sparkTimeout, "the session to be idle", func() bool {
+		st := s.sessionState(0)
+		if st == "dead" {
+			t.Fatalf("the session died:\n%s", s.do("GET", "/sessions/0/log?from=0&size=10000", "").body)
+		}
+		return st == "idle"
+	})
+	appID, _ := s.do("GET", "/sessions/0", "").json(t)["appId"].(string)
+	if !strings.HasPrefix(appID, "application_") {
+		t.Fatalf("appId = %q, want YARN's application_…", appID)
+	}
+	if got := textOf(t, s.runStatement(0, `{"code":"import os; sc.parallelize(range(100), 4).map(lambda x: x * 2).sum()"}`)); got != "9900" {
+		t.Errorf("a Python job on YARN = %q, want 9900", got)
+	}
+	// the driver is not this host's process: it runs in a YARN container
+	if got := textOf(t, s.runStatement(0, `{"code":"print(os.environ.get('CONTAINER_ID', 'no container'))"}`)); !strings.HasPrefix(got, "container_") {
+		t.Errorf("the driver's CONTAINER_ID = %q, want YARN's container_…", got)
+	}
+	if got := textOf(t, s.runStatement(0, `{"code":"sc.parallelize(1 to 10, 2).map(_ * 3).sum()","kind":"scala"}`)); !strings.Contains(got, "165") {
+		t.Errorf("a Scala job on YARN = %q, want 165", got)
+	}
+	if r := s.do("DELETE", "/sessions/0", ""); r.status != 200 {
+		t.Fatalf("DELETE = %d %s", r.status, r.body)
+	}
+	waitFor(t, 30*time.Second, "YARN to show the session's application killed", func() bool {
+		for _, a := range y.Apps(t, "sparkgate") {
+			if a.ID == appID {
+				return a.State == "KILLED"
+			}
+		}
+		return false
+	})
+}
