@@ -26,6 +26,7 @@ type faultRun struct {
 	window    time.Duration // PUTs and the kill fall at random instants in it
 	finish    time.Duration // how long the applications may take to finish afterwards
 	env       []string
+	args      []string // more flags of the servers
 	// instances > 1 runs that many servers on one PostgreSQL database (store) and one data
 	// directory; each round kills one of them.
 	instances int
@@ -42,7 +43,7 @@ func runFaults(t *testing.T, f faultRun) {
 	var clients []*client.Client
 	for i := range max(1, f.instances) {
 		srv := startServer(t, serverOpts{sparkHome: f.sparkHome, env: f.env, store: f.store, dataDir: data,
-			args: []string{"--max-concurrent-launches", "2", "--lease", "2s", "--instance-id", fmt.Sprintf("i%d", i)}})
+			args: append([]string{"--max-concurrent-launches", "2", "--lease", "2s", "--instance-id", fmt.Sprintf("i%d", i)}, f.args...)})
 		servers = append(servers, srv)
 		clients = append(clients, client.New(srv.url(""), client.WithRetry(client.Retry{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond})))
 	}
@@ -131,6 +132,23 @@ func TestFaultInjectionRealSpark(t *testing.T) {
 	t.Parallel()
 	runFaults(t, faultRun{sparkHome: home, job: testdata(t, "jobs/marker.py"), rounds: 3, perRound: 1,
 		window: 1500 * time.Millisecond, finish: sparkTimeout})
+}
+
+// The same on YARN in cluster mode: the gateway only submits, YARN runs the drivers (which
+// write the markers from their containers), and the restarted gateway finds each application
+// by its tag at the ResourceManager. SPARKGATE_SOAK_YARN_KILLS sets how many kills (make
+// soak-yarn).
+func TestFaultInjectionYarn(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	y := sharedYarn(t)
+	rounds := 3
+	if n, err := strconv.Atoi(os.Getenv("SPARKGATE_SOAK_YARN_KILLS")); err == nil && n > 0 {
+		rounds = n
+	}
+	runFaults(t, faultRun{sparkHome: home, job: testdata(t, "jobs/marker.py"), rounds: rounds, perRound: 1,
+		window: 1500 * time.Millisecond, finish: sparkTimeout, env: y.sparkEnv(t, home),
+		args: []string{"--spark-master", "yarn", "--spark-deploy-mode", "cluster", "--cluster-poll-interval", "500ms"}})
 }
 
 // Two instances on one PostgreSQL database, one of them SIGKILLed at random instants among

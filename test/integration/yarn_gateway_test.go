@@ -116,6 +116,16 @@ func TestYarnClusterBatches(t *testing.T) {
 			t.Errorf("the batch's log lacks YARN's diagnostics:\n%s", log)
 		}
 	})
+	t.Run("unknown queue", func(t *testing.T) {
+		t.Parallel()
+		id := s.createBatch(fmt.Sprintf(`{"file":"%s","args":["2"],"queue":"nosuchqueue"}`, filepath.Join(examplesDir(t), "pi.py")))
+		if got := s.waitState(id, sparkTimeout, "success", "dead", "killed"); got != "dead" {
+			t.Fatalf("a batch for a queue YARN lacks ended %s, want dead", got)
+		}
+		if log := strings.Join(s.allLog(id, 1000), "\n"); !strings.Contains(log, "nosuchqueue") {
+			t.Errorf("the batch's log lacks YARN's word on the queue:\n%s", log)
+		}
+	})
 	t.Run("delete kills on YARN", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
@@ -187,6 +197,39 @@ func TestYarnClusterSession(t *testing.T) {
 		for _, a := range y.Apps(t, "sparkgate") {
 			if a.ID == appID {
 				return a.State == "KILLED"
+			}
+		}
+		return false
+	})
+}
+
+// A session on YARN in client mode: the driver runs beside the gateway, its executors in
+// YARN's containers; the session shows YARN's application id, runs a Spark job, and DELETE
+// ends the application on YARN.
+func TestYarnClientSession(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	y := sharedYarn(t)
+	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--spark-master", "yarn", "--spark-deploy-mode", "client",
+		"--cluster-poll-interval", "500ms"}, env: append(y.sparkEnv(t, home), "SPARK_LOCAL_IP=127.0.0.1")})
+	if r := s.do("POST", "/sessions", `{"kind":"pyspark","conf":{"spark.ui.enabled":"false"}}`); r.status != 201 {
+		t.Fatalf("POST /sessions = %d %s", r.status, r.body)
+	}
+	waitFor(t, sparkTimeout, "the session to be idle", func() bool { return s.sessionState(0) == "idle" })
+	appID, _ := s.do("GET", "/sessions/0", "").json(t)["appId"].(string)
+	if !strings.HasPrefix(appID, "application_") {
+		t.Fatalf("appId = %q, want YARN's application_…", appID)
+	}
+	if got := textOf(t, s.runStatement(0, `{"code":"sc.parallelize(range(100), 4).map(lambda x: x * 2).sum()"}`)); got != "9900" {
+		t.Errorf("a Python job on YARN's executors = %q, want 9900", got)
+	}
+	if r := s.do("DELETE", "/sessions/0", ""); r.status != 200 {
+		t.Fatalf("DELETE = %d %s", r.status, r.body)
+	}
+	waitFor(t, 60*time.Second, "YARN to see the session's application end", func() bool {
+		for _, a := range y.Apps(t, "sparkgate") {
+			if a.ID == appID {
+				return a.State == "KILLED" || a.State == "FINISHED" || a.State == "FAILED"
 			}
 		}
 		return false
