@@ -81,6 +81,10 @@ bench-sessions: deps build ## benchmark interactive sessions on real Spark (crea
 	$(SPARK_ENV) $(GO) run ./bench/loadgen -bin ./$(BIN) -sessions-only $(ARGS)
 	$(GO) test -run '^$$' -bench StatementRoundTrip -benchtime 300x -count 3 ./internal/api/
 
+.PHONY: bench-follow
+bench-follow: build ## benchmark following 0, 200 and 1000 applications on YARN (stub ResourceManager): RSS, CPU, RM requests
+	$(GO) run ./bench/follow -bin ./$(BIN) $(ARGS)
+
 .PHONY: bench-pg
 bench-pg: deps build ## benchmark two instances on a throwaway PostgreSQL (replayed PUT, creates, failover)
 	scripts/with-test-postgres sh -c '$(GO) run ./bench/loadgen -bin ./$(BIN) -pg "$$SPARKGATE_TEST_POSTGRES_URL" $(ARGS)'
@@ -94,6 +98,10 @@ N ?= 200
 soak: build ## SIGKILL the server N times during idempotent creates (stub spark-submit), alone then as one of two instances on PostgreSQL; count duplicates and losses
 	set -o pipefail; SPARKGATE_SOAK_KILLS=$(N) $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionStub' -v ./test/integration/ | grep -E 'fault injection|_test.go|^(---|ok|FAIL)'
 	$(MAKE) soak-fleet N=$(N)
+
+.PHONY: soak-yarn
+soak-yarn: yarn-deps build ## SIGKILL the server N times among idempotent creates on YARN in cluster mode (real Spark); count duplicates and losses
+	set -o pipefail; $(SPARK_ENV) $(YARN_ENV) SPARKGATE_SOAK_YARN_KILLS=$(N) $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionYarn' -v ./test/integration/ | grep -E 'fault injection|_test.go|^(---|ok|FAIL)'
 
 .PHONY: soak-fleet
 soak-fleet: build ## as soak, with two instances on a throwaway PostgreSQL, one SIGKILLed each round

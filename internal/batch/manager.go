@@ -101,7 +101,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, m *metrics
 // finished). The instance's lease must be held already (instance.Join).
 func (m *Manager) Start(ctx context.Context) error {
 	m.ctx = m.life.Start(ctx)
-	m.apps = tracking.New(&m.life, m.launcher, m.cfg.PollInterval, m.log)
+	m.apps = tracking.New(&m.life, m.launcher, m.cfg.FollowInterval, m.log)
 	active, err := m.store.ListActive(ctx, store.KindBatch)
 	if err != nil {
 		return fmt.Errorf("recover batches: %w", err)

@@ -37,6 +37,9 @@ type Config struct {
 	DeployMode            string
 	YarnRMURL             string
 	ClusterPollInterval   time.Duration
+	ClusterTag            string
+	LeakCheckInterval     time.Duration
+	LeakCheckGrace        time.Duration
 	LocalDirWhitelist     []string
 	ConfBlacklist         []string
 	MaxConcurrentLaunches int
@@ -93,6 +96,9 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.DeployMode, "spark-deploy-mode", "", "spark-submit deploy mode (client or cluster; empty: Spark's default)")
 	fs.StringVar(&c.YarnRMURL, "yarn-rm-url", "", "web address of YARN's ResourceManager, whose REST API tells how applications go, with --spark-master yarn (default: yarn.resourcemanager.webapp.address in yarn-site.xml of $YARN_CONF_DIR or $HADOOP_CONF_DIR)")
 	fs.DurationVar(&c.ClusterPollInterval, "cluster-poll-interval", time.Second, "how often the cluster manager is asked how the applications go (one request for all of them)")
+	fs.StringVar(&c.ClusterTag, "cluster-tag", launcher.DefaultClusterTag, "tag every application of this deployment carries on the cluster manager; deployments with stores of their own that share one cluster manager need tags of their own (the leak check kills applications of its tag that its store does not know)")
+	fs.DurationVar(&c.LeakCheckInterval, "leak-check-interval", time.Minute, "how often the cluster manager's applications of --cluster-tag are checked against the sessions (Livy's livy.server.yarn.app-leakage.check-interval)")
+	fs.DurationVar(&c.LeakCheckGrace, "leak-check-grace", 10*time.Minute, "how long an application without a live session may run before the leak check kills it (Livy's livy.server.yarn.app-leakage.check-timeout)")
 	c.LocalDirWhitelist = nil
 	fs.Var(listFlag{&c.LocalDirWhitelist}, "local-dir-whitelist", "comma-separated directories whose local files may be submitted (Livy's livy.file.local-dir-whitelist); empty refuses local paths")
 	c.ConfBlacklist = slices.Clone(launcher.DefaultConfBlacklist)
@@ -217,6 +223,10 @@ func readFile(path string) ([][2]string, error) {
 // masterURL matches the master URLs spark-submit takes (as Livy's livy.spark.master).
 var masterURL = regexp.MustCompile(`^(local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?|local-cluster\[[0-9]+,[0-9]+,[0-9]+\]|spark://[^/\s]+(,[^/\s]+)*|yarn|k8s://\S+)$`)
 
+// clusterTag is a tag YARN keeps as given (it lower-cases tags) and that no application's own
+// tag can be.
+var clusterTag = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
 // Validate checks the settings and says precisely what is wrong.
 func (c *Config) Validate() error {
 	var errs []error
@@ -238,12 +248,16 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.YarnRMURL); c.YarnRMURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		errs = append(errs, fmt.Errorf("yarn-rm-url must be an http:// or https:// address, not %q", c.YarnRMURL))
 	}
+	if !clusterTag.MatchString(c.ClusterTag) {
+		errs = append(errs, fmt.Errorf("cluster-tag must be 1 to 64 of a-z, 0-9 and -, not %q", c.ClusterTag))
+	}
 	if c.MaxConcurrentLaunches < 1 {
 		errs = append(errs, fmt.Errorf("max-concurrent-launches must be at least 1, not %d", c.MaxConcurrentLaunches))
 	}
 	for name, d := range map[string]time.Duration{"lease": c.Lease, "retain-finished": c.RetainFinished, "launch-timeout": c.LaunchTimeout,
 		"kill-grace": c.KillGrace, "idempotency-retention": c.IdempotencyRetention, "reservation-ttl": c.ReservationTTL,
-		"driver-gateway-timeout": c.DriverGatewayTimeout, "cluster-poll-interval": c.ClusterPollInterval} {
+		"driver-gateway-timeout": c.DriverGatewayTimeout, "cluster-poll-interval": c.ClusterPollInterval,
+		"leak-check-interval": c.LeakCheckInterval, "leak-check-grace": c.LeakCheckGrace} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, not %s", name, d))
 		}

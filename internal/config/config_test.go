@@ -43,6 +43,8 @@ func TestInvalidSettingsSayWhat(t *testing.T) {
 		{[]string{"--spark-master", "yarn"}, map[string]string{"HADOOP_CONF_DIR": "/nonexistent"}, "no yarn-site.xml in /nonexistent/yarn-site.xml"},
 		{[]string{"--spark-master", "yarn", "--yarn-rm-url", "rm:8088"}, nil, "yarn-rm-url must be an http:// or https:// address"},
 		{[]string{"--cluster-poll-interval", "0s"}, nil, "cluster-poll-interval must be positive"},
+		{[]string{"--cluster-tag", "Prod Gateway"}, nil, "cluster-tag must be 1 to 64 of a-z"},
+		{[]string{"--leak-check-grace", "0s"}, nil, "leak-check-grace must be positive"},
 	}
 	for _, c := range cases {
 		_, err := Load(c.args, func(k string) string { return c.env[k] }, io.Discard)

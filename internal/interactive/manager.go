@@ -116,7 +116,7 @@ func (m *Manager) EndPolls() {
 // running drivers are watched (they reconnect by themselves), unlaunched ones are launched.
 func (m *Manager) Start(ctx context.Context) error {
 	m.ctx = m.life.Start(ctx)
-	m.apps = tracking.New(&m.life, m.launcher, m.cfg.PollInterval, m.log)
+	m.apps = tracking.New(&m.life, m.launcher, m.cfg.FollowInterval, m.log)
 	sum := sha256.Sum256(driverProgram)
 	m.driverFile = filepath.Join(m.cfg.DataDir, "driver", "sparkgate_driver-"+hex.EncodeToString(sum[:6])+".py")
 	if _, err := os.Stat(m.driverFile); err != nil {

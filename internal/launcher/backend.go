@@ -91,8 +91,12 @@ type Limits struct {
 	LaunchTimeout time.Duration
 	// KillGrace is how long a DELETE's SIGTERM has before SIGKILL.
 	KillGrace time.Duration
-	// PollInterval is how often an application is inspected.
+	// PollInterval is how often an application in its launch phase or being killed is
+	// inspected.
 	PollInterval time.Duration
+	// FollowInterval is how often a running application is inspected (PollInterval when 0;
+	// a cluster manager's poll interval, since asking more often learns nothing).
+	FollowInterval time.Duration
 }
 
 // WithDefaults fills what is unset: 2 launches at once, a minute per launch, 10 s of grace,
@@ -109,6 +113,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.PollInterval <= 0 {
 		l.PollInterval = 100 * time.Millisecond
+	}
+	if l.FollowInterval <= 0 {
+		l.FollowInterval = l.PollInterval
 	}
 	return l
 }

@@ -40,9 +40,10 @@ var DefaultConfBlacklist = []string{
 // TagConf is the Spark conf key that carries the application's tag.
 const TagConf = "spark.sparkgate.tag"
 
-// CommonTag is the cluster-manager tag every sparkgate application carries beside its own, so
-// that one request to the cluster manager lists them all.
-const CommonTag = "sparkgate"
+// DefaultClusterTag is the cluster-manager tag every application of a deployment carries
+// beside its own (Config.ClusterTag), so that one request to the cluster manager lists them
+// all.
+const DefaultClusterTag = "sparkgate"
 
 // Config is the launcher's share of the server configuration.
 type Config struct {
@@ -59,6 +60,9 @@ type Config struct {
 	SupervisorCmd []string
 	// Env is the environment spark-submit runs in (the tag is added).
 	Env []string
+	// ClusterTag is the tag every application of this deployment carries on the cluster
+	// manager (DefaultClusterTag when empty).
+	ClusterTag string
 }
 
 // Spec is what a session asks of Spark.
@@ -111,6 +115,9 @@ func New(cfg Config) (*Launcher, error) {
 	if cfg.ConfBlacklist == nil {
 		cfg.ConfBlacklist = DefaultConfBlacklist
 	}
+	if cfg.ClusterTag == "" {
+		cfg.ClusterTag = DefaultClusterTag
+	}
 	l := &Launcher{cfg: cfg}
 	for _, d := range cfg.LocalDirWhitelist {
 		if d = strings.TrimSpace(d); d == "" {
@@ -138,6 +145,9 @@ func (l *Launcher) deployMode(spec *Spec) string {
 	return l.cfg.DeployMode
 }
 
+// ClusterTag is the tag every application of this deployment carries on the cluster manager.
+func (l *Launcher) ClusterTag() string { return l.cfg.ClusterTag }
+
 // SparkHome is the Spark installation spark-submit comes from ("" when it is found on PATH).
 func (l *Launcher) SparkHome() string { return l.cfg.SparkHome }
 
@@ -159,9 +169,12 @@ func (l *Launcher) SparkSubmit() string {
 	return filepath.Join(l.cfg.SparkHome, "bin", "spark-submit")
 }
 
+// TagPrefix begins every application's tag.
+const TagPrefix = "sparkgate-"
+
 // NewTag returns a fresh application tag for the session of that kind and id.
 func NewTag(kind string, id int64) string {
-	return fmt.Sprintf("sparkgate-%s-%d-%s", kind, id, RandomSuffix())
+	return fmt.Sprintf("%s%s-%d-%s", TagPrefix, kind, id, RandomSuffix())
 }
 
 // RandomSuffix is the random part of a tag.
@@ -288,7 +301,7 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 	conf[TagConf] = tag
 	switch {
 	case strings.HasPrefix(l.cfg.Master, "yarn"):
-		conf["spark.yarn.tags"] = strings.Trim(CommonTag+","+tag+","+conf["spark.yarn.tags"], ",")
+		conf["spark.yarn.tags"] = strings.Trim(l.cfg.ClusterTag+","+tag+","+conf["spark.yarn.tags"], ",")
 		if l.deployMode(spec) == "cluster" {
 			// spark-submit lets go once YARN accepted the application: no JVM per application
 			// here; the RM is asked how it goes (package yarn)

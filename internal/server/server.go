@@ -23,6 +23,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/instance"
 	"github.com/sparkgate/sparkgate/internal/interactive"
 	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/leakcheck"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/metrics"
 	"github.com/sparkgate/sparkgate/internal/store"
@@ -63,7 +64,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		SparkHome: cfg.SparkHome, Master: cfg.SparkMaster, DeployMode: cfg.DeployMode,
 		LocalDirWhitelist: cfg.LocalDirWhitelist, ConfBlacklist: cfg.ConfBlacklist, Impersonation: cfg.Impersonation,
 		AppsDir: filepath.Join(dataDir, "apps"), SupervisorCmd: []string{self, "supervise", "--detach"},
-		Env: os.Environ(),
+		Env: os.Environ(), ClusterTag: cfg.ClusterTag,
 	}
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -123,6 +124,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	defer inst.Leave() // last: once nothing of this instance acts on its sessions any more
 	limits := launcher.Limits{MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout, KillGrace: cfg.KillGrace}
+	if backend != launcher.Backend(l) {
+		// an application on a cluster manager is worth asking about as often as it is asked
+		limits.FollowInterval = cfg.ClusterPollInterval
+	}
 	batches := batch.New(batch.Config{Limits: limits, InstanceID: cfg.InstanceID, ReservationTTL: cfg.ReservationTTL,
 		SweepInterval: cfg.Lease / 3}, st, backend, logs, m, log.With("component", "batches"))
 	if err := batches.Start(ctx); err != nil {
@@ -138,6 +143,11 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer sessions.Stop()
+	if cluster, ok := backend.(leakcheck.Cluster); ok {
+		leaks := leakcheck.New(cluster, st, cfg.LeakCheckInterval, cfg.LeakCheckGrace, log.With("component", "leakcheck"))
+		leaks.Start(ctx)
+		defer leaks.Stop()
+	}
 	inst.Register(store.KindBatch, batches.Recover)
 	inst.Register(store.KindInteractive, sessions.Recover)
 	if err := inst.Start(ctx); err != nil {

@@ -47,12 +47,42 @@ type Tracker struct {
 
 	mu      sync.Mutex
 	handles map[int64]*Handle
+	beat    chan struct{} // closed at each tick of the one clock all handles follow
 }
 
 // New returns a tracker that checks each application every interval until the group's
 // context ends, on goroutines of the group (lifecycle.Group), whose Stop waits for them.
+// Every handle follows one clock: a thousand applications cost one timer, and they are asked
+// about together, which a cluster backend answers from one request.
 func New(group *lifecycle.Group, inspect Inspector, interval time.Duration, log *slog.Logger) *Tracker {
-	return &Tracker{ctx: group.Context(), goFn: group.Go, inspect: inspect, interval: interval, log: log, handles: map[int64]*Handle{}}
+	t := &Tracker{ctx: group.Context(), goFn: group.Go, inspect: inspect, interval: interval, log: log,
+		handles: map[int64]*Handle{}, beat: make(chan struct{})}
+	group.Go(t.clock)
+	return t
+}
+
+// clock closes the current beat every interval, until the context ends.
+func (t *Tracker) clock() {
+	tick := time.NewTicker(t.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		t.mu.Lock()
+		close(t.beat)
+		t.beat = make(chan struct{})
+		t.mu.Unlock()
+	}
+}
+
+// next is the beat a handle waits for.
+func (t *Tracker) next() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.beat
 }
 
 // Handle is one followed application.
@@ -97,15 +127,13 @@ func (t *Tracker) Following(id int64) bool {
 }
 
 func (t *Tracker) run(h *Handle, ev Events) {
-	tick := time.NewTicker(t.interval)
-	defer tick.Stop()
 	var notRunningSince time.Time
 	var seen launcher.App
 	for {
 		select {
 		case <-t.ctx.Done():
 			return
-		case <-tick.C:
+		case <-t.next():
 		}
 		app, err := t.inspect.Inspect(t.ctx, h.Tag)
 		if err != nil {

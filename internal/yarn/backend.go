@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -47,19 +48,23 @@ func New(l *launcher.Launcher, rm *ResourceManager, cfg Config, log *slog.Logger
 	if cfg.Requests == nil {
 		cfg.Requests = func(string) {}
 	}
-	return &Backend{Launcher: l, rm: rm, apps: newFollower(rm, launcher.CommonTag, cfg.PollInterval, cfg.Requests, log), log: log}
+	return &Backend{Launcher: l, rm: rm, apps: newFollower(rm, l.ClusterTag(), cfg.PollInterval, cfg.Requests, log), log: log}
 }
 
 // Inspect tells what became of the application of tag, from what spark-submit did on this
 // host and what the RM says (see merge).
 func (b *Backend) Inspect(ctx context.Context, tag string) (launcher.App, error) {
+	a, known, rmErr := b.apps.app(ctx, tag)
+	if rmErr == nil && known && active(a.State) {
+		// what spark-submit does here changes nothing while YARN runs it: no disk read
+		return merge(supervisor.Running, nil, &a), nil
+	}
 	st, exit, err := b.Process(tag)
 	if err != nil {
 		return launcher.App{}, err
 	}
-	a, known, err := b.apps.app(ctx, tag)
-	if err != nil {
-		return launcher.App{Status: st}, err
+	if rmErr != nil {
+		return launcher.App{Status: st}, rmErr
 	}
 	if !known {
 		return unknownToRM(st, exit), nil
@@ -143,4 +148,21 @@ func (b *Backend) Signal(ctx context.Context, tag string, knownPID int, sig sysc
 	}
 	b.log.Info("asked YARN to kill the application", "tag", tag, "app", a.ID)
 	return true, nil
+}
+
+// Tagged lists the tags of the active applications of this deployment (leakcheck.Cluster).
+func (b *Backend) Tagged(ctx context.Context) ([]string, error) {
+	apps, err := b.rm.Apps(ctx, url.Values{"applicationTags": {b.ClusterTag()}, "states": {activeStates}})
+	if err != nil {
+		return nil, err
+	}
+	var tags []string
+	for _, a := range apps {
+		for _, tag := range a.Tags() {
+			if tag = strings.TrimSpace(tag); strings.HasPrefix(tag, launcher.TagPrefix) && tag != b.ClusterTag() {
+				tags = append(tags, tag)
+			}
+		}
+	}
+	return tags, nil
 }

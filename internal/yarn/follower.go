@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sparkgate/sparkgate/internal/launcher"
 )
 
 // follower answers "what does the RM know of the application tagged T" for every application
@@ -59,9 +61,9 @@ func (f *follower) app(ctx context.Context, tag string) (Application, bool, erro
 	f.refreshing.Lock()
 	defer f.refreshing.Unlock()
 	f.mu.Lock()
-	if a, ok, fresh := f.answer(tag, now); fresh && !f.at.Before(now) {
+	if a, ok, fresh := f.answer(tag, time.Now()); fresh {
 		f.mu.Unlock()
-		return a, ok, nil // a refresh began after we asked and looked for the tag
+		return a, ok, nil // the refresh we waited for looked for the tag
 	}
 	if f.err != nil && time.Now().Before(f.nextRetry) {
 		err := f.err
@@ -151,7 +153,7 @@ func (f *follower) refresh(ctx context.Context) error {
 func (f *follower) index(view map[string]Application, looked map[string]bool, a Application) {
 	for _, tag := range a.Tags() {
 		tag = strings.TrimSpace(tag)
-		if tag == f.commonTag || !strings.HasPrefix(tag, f.commonTag+"-") {
+		if tag == f.commonTag || !strings.HasPrefix(tag, launcher.TagPrefix) {
 			continue
 		}
 		looked[tag] = true

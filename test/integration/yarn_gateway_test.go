@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -234,4 +235,38 @@ func TestYarnClientSession(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// The leak check: an application on YARN that carries the deployment's tag but that no
+// session owns (submitted by hand here; a DELETE whose kill was lost in life) is killed after
+// the grace, and the gateway's own running batch is not.
+func TestYarnLeakCheck(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	y := sharedYarn(t)
+	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--spark-master", "yarn", "--spark-deploy-mode", "cluster",
+		"--cluster-poll-interval", "500ms", "--leak-check-interval", "1s", "--leak-check-grace", "3s"}, env: y.sparkEnv(t, home)})
+	dir := t.TempDir()
+	leaked := "sparkgate-batch-999-" + launcher.RandomSuffix()
+	submit := exec.Command(filepath.Join(home, "bin", "spark-submit"), "--master", "yarn", "--deploy-mode", "cluster",
+		"--conf", "spark.yarn.tags=sparkgate,"+leaked, "--conf", "spark.yarn.submit.waitAppCompletion=false",
+		testdata(t, "jobs/lines.py"), "1", dir+"/never", dir+"/marker", "600")
+	submit.Env = append(os.Environ(), y.sparkEnv(t, home)...)
+	if out, err := submit.CombinedOutput(); err != nil {
+		t.Fatalf("spark-submit: %v\n%s", err, out)
+	}
+	own := s.createBatch(fmt.Sprintf(`{"file":"%s","args":["1","%s/never","%s/own","600"]}`, testdata(t, "jobs/lines.py"), dir, dir))
+	waitFor(t, sparkTimeout, "the leaked application to be killed", func() bool {
+		apps := y.Apps(t, leaked)
+		return len(apps) == 1 && apps[0].State == "KILLED"
+	})
+	if st := s.state(own); st != "running" && st != "starting" {
+		t.Errorf("the gateway's own batch is %s after the leak check, want running", st)
+	}
+	if !strings.Contains(s.output(), "killed a leaked application") {
+		t.Error("the gateway did not log the kill")
+	}
+	if r := s.do("DELETE", fmt.Sprintf("/batches/%d", own), ""); r.status != 200 {
+		t.Errorf("DELETE = %d", r.status)
+	}
 }

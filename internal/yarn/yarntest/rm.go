@@ -5,6 +5,7 @@ package yarntest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -31,6 +32,17 @@ func New() *RM {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws/v1/cluster/apps", rm.list)
 	mux.HandleFunc("PUT /ws/v1/cluster/apps/{id}/state", rm.kill)
+	// what a stand-in spark-submit calls to submit (not the RM's API): a running application
+	// with the tags given, whose id is the answer
+	mux.HandleFunc("POST /stub/submit", func(w http.ResponseWriter, r *http.Request) {
+		rm.mu.Lock()
+		id := fmt.Sprintf("application_1_%04d", len(rm.apps)+1)
+		rm.mu.Unlock()
+		a := yarn.Application{ID: id, State: "RUNNING", FinalStatus: "UNDEFINED", ApplicationTags: r.URL.Query().Get("tags"),
+			TrackingURL: rm.URL + "/proxy/" + id + "/", AMContainerLogs: rm.ContainerLogs("container_" + id)}
+		rm.Add(a)
+		w.Write([]byte(id))
+	})
 	// the NodeManager's part: every container's files say what they are
 	mux.HandleFunc("GET /ws/v1/node/containerlogs/{container}/{file}", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(r.PathValue("file") + " of " + r.PathValue("container") + "\n"))
