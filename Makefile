@@ -85,6 +85,10 @@ bench-sessions: deps build ## benchmark interactive sessions on real Spark (crea
 bench-follow: build ## benchmark following 0, 200 and 1000 applications on YARN (stub ResourceManager): RSS, CPU, RM requests
 	$(GO) run ./bench/follow -bin ./$(BIN) $(ARGS)
 
+.PHONY: bench-yarn
+bench-yarn: deps build ## benchmark POST-to-appId on the test YARN (cluster mode) against spark-submit by hand
+	$(SPARK_ENV) $(YARN_ENV) $(GO) test -run '^$$' -bench YarnSubmission -benchtime 5x -timeout 30m ./test/integration/
+
 .PHONY: bench-pg
 bench-pg: deps build ## benchmark two instances on a throwaway PostgreSQL (replayed PUT, creates, failover)
 	scripts/with-test-postgres sh -c '$(GO) run ./bench/loadgen -bin ./$(BIN) -pg "$$SPARKGATE_TEST_POSTGRES_URL" $(ARGS)'

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func testdata(t *testing.T, rel string) string {
+func testdata(t testing.TB, rel string) string {
 	t.Helper()
 	p, err := filepath.Abs(filepath.Join("testdata", rel))
 	if err != nil {
@@ -54,7 +54,7 @@ func testdata(t *testing.T, rel string) string {
 
 // sparkHome returns the real Spark to test against; without one the test is skipped, unless
 // SPARKGATE_REQUIRE_SPARK is set (as make test does), where it fails.
-func sparkHome(t *testing.T) string {
+func sparkHome(t testing.TB) string {
 	t.Helper()
 	home := os.Getenv("SPARK_HOME")
 	if home == "" {
@@ -67,7 +67,7 @@ func sparkHome(t *testing.T) string {
 }
 
 type server struct {
-	t       *testing.T
+	t       testing.TB
 	addr    string
 	dataDir string
 	args    []string
@@ -87,7 +87,7 @@ type serverOpts struct {
 	addr      string // host:port to serve on; a free one when empty
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	return freePort()
 }
@@ -103,7 +103,7 @@ func freePort() string {
 }
 
 // startServer runs sparkgate serve and waits until it answers.
-func startServer(t *testing.T, o serverOpts) *server {
+func startServer(t testing.TB, o serverOpts) *server {
 	t.Helper()
 	if o.dataDir == "" {
 		o.dataDir = t.TempDir()
@@ -130,7 +130,7 @@ func startServer(t *testing.T, o serverOpts) *server {
 	return s
 }
 
-func examplesDir(t *testing.T) string {
+func examplesDir(t testing.TB) string {
 	p, err := filepath.Abs("../../examples")
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +232,7 @@ type response struct {
 	body   []byte
 }
 
-func (r *response) json(t *testing.T) map[string]any {
+func (r *response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -319,7 +319,7 @@ func (s *server) allLog(id, pageSize int) []string {
 	}
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -391,7 +391,7 @@ func processesWithTag(tag string) []string {
 
 // concurrentPuts sends n identical PUTs to path under one requestId at once, spread over the
 // servers, and counts the answers' statuses and the distinct batch ids they name.
-func concurrentPuts(t *testing.T, servers []*server, path, body, requestID string, n int) (map[int]int, []float64) {
+func concurrentPuts(t testing.TB, servers []*server, path, body, requestID string, n int) (map[int]int, []float64) {
 	t.Helper()
 	statuses := make([]int, n)
 	ids := make([]float64, n)
@@ -419,7 +419,7 @@ func concurrentPuts(t *testing.T, servers []*server, path, body, requestID strin
 }
 
 // httpGet returns the body of a GET of url that answered 200, failing the test otherwise.
-func httpGet(t *testing.T, url string) string {
+func httpGet(t testing.TB, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {

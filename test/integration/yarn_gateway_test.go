@@ -23,7 +23,7 @@ var yarnSparkConf sync.Map // Spark home → SPARK_CONF_DIR
 // Spark's jars from the installation instead of a 411 MB upload per application, small
 // drivers and executors for this machine, and one attempt per application, so that a failing
 // job fails at its first attempt.
-func (y *yarnCluster) sparkEnv(t *testing.T, home string) []string {
+func (y *yarnCluster) sparkEnv(t testing.TB, home string) []string {
 	t.Helper()
 	dir, ok := yarnSparkConf.Load(home)
 	if !ok {

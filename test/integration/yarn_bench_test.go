@@ -1,0 +1,59 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+)
+
+// BenchmarkYarnSubmission compares, on the test YARN in cluster mode, the time from POST
+// /batches to the batch's appId with the time of spark-submit by hand to its return (with
+// waitAppCompletion=false it returns once YARN accepted the application), alternating the two
+// so that both meet the same machine (make bench-yarn).
+func BenchmarkYarnSubmission(b *testing.B) {
+	t := b
+	home := os.Getenv("SPARK_HOME")
+	if home == "" || os.Getenv("SPARKGATE_YARN_CLASSPATH") == "" {
+		b.Skip("needs SPARK_HOME and SPARKGATE_YARN_CLASSPATH (make bench-yarn)")
+	}
+	yarnOnce.Do(func() { yarnShared, yarnErr = startYarn(os.Getenv("SPARKGATE_YARN_CLASSPATH")) })
+	if yarnErr != nil {
+		b.Fatal(yarnErr)
+	}
+	y := yarnShared
+	env := y.sparkEnv(t, home)
+	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--spark-master", "yarn", "--spark-deploy-mode", "cluster",
+		"--cluster-poll-interval", "200ms"}, env: env})
+	defer s.stop()
+	pi := filepath.Join(examplesDir(t), "pi.py")
+	var gateway, byHand []time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		id := s.createBatch(fmt.Sprintf(`{"file":"%s","args":["2"]}`, pi))
+		for s.do("GET", fmt.Sprintf("/batches/%d", id), "").json(t)["appId"] == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		gateway = append(gateway, time.Since(start))
+
+		start = time.Now()
+		submit := exec.Command(filepath.Join(home, "bin", "spark-submit"), "--master", "yarn", "--deploy-mode", "cluster",
+			"--conf", "spark.yarn.submit.waitAppCompletion=false", "--conf", "spark.yarn.tags=sparkgate-bench", pi, "2")
+		submit.Env = append(os.Environ(), env...)
+		if out, err := submit.CombinedOutput(); err != nil {
+			b.Fatalf("spark-submit: %v\n%s", err, out)
+		}
+		byHand = append(byHand, time.Since(start))
+		s.waitState(id, sparkTimeout, "success", "dead")
+	}
+	median := func(d []time.Duration) time.Duration {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return d[len(d)/2]
+	}
+	b.ReportMetric(median(gateway).Seconds(), "s-post-to-appId")
+	b.ReportMetric(median(byHand).Seconds(), "s-spark-submit")
+	b.ReportMetric(median(gateway).Seconds()/median(byHand).Seconds(), "ratio")
+}
