@@ -59,6 +59,13 @@ func (m *Manager) launch(id int64) (string, int) {
 		m.watch(id, sess.Tag)
 		return "", 0
 	}
+	if sess.Launch != nil && m.cfg.ResubmitGrace > 0 {
+		if wait := m.cfg.ResubmitGrace - m.now().Sub(sess.Launch.LaunchedAt); wait > 0 {
+			m.log.Info("launched but not yet known to the cluster manager; waiting before launching again", "id", id, "wait", wait.Round(time.Second))
+			m.retryAfter(id, wait)
+			return "", 0
+		}
+	}
 	var req livy.CreateBatchRequest
 	if err := json.Unmarshal(sess.Request, &req); err != nil {
 		m.fail(id, sess.Tag, "stored request is unreadable: "+err.Error())
@@ -87,11 +94,14 @@ func (m *Manager) launch(id int64) (string, int) {
 	return sess.Tag, pid
 }
 
-func (m *Manager) retryLater(id int64) {
+func (m *Manager) retryLater(id int64) { m.retryAfter(id, time.Second) }
+
+// retryAfter queues the launch of batch id again after wait.
+func (m *Manager) retryAfter(id int64, wait time.Duration) {
 	m.life.Go(func() {
 		select {
 		case <-m.ctx.Done():
-		case <-time.After(time.Second):
+		case <-time.After(wait):
 			m.enqueue(id)
 		}
 	})

@@ -143,3 +143,32 @@ func TestLaunchRefusedByPolicyIsDead(t *testing.T) {
 	newTestManager(t, st, fl)
 	eventually(t, "the refusal", func() bool { return stateOf(t, st, c.Session.ID) == store.StateDead })
 }
+
+// A batch launched by an instance on another host, which neither this instance nor the cluster
+// manager sees yet, is launched again only after the resubmit grace: its spark-submit may
+// still be on its way to the cluster manager.
+func TestAnUnseenLaunchWaitsForTheResubmitGrace(t *testing.T) {
+	st := storetest.Embedded(t)
+	fl := launchertest.New(t.TempDir())
+	ctx := context.Background()
+	m := New(Config{Limits: launcher.Limits{PollInterval: 5 * time.Millisecond, ResubmitGrace: 300 * time.Millisecond}, InstanceID: "test"},
+		st, fl, logfile.New(), nil, slog.New(slog.DiscardHandler))
+	c, err := st.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateRunning, Tag: "sparkgate-batch-{id}-ab",
+		Request: []byte(`{"file":"/job.py"}`), Supervisor: "test", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	launched := time.Now()
+	if _, err := st.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindBatch, ID: c.Session.ID,
+		Launch: &store.Launch{SupervisorPID: 4242, LaunchedAt: launched}, Now: launched}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ctx); err != nil { // recovers the batch: not started, as far as it can see
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	eventually(t, "the launch after the grace", func() bool { return fl.Started() == 1 })
+	if waited := time.Since(launched); waited < 300*time.Millisecond {
+		t.Errorf("launched again %s after the first launch, within the grace", waited)
+	}
+}

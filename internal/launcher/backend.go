@@ -97,6 +97,11 @@ type Limits struct {
 	// FollowInterval is how often a running application is inspected (PollInterval when 0;
 	// a cluster manager's poll interval, since asking more often learns nothing).
 	FollowInterval time.Duration
+	// ResubmitGrace is how long a launched application that this instance cannot see (nor the
+	// cluster manager knows) may still be on its way there — another host's spark-submit,
+	// which outlives its gateway — before it is launched again. 0 where the applications'
+	// directory tells (local processes).
+	ResubmitGrace time.Duration
 }
 
 // WithDefaults fills what is unset: 2 launches at once, a minute per launch, 10 s of grace,

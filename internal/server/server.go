@@ -113,6 +113,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("identify the applications' directory: %w", err)
 	}
+	if clusterMode(cfg) {
+		// the ResourceManager, not a directory, tells whether an application lives: every
+		// instance on it, whatever its data directory, may adopt the others' sessions
+		volume = "yarn-cluster " + cfg.YarnRMURL + " " + cfg.ClusterTag
+	}
 	m := metrics.New()
 	backend := clusterBackend(cfg, l, m, log)
 	logs := logfile.New()
@@ -127,6 +132,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if backend != launcher.Backend(l) {
 		// an application on a cluster manager is worth asking about as often as it is asked
 		limits.FollowInterval = cfg.ClusterPollInterval
+	}
+	if clusterMode(cfg) {
+		limits.ResubmitGrace = max(2*cfg.LaunchTimeout, 2*time.Minute)
 	}
 	batches := batch.New(batch.Config{Limits: limits, InstanceID: cfg.InstanceID, ReservationTTL: cfg.ReservationTTL,
 		SweepInterval: cfg.Lease / 3}, st, backend, logs, m, log.With("component", "batches"))
@@ -198,6 +206,12 @@ func (s *Server) Run(ctx context.Context) error {
 
 // forgetFiles removes what a purged session leaves outside the store: its application's
 // directory, and the cached index of its log.
+// clusterMode reports whether applications run on YARN in cluster mode, where the gateway
+// only submits them.
+func clusterMode(cfg *config.Config) bool {
+	return cfg.SparkMaster == "yarn" && cfg.DeployMode == "cluster"
+}
+
 // clusterBackend is where applications run: YARN's, followed through its ResourceManager, or
 // the local launcher's processes (local mode, and Spark standalone in client mode).
 func clusterBackend(cfg *config.Config, l *launcher.Launcher, m *metrics.Metrics, log *slog.Logger) launcher.Backend {

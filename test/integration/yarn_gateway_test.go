@@ -2,7 +2,9 @@ package integration
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/launcher/backendtest"
+	"github.com/sparkgate/sparkgate/internal/store/postgres/pgtest"
 	"github.com/sparkgate/sparkgate/internal/yarn"
 )
 
@@ -41,6 +44,45 @@ func (y *yarnCluster) sparkEnv(t testing.TB, home string) []string {
 	return append(y.Env(), "SPARK_CONF_DIR="+dir.(string))
 }
 
+// gateway starts a gateway that submits to this cluster in mode (client or cluster), asking
+// the RM every 500 ms.
+func (y *yarnCluster) gateway(t *testing.T, home, mode string, args ...string) *server {
+	t.Helper()
+	return startServer(t, serverOpts{sparkHome: home, env: append(y.sparkEnv(t, home), "SPARK_LOCAL_IP=127.0.0.1"),
+		args: append([]string{"--spark-master", "yarn", "--spark-deploy-mode", mode, "--cluster-poll-interval", "500ms"}, args...)})
+}
+
+// appState is the state of application id as the RM tells it ("" when it knows none).
+func (y *yarnCluster) appState(t *testing.T, id string) string {
+	t.Helper()
+	for _, a := range y.Apps(t, "sparkgate") {
+		if a.ID == id {
+			return a.State
+		}
+	}
+	return ""
+}
+
+// logDriver logs the end of the stdout and stderr of application id's driver (its AM container
+// in cluster mode), as the NodeManager serves them.
+func (y *yarnCluster) logDriver(t *testing.T, id string) {
+	for _, a := range y.Apps(t, "sparkgate") {
+		if a.ID != id || a.AMContainerLogs == "" {
+			continue
+		}
+		for _, name := range []string{"stdout", "stderr"} {
+			resp, err := testClient.Get(a.AMContainerLogs + "/" + name + "/?start=-20000")
+			if err != nil {
+				t.Logf("driver %s: %v", name, err)
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			t.Logf("driver %s of %s (end):\n%s", name, id, b)
+		}
+	}
+}
+
 // The YARN backend passes the backends' conformance suite on the real ResourceManager, in
 // cluster mode, with real Spark.
 func TestYarnBackendConformance(t *testing.T) {
@@ -58,7 +100,8 @@ func TestYarnBackendConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return yarn.New(l, yarn.NewResourceManager(y.RMURL), yarn.Config{PollInterval: 500 * time.Millisecond}, slog.Default())
+			return yarn.New(l, yarn.NewResourceManager(y.RMURL), yarn.Config{PollInterval: 500 * time.Millisecond},
+				slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 		},
 		Marker:  func(dir, name string) *launcher.Spec { return spec("marker.py", dir, name) },
 		Failing: func() *launcher.Spec { return spec("fail.py") },
@@ -77,18 +120,8 @@ func TestYarnClusterBatches(t *testing.T) {
 	home := sparkHome(t)
 	t.Parallel()
 	y := sharedYarn(t)
-	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--spark-master", "yarn", "--spark-deploy-mode", "cluster",
-		"--cluster-poll-interval", "500ms"}, env: y.sparkEnv(t, home)})
+	s := y.gateway(t, home, "cluster")
 	batch := func(id int) map[string]any { return s.do("GET", fmt.Sprintf("/batches/%d", id), "").json(t) }
-	yarnAppOf := func(id int) yarnApp {
-		appID, _ := batch(id)["appId"].(string)
-		for _, a := range y.Apps(t, "sparkgate") {
-			if a.ID == appID {
-				return a
-			}
-		}
-		return yarnApp{}
-	}
 
 	t.Run("success", func(t *testing.T) {
 		t.Parallel()
@@ -96,8 +129,8 @@ func TestYarnClusterBatches(t *testing.T) {
 		if got := s.waitState(id, sparkTimeout, "success", "dead", "killed"); got != "success" {
 			t.Fatalf("pi.py ended %s\n%s", got, strings.Join(s.allLog(id, 1000), "\n"))
 		}
-		if app := yarnAppOf(id); !strings.HasPrefix(app.ID, "application_") || app.FinalStatus != "SUCCEEDED" {
-			t.Errorf("appId %v: YARN shows %+v; want the RM's SUCCEEDED application", batch(id)["appId"], app)
+		if appID, _ := batch(id)["appId"].(string); !strings.HasPrefix(appID, "application_") || y.appState(t, appID) != "FINISHED" {
+			t.Errorf("appId %q: YARN shows it %q; want the RM's FINISHED application", appID, y.appState(t, appID))
 		}
 		if link, _ := batch(id)["appInfo"].(map[string]any)["driverLogUrl"].(string); !strings.Contains(link, "/node/containerlogs/") {
 			t.Errorf("driverLogUrl %q, want the NodeManager's page of the driver's container", link)
@@ -146,28 +179,15 @@ func TestYarnClusterBatches(t *testing.T) {
 		if r := s.do("DELETE", fmt.Sprintf("/batches/%d", id), ""); r.status != 200 {
 			t.Fatalf("DELETE = %d %s", r.status, r.body)
 		}
-		waitFor(t, 30*time.Second, "YARN to show the application killed", func() bool {
-			for _, a := range y.Apps(t, "sparkgate") {
-				if a.ID == appID && a.State == "KILLED" {
-					return true
-				}
-			}
-			return false
-		})
+		waitFor(t, 30*time.Second, "YARN to show the application killed", func() bool { return y.appState(t, appID) == "KILLED" })
 	})
 }
 
-// An interactive session on YARN in cluster mode: its driver runs in YARN's application
-// master container and reaches the gateway over --driver-url with the settings it was shipped
-// in conf; Python and Scala statements run Spark jobs on YARN's executors, and DELETE kills
-// the application on YARN.
-func TestYarnClusterSession(t *testing.T) {
-	home := sparkHome(t)
-	t.Parallel()
-	y := sharedYarn(t)
-	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--spark-master", "yarn", "--spark-deploy-mode", "cluster",
-		"--cluster-poll-interval", "500ms"}, env: y.sparkEnv(t, home)})
-	if r := s.do("POST", "/sessions", `{"kind":"pyspark"}`); r.status != 201 {
+// openYarnSession creates session 0 and waits until it is idle; it returns YARN's id of its
+// application.
+func openYarnSession(t *testing.T, s *server, body string) string {
+	t.Helper()
+	if r := s.do("POST", "/sessions", body); r.status != 201 {
 		t.Fatalf("POST /sessions = %d %s", r.status, r.body)
 	}
 	waitFor(t, sparkTimeout, "the session to be idle", func() bool {
@@ -181,6 +201,25 @@ func TestYarnClusterSession(t *testing.T) {
 	if !strings.HasPrefix(appID, "application_") {
 		t.Fatalf("appId = %q, want YARN's application_…", appID)
 	}
+	return appID
+}
+
+// An interactive session on YARN in cluster mode: its driver runs in YARN's application
+// master container and reaches the gateway over --driver-url with the settings it was shipped
+// in conf; Python and Scala statements run Spark jobs on YARN's executors, and DELETE kills
+// the application on YARN.
+func TestYarnClusterSession(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	y := sharedYarn(t)
+	s := y.gateway(t, home, "cluster")
+	// the driver's JVM compiles Scala too: more than the 512m of the cluster's defaults
+	appID := openYarnSession(t, s, `{"kind":"pyspark","driverMemory":"1g"}`)
+	t.Cleanup(func() {
+		if t.Failed() {
+			y.logDriver(t, appID)
+		}
+	})
 	if got := textOf(t, s.runStatement(0, `{"code":"import os; sc.parallelize(range(100), 4).map(lambda x: x * 2).sum()"}`)); got != "9900" {
 		t.Errorf("a Python job on YARN = %q, want 9900", got)
 	}
@@ -194,14 +233,7 @@ func TestYarnClusterSession(t *testing.T) {
 	if r := s.do("DELETE", "/sessions/0", ""); r.status != 200 {
 		t.Fatalf("DELETE = %d %s", r.status, r.body)
 	}
-	waitFor(t, 30*time.Second, "YARN to show the session's application killed", func() bool {
-		for _, a := range y.Apps(t, "sparkgate") {
-			if a.ID == appID {
-				return a.State == "KILLED"
-			}
-		}
-		return false
-	})
+	waitFor(t, 30*time.Second, "YARN to show the session's application killed", func() bool { return y.appState(t, appID) == "KILLED" })
 }
 
 // A session on YARN in client mode: the driver runs beside the gateway, its executors in
@@ -211,16 +243,8 @@ func TestYarnClientSession(t *testing.T) {
 	home := sparkHome(t)
 	t.Parallel()
 	y := sharedYarn(t)
-	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--spark-master", "yarn", "--spark-deploy-mode", "client",
-		"--cluster-poll-interval", "500ms"}, env: append(y.sparkEnv(t, home), "SPARK_LOCAL_IP=127.0.0.1")})
-	if r := s.do("POST", "/sessions", `{"kind":"pyspark","conf":{"spark.ui.enabled":"false"}}`); r.status != 201 {
-		t.Fatalf("POST /sessions = %d %s", r.status, r.body)
-	}
-	waitFor(t, sparkTimeout, "the session to be idle", func() bool { return s.sessionState(0) == "idle" })
-	appID, _ := s.do("GET", "/sessions/0", "").json(t)["appId"].(string)
-	if !strings.HasPrefix(appID, "application_") {
-		t.Fatalf("appId = %q, want YARN's application_…", appID)
-	}
+	s := y.gateway(t, home, "client")
+	appID := openYarnSession(t, s, `{"kind":"pyspark","conf":{"spark.ui.enabled":"false"}}`)
 	if got := textOf(t, s.runStatement(0, `{"code":"sc.parallelize(range(100), 4).map(lambda x: x * 2).sum()"}`)); got != "9900" {
 		t.Errorf("a Python job on YARN's executors = %q, want 9900", got)
 	}
@@ -228,12 +252,8 @@ func TestYarnClientSession(t *testing.T) {
 		t.Fatalf("DELETE = %d %s", r.status, r.body)
 	}
 	waitFor(t, 60*time.Second, "YARN to see the session's application end", func() bool {
-		for _, a := range y.Apps(t, "sparkgate") {
-			if a.ID == appID {
-				return a.State == "KILLED" || a.State == "FINISHED" || a.State == "FAILED"
-			}
-		}
-		return false
+		st := y.appState(t, appID)
+		return st == "KILLED" || st == "FINISHED" || st == "FAILED"
 	})
 }
 
@@ -244,12 +264,13 @@ func TestYarnLeakCheck(t *testing.T) {
 	home := sparkHome(t)
 	t.Parallel()
 	y := sharedYarn(t)
-	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--spark-master", "yarn", "--spark-deploy-mode", "cluster",
-		"--cluster-poll-interval", "500ms", "--leak-check-interval", "1s", "--leak-check-grace", "3s"}, env: y.sparkEnv(t, home)})
+	// a cluster tag of its own, as a deployment with a store of its own needs: with the
+	// default one it would kill the other tests' applications, which its store does not know
+	s := y.gateway(t, home, "cluster", "--cluster-tag", "sparkgate-leaktest", "--leak-check-interval", "1s", "--leak-check-grace", "3s")
 	dir := t.TempDir()
 	leaked := "sparkgate-batch-999-" + launcher.RandomSuffix()
 	submit := exec.Command(filepath.Join(home, "bin", "spark-submit"), "--master", "yarn", "--deploy-mode", "cluster",
-		"--conf", "spark.yarn.tags=sparkgate,"+leaked, "--conf", "spark.yarn.submit.waitAppCompletion=false",
+		"--conf", "spark.yarn.tags=sparkgate-leaktest,"+leaked, "--conf", "spark.yarn.submit.waitAppCompletion=false",
 		testdata(t, "jobs/lines.py"), "1", dir+"/never", dir+"/marker", "600")
 	submit.Env = append(os.Environ(), y.sparkEnv(t, home)...)
 	if out, err := submit.CombinedOutput(); err != nil {
@@ -269,4 +290,64 @@ func TestYarnLeakCheck(t *testing.T) {
 	if r := s.do("DELETE", fmt.Sprintf("/batches/%d", own), ""); r.status != 200 {
 		t.Errorf("DELETE = %d", r.status)
 	}
+}
+
+// Two instances on PostgreSQL with different data directories (two hosts), YARN cluster mode,
+// behind a load balancer that is the drivers' --driver-url. SIGKILL the one that runs a batch
+// and a session: the other adopts both within lease + 5 s — the ResourceManager, not a
+// directory, tells that the applications live — follows the batch to its true end and keeps
+// the session's variables; YARN ran one application for each.
+func TestYarnFleetAcrossHosts(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	y := sharedYarn(t)
+	db := pgtest.URL(t)
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	front := httptest.NewServer(&failoverProxy{backends: []string{addrA, addrB}})
+	defer front.Close()
+	instance := func(id, addr string) *server {
+		return startServer(t, serverOpts{store: db, sparkHome: home, addr: addr, env: y.sparkEnv(t, home), // a data directory of its own
+			args: []string{"--instance-id", id, "--lease", "2s", "--driver-url", front.URL, "--spark-master", "yarn",
+				"--spark-deploy-mode", "cluster", "--cluster-poll-interval", "500ms"}})
+	}
+	a, b := instance("a", addrA), instance("b", addrB)
+	dir := t.TempDir()
+	id := a.createBatch(fmt.Sprintf(`{"file":"%s","args":["1","%s/release","%s/marker","600"]}`, testdata(t, "jobs/lines.py"), dir, dir))
+	waitFor(t, sparkTimeout, "the batch to run on YARN", func() bool { return a.do("GET", fmt.Sprintf("/batches/%d", id), "").json(t)["appId"] != nil })
+	appID := openYarnSession(t, a, `{"kind":"pyspark","conf":{"spark.ui.enabled":"false"}}`)
+	if got := textOf(t, a.runStatement(0, `{"code":"x = 21\nx"}`)); got != "21" {
+		t.Fatalf("x = %q", got)
+	}
+
+	a.kill()
+	killed := time.Now()
+	waitFor(t, 30*time.Second, "b to adopt a's batch and session", func() bool {
+		return adoptionsIn(b.output(), "batch") > 0 && adoptionsIn(b.output(), "session") > 0
+	})
+	took := time.Since(killed)
+	t.Logf("b adopted a's batch and session %.1fs after the SIGKILL (lease 2s)", took.Seconds())
+	if took > 7*time.Second {
+		t.Errorf("adoption took %s, want within lease + 5 s", took)
+	}
+	if got := textOf(t, b.runStatement(0, `{"code":"x * 2"}`)); got != "42" {
+		t.Errorf("after the failover x * 2 = %q, want 42", got)
+	}
+	if err := os.WriteFile(dir+"/release", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.waitState(id, sparkTimeout, "success", "dead", "killed"); got != "success" {
+		t.Errorf("the adopted batch ended %s, want success", got)
+	}
+	if runs, _ := os.ReadFile(dir + "/marker"); strings.Count(string(runs), "ran ") != 1 {
+		t.Errorf("the batch's job ran %d times", strings.Count(string(runs), "ran "))
+	}
+	for _, tag := range []string{appDirOf(t, a, "batch", id), appDirOf(t, a, "session", 0)} {
+		if apps := y.Apps(t, tag); len(apps) != 1 {
+			t.Errorf("YARN ran %d applications tagged %s, want one", len(apps), tag)
+		}
+	}
+	if r := b.do("DELETE", "/sessions/0", ""); r.status != 200 {
+		t.Fatalf("DELETE = %d %s", r.status, r.body)
+	}
+	waitFor(t, 30*time.Second, "YARN to show the session's application killed", func() bool { return y.appState(t, appID) == "KILLED" })
 }
