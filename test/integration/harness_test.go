@@ -52,18 +52,22 @@ func testdata(t testing.TB, rel string) string {
 	return p
 }
 
-// sparkHome returns the real Spark to test against; without one the test is skipped, unless
-// SPARKGATE_REQUIRE_SPARK is set (as make test does), where it fails.
-func sparkHome(t testing.TB) string {
+// sparkHome returns the real Spark to test against (requiredEnv).
+func sparkHome(t testing.TB) string { return requiredEnv(t, "SPARK_HOME", "real-Spark") }
+
+// requiredEnv returns the environment variable key that names a real component of the tests;
+// without it the test is skipped, unless SPARKGATE_REQUIRE_SPARK is set (as make test does),
+// where it fails.
+func requiredEnv(t testing.TB, key, what string) string {
 	t.Helper()
-	home := os.Getenv("SPARK_HOME")
-	if home == "" {
+	v := os.Getenv(key)
+	if v == "" {
 		if os.Getenv("SPARKGATE_REQUIRE_SPARK") != "" {
-			t.Fatal("SPARK_HOME is not set; run through make test")
+			t.Fatalf("%s is not set; run through make test", key)
 		}
-		t.Skip("SPARK_HOME is not set: real-Spark test skipped (make test sets it)")
+		t.Skipf("%s is not set: %s test skipped (make test sets it)", key, what)
 	}
-	return home
+	return v
 }
 
 type server struct {

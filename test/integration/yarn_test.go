@@ -39,19 +39,8 @@ var (
 	yarnErr    error
 )
 
-// yarnClasspath returns the fixture's Java classpath; without one the test is skipped, unless
-// SPARKGATE_REQUIRE_SPARK is set (as make test does), where it fails, as sparkHome does.
-func yarnClasspath(t *testing.T) string {
-	t.Helper()
-	cp := os.Getenv("SPARKGATE_YARN_CLASSPATH")
-	if cp == "" {
-		if os.Getenv("SPARKGATE_REQUIRE_SPARK") != "" {
-			t.Fatal("SPARKGATE_YARN_CLASSPATH is not set; run through make test (make yarn-deps builds the fixture)")
-		}
-		t.Skip("SPARKGATE_YARN_CLASSPATH is not set: YARN test skipped (make test sets it)")
-	}
-	return cp
-}
+// yarnClasspath returns the fixture's Java classpath (make yarn-deps builds it; requiredEnv).
+func yarnClasspath(t *testing.T) string { return requiredEnv(t, "SPARKGATE_YARN_CLASSPATH", "YARN") }
 
 // sharedYarn starts the cluster at the first call and returns it; stopYarn (from TestMain)
 // stops it.
