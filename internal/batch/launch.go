@@ -59,12 +59,10 @@ func (m *Manager) launch(id int64) (string, int) {
 		m.watch(id, sess.Tag)
 		return "", 0
 	}
-	if sess.Launch != nil && m.cfg.ResubmitGrace > 0 {
-		if wait := m.cfg.ResubmitGrace - m.now().Sub(sess.Launch.LaunchedAt); wait > 0 {
-			m.log.Info("launched but not yet known to the cluster manager; waiting before launching again", "id", id, "wait", wait.Round(time.Second))
-			m.retryAfter(id, wait)
-			return "", 0
-		}
+	if wait := sess.ResubmitWait(m.cfg.ResubmitGrace, m.now()); wait > 0 {
+		m.log.Info("launched but not yet known to the cluster manager; waiting before launching again", "id", id, "wait", wait.Round(time.Second))
+		m.retryAfter(id, wait)
+		return "", 0
 	}
 	var req livy.CreateBatchRequest
 	if err := json.Unmarshal(sess.Request, &req); err != nil {

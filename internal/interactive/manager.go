@@ -157,7 +157,22 @@ func (m *Manager) Recover(sess *store.Session) {
 	case app.Status == supervisor.Running:
 		m.watch(sess.ID, sess.Tag)
 	default:
-		m.life.Go(func() { m.launch(sess) })
+		wait := sess.ResubmitWait(m.cfg.ResubmitGrace, m.now())
+		m.life.Go(func() {
+			if wait > 0 {
+				m.log.Info("driver launched but not yet known to the cluster manager; waiting before launching again", "id", sess.ID, "wait", wait.Round(time.Second))
+				select {
+				case <-m.ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+				if cur, err := m.store.GetSession(m.ctx, store.KindInteractive, sess.ID); err == nil && cur.Supervisor == m.cfg.InstanceID {
+					m.Recover(cur) // it may have shown up meanwhile
+				}
+				return
+			}
+			m.launch(sess)
+		})
 	}
 }
 
@@ -247,7 +262,7 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 		return
 	}
 	kind, _ := livy.SessionKind(req.Kind)
-	_, err = m.launcher.Start(m.ctx, sess.Tag, argv, EnvURL+"="+m.cfg.DriverURL,
+	pid, err := m.launcher.Start(m.ctx, sess.Tag, argv, EnvURL+"="+m.cfg.DriverURL,
 		fmt.Sprintf("%s=%d", EnvSessionID, sess.ID), EnvSecret+"="+secret, EnvKind+"="+kind,
 		EnvWorkDir+"="+filepath.Dir(m.launcher.LogPath(sess.Tag)),
 		fmt.Sprintf("%s=%g", EnvGatewayTimeout, m.cfg.GatewayTimeout.Seconds()))
@@ -255,6 +270,12 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 		<-m.starting
 		m.fail(sess.ID, err.Error())
 		return
+	}
+	// when it was launched tells an adopter on another host how long to wait before it
+	// launches the driver again (Session.ResubmitWait)
+	launched := &store.Launch{SupervisorPID: pid, LaunchedAt: m.now()}
+	if _, err := m.store.UpdateSession(m.ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID, Launch: launched, Now: m.now()}); err != nil && !errors.Is(err, store.ErrNotFound) {
+		m.log.Warn("record the driver's launch", "id", sess.ID, "err", err)
 	}
 	m.watch(sess.ID, sess.Tag)
 	m.life.Go(func() { m.holdWhileStarting(sess.ID) })

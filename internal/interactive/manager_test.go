@@ -133,3 +133,46 @@ func TestDriverDeathDuringAStoreOutageIsRecorded(t *testing.T) {
 		}
 	}
 }
+
+// A driver launched (by an instance on another host) that neither this instance nor the
+// cluster manager sees yet is launched again only after the resubmit grace; and a launch is
+// recorded, so that an adopter can tell.
+func TestAnUnseenDriverLaunchWaitsForTheResubmitGrace(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Embedded(t)
+	c, err := st.CreateSession(ctx, &store.CreateParams{Kind: store.KindInteractive, State: store.StateStarting,
+		Tag: "sparkgate-session-{id}-x", Supervisor: "me", Request: []byte(`{"kind":"pyspark"}`), Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	launched := time.Now()
+	if _, err := st.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: c.Session.ID,
+		Launch: &store.Launch{SupervisorPID: 4242, LaunchedAt: launched}, Now: launched}); err != nil {
+		t.Fatal(err)
+	}
+	fl := launchertest.New(t.TempDir())
+	m := New(Config{DataDir: t.TempDir(), DriverURL: "http://gw", InstanceID: "me",
+		Limits: launcher.Limits{PollInterval: 5 * time.Millisecond, ResubmitGrace: 300 * time.Millisecond}},
+		st, fl, logfile.New(), slog.New(slog.DiscardHandler))
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	for deadline := time.Now().Add(5 * time.Second); len(fl.Starts(c.Session.Tag)) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the driver was never launched again")
+		}
+	}
+	if waited := time.Since(launched); waited < 300*time.Millisecond {
+		t.Errorf("launched again %s after the first launch, within the grace", waited)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		sess, err := st.GetSession(ctx, store.KindInteractive, c.Session.ID)
+		if err == nil && sess.Launch != nil && sess.Launch.SupervisorPID != 4242 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new launch is not recorded: %+v, %v", sess.Launch, err)
+		}
+	}
+}

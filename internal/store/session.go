@@ -143,6 +143,16 @@ func latest(a, b time.Time) time.Time {
 	return a
 }
 
+// ResubmitWait is how long to wait before launching again an application that was launched
+// (Launch) but that nobody can see: within grace of its launch, another host's spark-submit
+// may still be on its way to the cluster manager. 0 when it may be launched now.
+func (s *Session) ResubmitWait(grace time.Duration, now time.Time) time.Duration {
+	if s.Launch == nil || grace <= 0 {
+		return 0
+	}
+	return max(0, grace-now.Sub(s.Launch.LaunchedAt))
+}
+
 // Deleted reports whether the session was deleted by its user; it is no longer listed.
 func (s *Session) Deleted() bool { return !s.DeletedAt.IsZero() }
 
