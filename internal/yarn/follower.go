@@ -44,33 +44,17 @@ func newFollower(rm *ResourceManager, commonTag string, interval time.Duration, 
 // app tells what the RM knows of the application tagged tag, from a view taken no longer than
 // the poll interval ago that looked for that tag; ok is false when the RM knows none.
 func (f *follower) app(ctx context.Context, tag string) (Application, bool, error) {
-	now := time.Now()
 	f.mu.Lock()
-	f.asked[tag] = now
-	if a, ok, fresh := f.answer(tag, now); fresh {
-		f.mu.Unlock()
-		return a, ok, nil
-	}
-	if f.err != nil && now.Before(f.nextRetry) {
-		err := f.err
-		f.mu.Unlock()
-		return Application{}, false, err
-	}
+	f.asked[tag] = time.Now()
 	f.mu.Unlock()
-
+	if a, ok, err, done := f.cached(tag); done {
+		return a, ok, err
+	}
 	f.refreshing.Lock()
 	defer f.refreshing.Unlock()
-	f.mu.Lock()
-	if a, ok, fresh := f.answer(tag, time.Now()); fresh {
-		f.mu.Unlock()
-		return a, ok, nil // the refresh we waited for looked for the tag
+	if a, ok, err, done := f.cached(tag); done {
+		return a, ok, err // the refresh we waited for looked for the tag, or failed
 	}
-	if f.err != nil && time.Now().Before(f.nextRetry) {
-		err := f.err
-		f.mu.Unlock()
-		return Application{}, false, err
-	}
-	f.mu.Unlock()
 	if err := f.refresh(ctx); err != nil {
 		return Application{}, false, err
 	}
@@ -80,13 +64,20 @@ func (f *follower) app(ctx context.Context, tag string) (Application, bool, erro
 	return a, ok, nil
 }
 
-// answer is the current view's answer for tag, and whether it is fresh enough; f.mu held.
-func (f *follower) answer(tag string, now time.Time) (Application, bool, bool) {
-	if f.err != nil || !f.looked[tag] || now.Sub(f.at) >= f.interval {
-		return Application{}, false, false
+// cached answers from the current view when it is fresh and looked for tag, or with the last
+// refresh's error while its backoff lasts; done is false when a refresh is due.
+func (f *follower) cached(tag string) (a Application, ok bool, err error, done bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := time.Now()
+	if f.err != nil {
+		return Application{}, false, f.err, now.Before(f.nextRetry)
 	}
-	a, ok := f.view[tag]
-	return a, ok, true
+	if !f.looked[tag] || now.Sub(f.at) >= f.interval {
+		return Application{}, false, nil, false
+	}
+	a, ok = f.view[tag]
+	return a, ok, nil, true
 }
 
 // refresh takes a new view; f.refreshing held.

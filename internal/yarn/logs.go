@@ -2,10 +2,8 @@ package yarn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,7 +32,7 @@ func (b *Backend) keepDriverLog(ctx context.Context, tag string, a *Application)
 		return
 	}
 	claim, err := os.OpenFile(filepath.Join(string(d), "driver-log-kept"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if errors.Is(err, fs.ErrExist) || err != nil {
+	if err != nil { // kept already (fs.ErrExist), or the directory cannot take the marker
 		return
 	}
 	claim.Close()
