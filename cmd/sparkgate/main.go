@@ -6,6 +6,7 @@
 //	sparkgate status|logs|kill  look at or end a batch
 //	sparkgate version           print the version
 //	sparkgate supervise ...     (internal) supervise one Spark application
+//	sparkgate standalone-submit (internal) submit a driver to a Spark standalone Master
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/config"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/server"
+	"github.com/sparkgate/sparkgate/internal/standalone"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 	"github.com/sparkgate/sparkgate/internal/version"
 )
@@ -56,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "supervise":
 		return supervise(args[1:], stderr)
+	case "standalone-submit":
+		return standalone.Submit(args[1:], stdout, stderr)
 	case "submit", "status", "logs", "kill":
 		return clientCommand(args[0], args[1:], stdout, stderr)
 	default:

@@ -36,6 +36,9 @@ type Config struct {
 	SparkMaster           string
 	DeployMode            string
 	YarnRMURL             string
+	StandaloneRESTURLs    []string
+	StandaloneWebURLs     []string
+	ClusterSubmitWait     time.Duration
 	ClusterPollInterval   time.Duration
 	ClusterTag            string
 	LeakCheckInterval     time.Duration
@@ -95,6 +98,9 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.SparkMaster, "spark-master", "local[*]", "Spark master applications are submitted to")
 	fs.StringVar(&c.DeployMode, "spark-deploy-mode", "", "spark-submit deploy mode (client or cluster; empty: Spark's default)")
 	fs.StringVar(&c.YarnRMURL, "yarn-rm-url", "", "web address of YARN's ResourceManager, whose REST API tells how applications go, with --spark-master yarn (default: yarn.resourcemanager.webapp.address in yarn-site.xml of $YARN_CONF_DIR or $HADOOP_CONF_DIR)")
+	fs.Var(listFlag{&c.StandaloneRESTURLs}, "standalone-rest-url", "comma-separated REST submission servers of the Spark standalone Masters, with --spark-master spark://… and --spark-deploy-mode cluster (default: each master host of --spark-master at port 6066, Spark's spark.master.rest.port)")
+	fs.Var(listFlag{&c.StandaloneWebURLs}, "standalone-web-url", "comma-separated web UIs of the Spark standalone Masters, whose /json/ page tells every driver's state (default: each master host of --spark-master at port 8080)")
+	fs.DurationVar(&c.ClusterSubmitWait, "cluster-submit-wait", 15*time.Minute, "how long a submission keeps trying while the cluster manager cannot be reached (the create stays starting meanwhile); on YARN it becomes yarn.resourcemanager.connect.max-wait.ms")
 	fs.DurationVar(&c.ClusterPollInterval, "cluster-poll-interval", time.Second, "how often the cluster manager is asked how the applications go (one request for all of them)")
 	fs.StringVar(&c.ClusterTag, "cluster-tag", launcher.DefaultClusterTag, "tag every application of this deployment carries on the cluster manager; deployments with stores of their own that share one cluster manager need tags of their own (the leak check kills applications of its tag that its store does not know)")
 	fs.DurationVar(&c.LeakCheckInterval, "leak-check-interval", time.Minute, "how often the cluster manager's applications of --cluster-tag are checked against the sessions (Livy's livy.server.yarn.app-leakage.check-interval)")
@@ -182,6 +188,21 @@ func (c *Config) derive() {
 	if c.DriverURL == "" {
 		c.DriverURL = "http://" + c.Addr
 	}
+	if hosts, ok := strings.CutPrefix(c.SparkMaster, "spark://"); ok && c.DeployMode == "cluster" {
+		rest, web := len(c.StandaloneRESTURLs) == 0, len(c.StandaloneWebURLs) == 0
+		for _, hostPort := range strings.Split(hosts, ",") {
+			host, _, err := net.SplitHostPort(hostPort)
+			if err != nil {
+				host = hostPort
+			}
+			if rest {
+				c.StandaloneRESTURLs = append(c.StandaloneRESTURLs, "http://"+net.JoinHostPort(host, "6066"))
+			}
+			if web {
+				c.StandaloneWebURLs = append(c.StandaloneWebURLs, "http://"+net.JoinHostPort(host, "8080"))
+			}
+		}
+	}
 }
 
 func envName(flagName string) string {
@@ -248,6 +269,11 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.YarnRMURL); c.YarnRMURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		errs = append(errs, fmt.Errorf("yarn-rm-url must be an http:// or https:// address, not %q", c.YarnRMURL))
 	}
+	for _, u := range append(slices.Clone(c.StandaloneRESTURLs), c.StandaloneWebURLs...) {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("standalone-rest-url and standalone-web-url must be http:// or https:// addresses, not %q", u))
+		}
+	}
 	if !clusterTag.MatchString(c.ClusterTag) {
 		errs = append(errs, fmt.Errorf("cluster-tag must be 1 to 64 of a-z, 0-9 and -, not %q", c.ClusterTag))
 	}
@@ -256,7 +282,7 @@ func (c *Config) Validate() error {
 	}
 	for name, d := range map[string]time.Duration{"lease": c.Lease, "retain-finished": c.RetainFinished, "launch-timeout": c.LaunchTimeout,
 		"kill-grace": c.KillGrace, "idempotency-retention": c.IdempotencyRetention, "reservation-ttl": c.ReservationTTL,
-		"driver-gateway-timeout": c.DriverGatewayTimeout, "cluster-poll-interval": c.ClusterPollInterval,
+		"driver-gateway-timeout": c.DriverGatewayTimeout, "cluster-poll-interval": c.ClusterPollInterval, "cluster-submit-wait": c.ClusterSubmitWait,
 		"leak-check-interval": c.LeakCheckInterval, "leak-check-grace": c.LeakCheckGrace} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, not %s", name, d))

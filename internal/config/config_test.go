@@ -45,6 +45,8 @@ func TestInvalidSettingsSayWhat(t *testing.T) {
 		{[]string{"--cluster-poll-interval", "0s"}, nil, "cluster-poll-interval must be positive"},
 		{[]string{"--cluster-tag", "Prod Gateway"}, nil, "cluster-tag must be 1 to 64 of a-z"},
 		{[]string{"--leak-check-grace", "0s"}, nil, "leak-check-grace must be positive"},
+		{[]string{"--standalone-rest-url", "m:6066"}, nil, "must be http:// or https:// addresses"},
+		{[]string{"--cluster-submit-wait", "0s"}, nil, "cluster-submit-wait must be positive"},
 	}
 	for _, c := range cases {
 		_, err := Load(c.args, func(k string) string { return c.env[k] }, io.Discard)
@@ -60,6 +62,24 @@ func TestMastersSparkSubmitTakesAreAccepted(t *testing.T) {
 		if _, err := Load([]string{"--spark-master", master, "--yarn-rm-url", "http://rm:8088"}, func(string) string { return "" }, io.Discard); err != nil {
 			t.Errorf("--spark-master %s: %v", master, err)
 		}
+	}
+}
+
+func TestStandaloneClusterModeFindsTheMastersRESTAndWebAddresses(t *testing.T) {
+	load := func(args ...string) *Config {
+		c, err := Load(args, func(string) string { return "" }, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := load("--spark-master", "spark://m1:7077,m2:7077", "--spark-deploy-mode", "cluster")
+	if strings.Join(c.StandaloneRESTURLs, ",") != "http://m1:6066,http://m2:6066" || strings.Join(c.StandaloneWebURLs, ",") != "http://m1:8080,http://m2:8080" {
+		t.Errorf("derived: %v %v; want Spark's default ports on each master host", c.StandaloneRESTURLs, c.StandaloneWebURLs)
+	}
+	c = load("--spark-master", "spark://m1:7077", "--spark-deploy-mode", "cluster", "--standalone-rest-url", "http://lb:16066")
+	if strings.Join(c.StandaloneRESTURLs, ",") != "http://lb:16066" || strings.Join(c.StandaloneWebURLs, ",") != "http://m1:8080" {
+		t.Errorf("given: %v %v", c.StandaloneRESTURLs, c.StandaloneWebURLs)
 	}
 }
 

@@ -51,6 +51,10 @@ type Config struct {
 	// ClusterTag is the tag every application of this deployment carries on the cluster
 	// manager (DefaultClusterTag when empty).
 	ClusterTag string
+	// SubmitWait is how long a submission keeps trying while the cluster manager cannot be
+	// reached (on YARN, Hadoop's client's yarn.resourcemanager.connect.max-wait.ms); 0 leaves
+	// the client's own default.
+	SubmitWait time.Duration
 }
 
 // Spec is what a session asks of Spark.
@@ -325,4 +329,35 @@ func Kill(ctx context.Context, l Ender, tag string, knownPID int, grace, poll ti
 		})
 	})
 	return true, nil
+}
+
+// MaxDriverLogBytes bounds what KeepDriverLog keeps of each of a driver's files (the end).
+const MaxDriverLogBytes = 8 << 20
+
+// KeepDriverLog appends a cluster-mode driver's stdout and stderr, as read from where the
+// cluster manager keeps them (source names it), to the application's log, so that they stay
+// readable under Livy's paging after the cluster removed them. It runs when the application
+// is seen ended; a marker file in its directory makes it once across restarts and instances
+// sharing the directory.
+func (l *Launcher) KeepDriverLog(tag, source string, read func(name string) (string, error)) {
+	d, err := l.Dir(tag)
+	if err != nil {
+		return
+	}
+	if err := os.MkdirAll(string(d), 0o750); err != nil {
+		return
+	}
+	claim, err := os.OpenFile(filepath.Join(string(d), "driver-log-kept"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil { // kept already (fs.ErrExist), or the directory cannot take the marker
+		return
+	}
+	claim.Close()
+	for _, name := range []string{"stdout", "stderr"} {
+		content, err := read(name)
+		if err != nil {
+			_ = supervisor.AppendLog(d, fmt.Sprintf("sparkgate: the driver's %s could not be read from %s: %v", name, source, err))
+			continue
+		}
+		_ = supervisor.AppendLog(d, fmt.Sprintf("sparkgate: the driver's %s, as %s served it:\n%s", name, source, content))
+	}
 }

@@ -29,6 +29,9 @@ var fileListConfs = []string{
 	"spark.yarn.dist.archives", "spark.yarn.dist.files", "spark.yarn.dist.jars",
 }
 
+// yarnConnectWait is how long Hadoop's YARN client keeps trying to reach the RM.
+const yarnConnectWait = "spark.hadoop.yarn.resourcemanager.connect.max-wait.ms"
+
 var listSeparator = regexp.MustCompile(`[, ]+`)
 
 // Command validates spec against the server's policy and returns the spark-submit argument
@@ -110,6 +113,10 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 	switch {
 	case strings.HasPrefix(l.cfg.Master, "yarn"):
 		conf["spark.yarn.tags"] = strings.Trim(l.cfg.ClusterTag+","+tag+","+conf["spark.yarn.tags"], ",")
+		if _, set := conf[yarnConnectWait]; !set && l.cfg.SubmitWait > 0 {
+			// an RM down at submit delays the application; Hadoop's client keeps trying
+			conf[yarnConnectWait] = strconv.FormatInt(l.cfg.SubmitWait.Milliseconds(), 10)
+		}
 		if l.deployMode(spec) == "cluster" {
 			// spark-submit lets go once YARN accepted the application: no JVM per application
 			// here; the RM is asked how it goes (package yarn)

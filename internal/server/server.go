@@ -26,6 +26,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/leakcheck"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/metrics"
+	"github.com/sparkgate/sparkgate/internal/standalone"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
 	"github.com/sparkgate/sparkgate/internal/store/postgres"
@@ -64,7 +65,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		SparkHome: cfg.SparkHome, Master: cfg.SparkMaster, DeployMode: cfg.DeployMode,
 		LocalDirWhitelist: cfg.LocalDirWhitelist, ConfBlacklist: cfg.ConfBlacklist, Impersonation: cfg.Impersonation,
 		AppsDir: filepath.Join(dataDir, "apps"), SupervisorCmd: []string{self, "supervise", "--detach"},
-		Env: os.Environ(), ClusterTag: cfg.ClusterTag,
+		Env: os.Environ(), ClusterTag: cfg.ClusterTag, SubmitWait: cfg.ClusterSubmitWait,
 	}
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -113,13 +114,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("identify the applications' directory: %w", err)
 	}
-	if clusterMode(cfg) {
+	if adoptsAcrossHosts(cfg) {
 		// the ResourceManager, not a directory, tells whether an application lives: every
 		// instance on it, whatever its data directory, may adopt the others' sessions
 		volume = "yarn-cluster " + cfg.YarnRMURL + " " + cfg.ClusterTag
 	}
 	m := metrics.New()
-	backend := clusterBackend(cfg, l, m, log)
+	backend := clusterBackend(cfg, l, s.launcher.SupervisorCmd[0], m, log)
 	logs := logfile.New()
 	inst := instance.New(instance.Config{ID: cfg.InstanceID, Addr: cfg.Addr, Volume: volume, Lease: cfg.Lease,
 		RetainFinished: cfg.RetainFinished, IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL},
@@ -133,7 +134,7 @@ func (s *Server) Run(ctx context.Context) error {
 		// an application on a cluster manager is worth asking about as often as it is asked
 		limits.FollowInterval = cfg.ClusterPollInterval
 	}
-	if clusterMode(cfg) {
+	if adoptsAcrossHosts(cfg) {
 		limits.ResubmitGrace = max(2*cfg.LaunchTimeout, 2*time.Minute)
 	}
 	batches := batch.New(batch.Config{Limits: limits, InstanceID: cfg.InstanceID, ReservationTTL: cfg.ReservationTTL,
@@ -204,25 +205,34 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// forgetFiles removes what a purged session leaves outside the store: its application's
-// directory, and the cached index of its log.
-// clusterMode reports whether applications run on YARN in cluster mode, where the gateway
-// only submits them.
-func clusterMode(cfg *config.Config) bool {
+// adoptsAcrossHosts reports whether the cluster manager alone tells whether an application
+// lives, so that instances with different data directories may adopt each other's sessions:
+// YARN in cluster mode, where the RM finds every application by its tag. (A standalone
+// driver is found by the id its submission recorded in the applications' directory.)
+func adoptsAcrossHosts(cfg *config.Config) bool {
 	return cfg.SparkMaster == "yarn" && cfg.DeployMode == "cluster"
 }
 
 // clusterBackend is where applications run: YARN's, followed through its ResourceManager, or
 // the local launcher's processes (local mode, and Spark standalone in client mode).
-func clusterBackend(cfg *config.Config, l *launcher.Launcher, m *metrics.Metrics, log *slog.Logger) launcher.Backend {
+func clusterBackend(cfg *config.Config, l *launcher.Launcher, self string, m *metrics.Metrics, log *slog.Logger) launcher.Backend {
+	requests := func(outcome string) { m.ClusterRequests.WithLabelValues(outcome).Inc() }
+	if strings.HasPrefix(cfg.SparkMaster, "spark://") && cfg.DeployMode == "cluster" {
+		log.Info("drivers run on the Spark standalone cluster", "rest", cfg.StandaloneRESTURLs, "web", cfg.StandaloneWebURLs)
+		return standalone.New(l, standalone.NewMaster(cfg.StandaloneRESTURLs, cfg.StandaloneWebURLs), standalone.Config{
+			SubmitCmd: []string{self, "standalone-submit"}, SubmitWait: cfg.ClusterSubmitWait,
+			PollInterval: cfg.ClusterPollInterval, Requests: requests}, log.With("component", "standalone"))
+	}
 	if cfg.SparkMaster != "yarn" {
 		return l
 	}
 	log.Info("applications run on YARN", "rm", cfg.YarnRMURL, "deploy_mode", cfg.DeployMode)
 	return yarn.New(l, yarn.NewResourceManager(cfg.YarnRMURL), yarn.Config{PollInterval: cfg.ClusterPollInterval,
-		Requests: func(outcome string) { m.ClusterRequests.WithLabelValues(outcome).Inc() }}, log.With("component", "yarn"))
+		Requests: requests}, log.With("component", "yarn"))
 }
 
+// forgetFiles removes what a purged session leaves outside the store: its application's
+// directory, and the cached index of its log.
 func forgetFiles(l *launcher.Launcher, logs *logfile.Index, sess *store.Session, log *slog.Logger) {
 	logs.Forget(l.LogPath(sess.Tag))
 	if err := l.Remove(sess.Tag); err != nil {

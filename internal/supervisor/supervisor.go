@@ -171,7 +171,7 @@ func Run(d Dir, argv []string) int {
 	}
 	if _, err := os.Stat(d.path("started")); err == nil {
 		fmt.Fprintln(os.Stderr, "sparkgate: the application's previous supervisor died after starting it; its outcome is unknown")
-		_ = writeFileAtomic(d.path("exit.json"), mustJSON(&Exit{Code: -1, Lost: true, FinishedAt: time.Now()}))
+		_ = WriteFileAtomic(d.path("exit.json"), mustJSON(&Exit{Code: -1, Lost: true, FinishedAt: time.Now()}))
 		return ExitLost
 	}
 	if err := createDurably(d.path("started")); err != nil {
@@ -185,10 +185,10 @@ func Run(d Dir, argv []string) int {
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "sparkgate: cannot start %s: %v\n", argv[0], err)
-		_ = writeFileAtomic(d.path("exit.json"), mustJSON(&Exit{Code: -1, Error: err.Error(), FinishedAt: time.Now()}))
+		_ = WriteFileAtomic(d.path("exit.json"), mustJSON(&Exit{Code: -1, Error: err.Error(), FinishedAt: time.Now()}))
 		return ExitOK
 	}
-	_ = writeFileAtomic(d.path("info.json"), mustJSON(&info{PID: os.Getpid(), ChildPID: cmd.Process.Pid, StartedAt: time.Now()}))
+	_ = WriteFileAtomic(d.path("info.json"), mustJSON(&info{PID: os.Getpid(), ChildPID: cmd.Process.Pid, StartedAt: time.Now()}))
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	var werr error
@@ -214,7 +214,7 @@ func Run(d Dir, argv []string) int {
 	default:
 		exit.Code, exit.Error = -1, werr.Error()
 	}
-	if err := writeFileAtomic(d.path("exit.json"), mustJSON(exit)); err != nil {
+	if err := WriteFileAtomic(d.path("exit.json"), mustJSON(exit)); err != nil {
 		fmt.Fprintf(os.Stderr, "sparkgate supervise: record exit: %v\n", err)
 	}
 	return ExitOK
@@ -343,7 +343,9 @@ func createDurably(path string) error {
 	return syncDir(filepath.Dir(path))
 }
 
-func writeFileAtomic(path string, data []byte) error {
+// WriteFileAtomic writes a file of the application's directory atomically and durably: a
+// reader sees all of it or nothing, after a crash too.
+func WriteFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {

@@ -1,0 +1,112 @@
+package standalone
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/supervisor"
+)
+
+// Record is what the submission left in the application's directory (submission.json): the
+// driver's id once a Master accepted it, or why it was refused.
+type Record struct {
+	DriverID    string    `json:"driverId,omitempty"`
+	Refused     string    `json:"refused,omitempty"`
+	SubmittedAt time.Time `json:"submittedAt"`
+}
+
+// submitRetryMax bounds the wait between two tries while no Master can be reached.
+const submitRetryMax = 30 * time.Second
+
+// Submit is the internal command "sparkgate standalone-submit" that the launcher's supervisor
+// runs in place of spark-submit in standalone cluster mode: it sends the request file to the
+// Masters' REST submission servers and records the answer; no JVM. While no Master can be
+// reached (nothing was submitted) it tries again, with a backoff of 1, 2, 4 … s (at most
+// 30 s), for --wait: an outage of the cluster manager delays a create, it does not lose it.
+// It exits 0 once a Master accepted the driver and 1 when it was refused or not reached.
+func Submit(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sparkgate standalone-submit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	request := fs.String("request", "", "the CreateSubmissionRequest to send (JSON)")
+	record := fs.String("record", "", "where to record the answer")
+	rest := fs.String("rest", "", "the Masters' REST submission servers, comma-separated")
+	web := fs.String("web", "", "the Masters' web UIs, comma-separated")
+	wait := fs.Duration("wait", 15*time.Minute, "how long to keep trying while no Master can be reached")
+	if err := fs.Parse(args); err != nil || *request == "" || *record == "" || *rest == "" {
+		fmt.Fprintln(stderr, "usage: sparkgate standalone-submit --request FILE --record FILE --rest URL[,URL] [--web URL[,URL]] [--wait D]")
+		return 64
+	}
+	var req CreateRequest
+	b, err := os.ReadFile(*request)
+	if err == nil {
+		err = json.Unmarshal(b, &req)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sparkgate: read the submission: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	m := NewMaster(strings.Split(*rest, ","), strings.Split(*web, ","))
+	deadline := time.Now().Add(*wait)
+	for backoff := time.Second; ; backoff = min(2*backoff, submitRetryMax) {
+		id, err := m.Create(ctx, &req)
+		switch {
+		case err == nil:
+			fmt.Fprintf(stdout, "sparkgate: the Spark Master accepted the driver as %s\n", id)
+			return finish(stderr, *record, Record{DriverID: id, SubmittedAt: time.Now()}, 0)
+		case !errors.Is(err, ErrUnreachable) || time.Now().Add(backoff).After(deadline):
+			fmt.Fprintf(stdout, "sparkgate: the driver was not submitted: %v\n", err)
+			return finish(stderr, *record, Record{Refused: err.Error(), SubmittedAt: time.Now()}, 1)
+		}
+		fmt.Fprintf(stdout, "sparkgate: %v; trying again in %s\n", err, backoff)
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(stdout, "sparkgate: the submission was stopped before a Master could be reached")
+			return finish(stderr, *record, Record{Refused: "stopped before a Spark Master could be reached", SubmittedAt: time.Now()}, 1)
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func finish(stderr io.Writer, path string, r Record, code int) int {
+	if err := writeRecord(path, r); err != nil {
+		fmt.Fprintf(stderr, "sparkgate: record the submission: %v\n", err)
+		return 1
+	}
+	return code
+}
+
+// writeRecord writes the record atomically and durably.
+func writeRecord(path string, r Record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return supervisor.WriteFileAtomic(path, b)
+}
+
+// readRecord reads the record; ok is false while there is none.
+func readRecord(path string) (Record, bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Record{}, false, nil
+	}
+	if err != nil {
+		return Record{}, false, err
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Record{}, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	return r, true, nil
+}
