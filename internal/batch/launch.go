@@ -55,8 +55,7 @@ func (m *Manager) launch(id int64) (string, int) {
 		m.finish(id, sess.Tag, app.End)
 		return "", 0
 	case app.Status == supervisor.Running:
-		m.markRunning(id, nil)
-		m.watch(id, sess.Tag)
+		m.watch(id, sess.Tag) // which marks it running once it runs
 		return "", 0
 	}
 	if wait := sess.ResubmitWait(m.cfg.ResubmitGrace, m.now()); wait > 0 {
@@ -86,7 +85,7 @@ func (m *Manager) launch(id int64) (string, int) {
 	m.spawned[id] = pid
 	m.mu.Unlock()
 	m.metrics.Launches.Inc()
-	m.markRunning(id, &store.Launch{SupervisorPID: pid, LaunchedAt: m.now()})
+	m.recordLaunch(id, &store.Launch{SupervisorPID: pid, LaunchedAt: m.now()})
 	m.watch(id, sess.Tag)
 	m.log.Info("launched batch", "id", id, "tag", sess.Tag, "supervisor_pid", pid)
 	return sess.Tag, pid

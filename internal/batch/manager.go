@@ -154,8 +154,7 @@ func (m *Manager) Recover(sess *store.Session) {
 	case app.Status == supervisor.Finished:
 		m.finish(sess.ID, sess.Tag, app.End)
 	case app.Status == supervisor.Running:
-		m.markRunning(sess.ID, nil)
-		m.watch(sess.ID, sess.Tag)
+		m.watch(sess.ID, sess.Tag) // which marks it running once it runs
 	default:
 		m.enqueue(sess.ID)
 	}

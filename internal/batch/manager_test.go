@@ -80,6 +80,26 @@ func TestOutcomeMapping(t *testing.T) {
 	}
 }
 
+// A batch the cluster manager does not run yet (being submitted, waiting for resources) stays
+// starting, as in Livy; it is running once the cluster manager runs it.
+func TestABatchIsRunningOnlyOnceTheClusterManagerRunsIt(t *testing.T) {
+	st, fl := storetest.Embedded(t), launchertest.New(t.TempDir())
+	fl.Submitting = true
+	m := newTestManager(t, st, fl)
+	created, err := m.Create(context.Background(), &livy.CreateBatchRequest{File: "/job.jar"}, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := created.Session.Tag
+	eventually(t, "the launch", func() bool { return len(fl.Starts(tag)) == 1 })
+	time.Sleep(50 * time.Millisecond)
+	if got := stateOf(t, st, created.Session.ID); got != store.StateStarting {
+		t.Fatalf("state %s while the cluster manager does not run it, want starting", got)
+	}
+	fl.Submitted(tag)
+	eventually(t, "running", func() bool { return stateOf(t, st, created.Session.ID) == store.StateRunning })
+}
+
 // DELETE kills: SIGTERM to the application, and its exit afterwards does not turn the batch
 // into dead or success.
 func TestDeleteWinsOverTheExitThatFollows(t *testing.T) {

@@ -26,6 +26,7 @@ func (m *Manager) watch(id int64, tag string) {
 			forget()
 		},
 		Observed: func(app launcher.App) { m.observed(id, app) },
+		Running:  func() { m.markRunning(id) },
 		NeverStarted: func() {
 			m.log.Warn("application never started; launching again", "id", id, "tag", tag)
 			forget()
@@ -40,14 +41,24 @@ func (m *Manager) update(p *store.UpdateParams) (*store.Session, error) {
 	return store.UpdateUntilRecorded(m.ctx, m.store, p, m.log)
 }
 
-func (m *Manager) markRunning(id int64, launch *store.Launch) {
+// markRunning records that the batch's application runs: its supervisor's process here, or
+// the cluster manager runs it (not while it is being submitted or waits for resources).
+func (m *Manager) markRunning(id int64) {
 	running := store.StateRunning
-	_, err := m.update(&store.UpdateParams{
-		Kind: store.KindBatch, ID: id, IfStates: []store.State{store.StateStarting, store.StateRunning},
-		State: &running, Launch: launch, Now: m.now(),
-	})
-	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
-		m.log.Error("record batch running", "id", id, "err", err)
+	m.record(id, &store.UpdateParams{State: &running})
+}
+
+// recordLaunch records the launch of the batch's application; it stays starting until the
+// application is seen running.
+func (m *Manager) recordLaunch(id int64, launch *store.Launch) {
+	m.record(id, &store.UpdateParams{Launch: launch})
+}
+
+func (m *Manager) record(id int64, p *store.UpdateParams) {
+	p.Kind, p.ID, p.Now = store.KindBatch, id, m.now()
+	p.IfStates = []store.State{store.StateStarting, store.StateRunning}
+	if _, err := m.update(p); err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
+		m.log.Error("record batch launch", "id", id, "err", err)
 	}
 }
 

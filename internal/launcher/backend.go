@@ -45,6 +45,11 @@ type App struct {
 	Status supervisor.Status
 	// End says how it ended, once Status is Finished.
 	End *End
+	// Submitting says, of a Running application, that the cluster manager does not run it yet:
+	// it is being handed over (the cluster manager may be unreachable meanwhile), or waits
+	// for resources (YARN's ACCEPTED, a standalone driver SUBMITTED). Its session stays
+	// starting, as in Livy.
+	Submitting bool
 	// ID is the cluster manager's id of the application (application_…, app-…), when the
 	// backend asks one; "" until it is known.
 	ID string

@@ -188,7 +188,7 @@ func (b *Backend) Inspect(ctx context.Context, tag string) (launcher.App, error)
 		}
 		st, exit, err := b.Process(tag)
 		if err != nil || st != supervisor.Finished {
-			return launcher.App{Status: st}, err // being submitted
+			return launcher.App{Status: st, Submitting: st == supervisor.Running}, err // being submitted
 		}
 		return launcher.App{Status: st, End: &launcher.End{Outcome: launcher.Failed, ExitCode: 1,
 			Reason: "the submission to the Spark Master ended without an answer: " + exit.Describe()}}, nil
@@ -203,6 +203,7 @@ func (b *Backend) Inspect(ctx context.Context, tag string) (launcher.App, error)
 	case err != nil:
 		return app, err
 	case !known && time.Since(rec.SubmittedAt) < forgottenGrace:
+		app.Submitting = true
 		return app, nil
 	case !known:
 		app.Status, app.End = supervisor.Finished, &launcher.End{Outcome: launcher.Failed, ExitCode: 1,
@@ -213,6 +214,7 @@ func (b *Backend) Inspect(ctx context.Context, tag string) (launcher.App, error)
 		app.DriverLogURL = fmt.Sprintf("%s/logPage/?driverId=%s&logType=stderr", drv.WorkerUI, drv.ID)
 	}
 	if !drv.ended() {
+		app.Submitting = drv.State == "SUBMITTED" // waiting for a Worker with room for it
 		if drv.State == "RUNNING" {
 			app.SparkUIURL = b.aliveMaster() // its page of the driver's application links that application's UI
 		}

@@ -109,7 +109,7 @@ func TestADriverIsSubmittedOnceAndFollowedToItsEnd(t *testing.T) {
 	if n := len(f.master.Created()); n != 1 {
 		t.Fatalf("%d submissions for two starts of one tag, want 1", n)
 	}
-	if app.Status != supervisor.Running || !strings.HasPrefix(app.ID, "driver-") || app.SparkUIURL != f.master.URL ||
+	if app.Status != supervisor.Running || app.Submitting || !strings.HasPrefix(app.ID, "driver-") || app.SparkUIURL != f.master.URL ||
 		app.DriverLogURL != f.master.URL+"/logPage/?driverId="+app.ID+"&logType=stderr" {
 		t.Errorf("running driver: %+v; want its id, the Master's page and the Worker's log page", app)
 	}
@@ -227,7 +227,7 @@ func TestAMasterUnreachableAtSubmitDelaysTheDriverWithoutLosingIt(t *testing.T) 
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	if app, _ := b.Inspect(context.Background(), tag); app.Status == supervisor.Finished || app.ID != "" {
+	if app, _ := b.Inspect(context.Background(), tag); app.Status != supervisor.Running || !app.Submitting || app.ID != "" {
 		t.Fatalf("with no Master: %+v; want it still being submitted", app)
 	}
 	// the Master comes (back) at that address

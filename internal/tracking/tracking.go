@@ -29,6 +29,9 @@ type Events struct {
 	// Observed, when set, receives the application whenever its id or links changed (a
 	// cluster manager gives the id at submission and the UI's URL once it runs).
 	Observed func(app launcher.App)
+	// Running, when set, is called once, when the application is first seen running (not
+	// Submitting any more).
+	Running func()
 	// NeverStarted, when set, is called after the application showed no sign of running for
 	// StartGrace (a launch that was lost); the handle then stops following, and the caller
 	// launches again. When nil, the handle keeps waiting.
@@ -129,6 +132,7 @@ func (t *Tracker) Following(id int64) bool {
 func (t *Tracker) run(h *Handle, ev Events) {
 	var notRunningSince time.Time
 	var seen launcher.App
+	toldRunning := false
 	for {
 		select {
 		case <-t.ctx.Done():
@@ -152,6 +156,10 @@ func (t *Tracker) run(h *Handle, ev Events) {
 			return
 		case supervisor.Running:
 			notRunningSince = time.Time{}
+			if ev.Running != nil && !app.Submitting && !toldRunning {
+				toldRunning = true
+				ev.Running()
+			}
 		case supervisor.NotStarted:
 			// The supervisor has not taken its lock yet, or it met an inspection and gave way.
 			if ev.NeverStarted == nil {

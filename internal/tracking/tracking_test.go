@@ -147,3 +147,27 @@ func TestAHandleReportsEachNewIdAndLinkOnce(t *testing.T) {
 		t.Errorf("%d more observations of an unchanged application", len(seen))
 	}
 }
+
+func TestRunningIsToldOnceWhenTheClusterManagerRunsTheApplication(t *testing.T) {
+	apps := newFakeApps()
+	apps.apps["s"] = launcher.App{Status: supervisor.Running, Submitting: true}
+	var group lifecycle.Group
+	group.Start(context.Background())
+	defer group.Stop()
+	tr := New(&group, apps, time.Millisecond, slog.New(slog.DiscardHandler))
+	var running atomic.Int32
+	h := tr.Follow(6, "s", Events{Ended: func(*launcher.End) {}, Running: func() { running.Add(1) }})
+	time.Sleep(30 * time.Millisecond)
+	if n := running.Load(); n != 0 {
+		t.Fatalf("told running %d times while it was being submitted", n)
+	}
+	apps.mu.Lock()
+	apps.apps["s"] = launcher.App{Status: supervisor.Running}
+	apps.mu.Unlock()
+	time.Sleep(30 * time.Millisecond)
+	apps.set("s", supervisor.Finished)
+	waitDone(t, h)
+	if n := running.Load(); n != 1 {
+		t.Errorf("told running %d times, want once", n)
+	}
+}

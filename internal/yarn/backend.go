@@ -79,12 +79,14 @@ func (b *Backend) Inspect(ctx context.Context, tag string) (launcher.App, error)
 // unknownToRM is an application that YARN does not know (yet, or any more).
 func unknownToRM(st supervisor.Status, exit *supervisor.Exit) launcher.App {
 	switch {
+	case st == supervisor.Running:
+		return launcher.App{Status: st, Submitting: true} // spark-submit is submitting it
 	case st != supervisor.Finished:
-		return launcher.App{Status: st} // never started, or spark-submit is submitting it
+		return launcher.App{Status: st} // never started
 	case !exit.Success():
 		return launcher.App{Status: st, End: launcher.EndOf(exit)} // the submission failed
 	case time.Since(exit.FinishedAt) < forgottenGrace:
-		return launcher.App{Status: supervisor.Running}
+		return launcher.App{Status: supervisor.Running, Submitting: true}
 	default:
 		return launcher.App{Status: st, End: &launcher.End{Outcome: launcher.Failed, ExitCode: 1,
 			Reason: "spark-submit submitted the application, but the ResourceManager does not know it (any more)"}}
@@ -96,7 +98,8 @@ func unknownToRM(st supervisor.Status, exit *supervisor.Exit) launcher.App {
 // outcome is YARN's KILLED, or failed when YARN or spark-submit says so (a client-mode
 // driver's exit status is the truth YARN does not see), or succeeded.
 func merge(st supervisor.Status, exit *supervisor.Exit, a *Application) launcher.App {
-	app := launcher.App{Status: supervisor.Running, ID: a.ID, DriverLogURL: a.AMContainerLogs}
+	app := launcher.App{Status: supervisor.Running, ID: a.ID, DriverLogURL: a.AMContainerLogs,
+		Submitting: active(a.State) && a.State != "RUNNING"} // NEW … ACCEPTED: YARN does not run it yet
 	if a.State == "RUNNING" {
 		app.SparkUIURL = a.TrackingURL // before, it points at the RM's page of the attempt
 	}

@@ -64,6 +64,9 @@ func TestTheResourceManagerTellsStateIdLinksAndTrueFinalStatus(t *testing.T) {
 			if app.Status != c.status || app.ID != id || app.DriverLogURL != a.AMContainerLogs {
 				t.Errorf("got %+v", app)
 			}
+			if app.Submitting != (c.state == "ACCEPTED") {
+				t.Errorf("submitting = %v in state %s; YARN runs it from RUNNING on", app.Submitting, c.state)
+			}
 			if (c.state == "RUNNING") != (app.SparkUIURL == a.TrackingURL) {
 				t.Errorf("sparkUiUrl %q in state %s; the tracking URL is the UI only while it runs", app.SparkUIURL, c.state)
 			}

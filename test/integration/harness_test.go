@@ -38,6 +38,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	stopStandalone()
+	removeJavaJobs()
 	stopYarn()
 	os.RemoveAll(dir)
 	os.Exit(code)

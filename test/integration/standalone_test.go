@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 type standalone struct {
 	master string // spark://127.0.0.1:port
 	webUI  string // http://127.0.0.1:port
+	rest   string // the REST submission server, http://127.0.0.1:port
 	procs  []*exec.Cmd
 	dir    string
 }
@@ -54,7 +56,8 @@ func startStandalone(home string) (*standalone, error) {
 		"spark.deploy.defaultCores 1\n"), 0o600); err != nil {
 		return nil, err
 	}
-	c := &standalone{master: "spark://127.0.0.1:" + masterPort, webUI: "http://127.0.0.1:" + webPort, dir: dir}
+	c := &standalone{master: "spark://127.0.0.1:" + masterPort, webUI: "http://127.0.0.1:" + webPort,
+		rest: "http://127.0.0.1:" + restPort, dir: dir}
 	run := func(name string, args ...string) error {
 		cmd := exec.Command(filepath.Join(home, "bin", "spark-class"), args...)
 		cmd.Env = append(os.Environ(), "SPARK_LOCAL_IP=127.0.0.1", "SPARK_LOG_DIR="+dir, "SPARK_WORKER_DIR="+filepath.Join(dir, "work"))
@@ -74,7 +77,7 @@ func startStandalone(home string) (*standalone, error) {
 		"--webui-port", webPort, "--properties-file", conf); err != nil {
 		return nil, err
 	}
-	if err := run("worker", "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "4", "--memory", "3g",
+	if err := run("worker", "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "8", "--memory", "8g",
 		"--webui-port", port(), "--work-dir", filepath.Join(dir, "work"), c.master); err != nil {
 		c.stop()
 		return nil, err
@@ -104,16 +107,19 @@ func (c *standalone) json(v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// appState is the state of application id as the Master tells it ("" when it knows none).
+// appState is the state of application or driver id as the Master tells it ("" when it knows
+// none).
 func (c *standalone) appState(id string) string {
 	var st struct {
-		Active    []struct{ ID, State string } `json:"activeapps"`
-		Completed []struct{ ID, State string } `json:"completedapps"`
+		Active           []struct{ ID, State string } `json:"activeapps"`
+		Completed        []struct{ ID, State string } `json:"completedapps"`
+		ActiveDrivers    []struct{ ID, State string } `json:"activedrivers"`
+		CompletedDrivers []struct{ ID, State string } `json:"completeddrivers"`
 	}
 	if c.json(&st) != nil {
 		return ""
 	}
-	for _, a := range append(st.Active, st.Completed...) {
+	for _, a := range slices.Concat(st.Active, st.Completed, st.ActiveDrivers, st.CompletedDrivers) {
 		if a.ID == id {
 			return a.State
 		}

@@ -25,12 +25,17 @@ type Fake struct {
 	exits   map[string]*supervisor.Exit
 	ids     map[string]string
 	signals map[string][]syscall.Signal
+	// Submitting makes every started application report Submitting until SetSubmitting
+	// says otherwise (a cluster manager that does not run it yet).
+	Submitting bool
+	submitted  map[string]bool // tags no longer submitting
 }
 
 // New returns a fake whose logs live in dir.
 func New(dir string) *Fake {
 	return &Fake{dir: dir, starts: map[string][][]string{}, status: map[string]supervisor.Status{},
-		exits: map[string]*supervisor.Exit{}, ids: map[string]string{}, signals: map[string][]syscall.Signal{}}
+		exits: map[string]*supervisor.Exit{}, ids: map[string]string{}, signals: map[string][]syscall.Signal{},
+		submitted: map[string]bool{}}
 }
 
 func (f *Fake) Command(spec *launcher.Spec, tag string) ([]string, error) {
@@ -54,6 +59,7 @@ func (f *Fake) Inspect(_ context.Context, tag string) (launcher.App, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	app := launcher.App{Status: f.status[tag], ID: f.ids[tag]}
+	app.Submitting = app.Status == supervisor.Running && f.Submitting && !f.submitted[tag]
 	if app.Status == supervisor.Finished {
 		exit := f.exits[tag]
 		if exit == nil {
@@ -82,6 +88,13 @@ func (f *Fake) SetStatus(tag string, st supervisor.Status) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.status[tag] = st
+}
+
+// Submitted makes the application of tag run at its cluster manager.
+func (f *Fake) Submitted(tag string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.submitted[tag] = true
 }
 
 // End makes the application of tag finish with exit.
