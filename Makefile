@@ -82,12 +82,17 @@ bench-sessions: deps build ## benchmark interactive sessions on real Spark (crea
 	$(GO) test -run '^$$' -bench StatementRoundTrip -benchtime 300x -count 3 ./internal/api/
 
 .PHONY: bench-follow
-bench-follow: build ## benchmark following 0, 200 and 1000 applications on YARN (stub ResourceManager): RSS, CPU, RM requests
-	$(GO) run ./bench/follow -bin ./$(BIN) $(ARGS)
+bench-follow: build ## benchmark following 0, 200 and 1000 applications on YARN and on Spark standalone (stub cluster managers): RSS, CPU, requests
+	$(GO) run ./bench/follow -bin ./$(BIN) -cluster yarn $(ARGS)
+	$(GO) run ./bench/follow -bin ./$(BIN) -cluster standalone $(ARGS)
 
 .PHONY: bench-yarn
 bench-yarn: deps build ## benchmark POST-to-appId on the test YARN (cluster mode) against spark-submit by hand
 	$(SPARK_ENV) $(YARN_ENV) $(GO) test -run '^$$' -bench YarnSubmission -benchtime 5x -timeout 30m ./test/integration/
+
+.PHONY: bench-standalone
+bench-standalone: deps build ## benchmark POST-to-appId on a test Spark standalone cluster (cluster mode) against spark-submit by hand
+	$(SPARK_ENV) $(GO) test -run '^$$' -bench StandaloneSubmission -benchtime 5x -timeout 30m ./test/integration/
 
 .PHONY: bench-pg
 bench-pg: deps build ## benchmark two instances on a throwaway PostgreSQL (replayed PUT, creates, failover)

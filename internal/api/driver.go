@@ -3,6 +3,9 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -103,4 +106,47 @@ func (s *Server) driverResult(r *http.Request, sess *store.Session) (*reply, err
 		return nil, err
 	}
 	return ok(livy.Message{Msg: "ok"})
+}
+
+// driverFile serves a driver in the cluster a file of the gateway's disk that a call handed it
+// (interactive.Call.Fetch): one of its session's uploads, or a whitelisted local file. The
+// upload lives on the instance that received it, the one the driver polls: a request that
+// reaches another instance is passed on to that one, streamed.
+func (s *Server) driverFile(w http.ResponseWriter, r *http.Request) {
+	sess, err := s.driverSession(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if r.Header.Get(forwardedHeader) == "" {
+		if addr := s.sessions.CallPeer(r.Context(), sess); addr != "" {
+			proxy := &httputil.ReverseProxy{
+				Rewrite: func(pr *httputil.ProxyRequest) {
+					pr.SetURL(&url.URL{Scheme: "http", Host: addr})
+					pr.Out.Header.Set(forwardedHeader, "1")
+				},
+				Transport: peerClient.Transport,
+			}
+			proxy.ServeHTTP(w, r)
+			return
+		}
+	}
+	path, err := s.sessions.DriverFile(sess, r.URL.Query().Get("path"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		s.writeError(w, r, errkind.New(errkind.NotFound, "no file %q for this driver", r.URL.Query().Get("path")))
+		return
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
+		s.writeError(w, r, errkind.New(errkind.NotFound, "no file %q for this driver", r.URL.Query().Get("path")))
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, r, "", info.ModTime(), f)
 }

@@ -40,6 +40,7 @@ func (s *Server) sessionRoutes() {
 	s.handle(interactive.RouteNext, s.asDriver(s.driverNext))
 	s.handle(interactive.RouteResult, s.asDriver(s.driverResult))
 	s.handle(interactive.RouteAnswer, s.asDriver(s.driverAnswer))
+	s.mux.HandleFunc(interactive.RouteFile, s.driverFile)
 }
 
 func notImplemented(*http.Request) (*reply, error) {

@@ -37,6 +37,9 @@ type Call struct {
 	Kind   string `json:"kind,omitempty"`
 	Cursor int    `json:"cursor,omitempty"`
 	URI    string `json:"uri,omitempty"`
+	// Fetch says that URI is a file on the gateway's disk, which a driver in the cluster
+	// cannot read: it downloads it from RouteFile first.
+	Fetch bool `json:"fetch,omitempty"`
 }
 
 // CallAnswer is the driver's answer to a call: a result, or the error that prevented it.

@@ -58,6 +58,9 @@ type Config struct {
 	SweepInterval time.Duration
 	// GatewayTimeout is how long a driver that reaches no gateway keeps trying before it exits.
 	GatewayTimeout time.Duration
+	// RemoteDrivers says that drivers run in the cluster (YARN cluster mode), where the
+	// gateway's disk is out of their reach: they download the local files added to them.
+	RemoteDrivers bool
 }
 
 // Manager runs interactive sessions. Start it before use and Stop it to end its goroutines;

@@ -23,6 +23,8 @@ const (
 	RouteNext   = "GET /driver/sessions/{ref}/next"              // long poll: a Message, or 204
 	RouteResult = "POST /driver/sessions/{ref}/statements/{sid}" // body {"output"} or {"progress"}
 	RouteAnswer = "POST /driver/sessions/{ref}/calls/{cid}"      // body CallAnswer
+	// RouteFile serves a driver in the cluster the file of a Call with Fetch (?path=).
+	RouteFile = "GET /driver/sessions/{ref}/files"
 )
 
 // The query parameters of a poll (Poll).

@@ -58,7 +58,7 @@ func (m *Manager) AddResource(ctx context.Context, id int64, op, uri string) err
 }
 
 func (m *Manager) addResource(ctx context.Context, id int64, op, uri string) error {
-	answer, err := m.Call(ctx, id, &Call{Op: op, URI: uri})
+	answer, err := m.Call(ctx, id, &Call{Op: op, URI: uri, Fetch: m.cfg.RemoteDrivers && onGatewayDisk(uri)})
 	if err != nil {
 		return err
 	}
@@ -97,6 +97,28 @@ func (m *Manager) Upload(ctx context.Context, id int64, op, filename string, con
 		return fmt.Errorf("store upload: %w", err)
 	}
 	return m.addResource(ctx, id, op, path)
+}
+
+// onGatewayDisk reports whether a resolved reference names a file of this host's (a path or
+// file: URI; local: names one present on every node, and other schemes are remote).
+func onGatewayDisk(uri string) bool {
+	return strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "file:")
+}
+
+// DriverFile is the file of this host that the driver of sess may download (RouteFile): one
+// of its session's uploads, or a file the local-path whitelist lets users add.
+func (m *Manager) DriverFile(sess *store.Session, path string) (string, error) {
+	if uploads := m.uploadDir(sess.Tag); strings.HasPrefix(filepath.Clean(path), uploads+"/") {
+		return filepath.Clean(path), nil
+	}
+	resolved, err := m.launcher.Resolve("path", path)
+	if err != nil {
+		return "", errkind.New(errkind.NotFound, "no file %q for this driver", path)
+	}
+	if !onGatewayDisk(resolved) {
+		return "", errkind.New(errkind.NotFound, "no file %q for this driver", path)
+	}
+	return strings.TrimPrefix(resolved, "file:"), nil
 }
 
 // Touch records activity on a session (Livy's connect).

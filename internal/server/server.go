@@ -114,7 +114,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("identify the applications' directory: %w", err)
 	}
-	if adoptsAcrossHosts(cfg) {
+	if yarnClusterMode(cfg) {
 		// the ResourceManager, not a directory, tells whether an application lives: every
 		// instance on it, whatever its data directory, may adopt the others' sessions
 		volume = "yarn-cluster " + cfg.YarnRMURL + " " + cfg.ClusterTag
@@ -134,7 +134,7 @@ func (s *Server) Run(ctx context.Context) error {
 		// an application on a cluster manager is worth asking about as often as it is asked
 		limits.FollowInterval = cfg.ClusterPollInterval
 	}
-	if adoptsAcrossHosts(cfg) {
+	if yarnClusterMode(cfg) {
 		limits.ResubmitGrace = max(2*cfg.LaunchTimeout, 2*time.Minute)
 	}
 	batches := batch.New(batch.Config{Limits: limits, InstanceID: cfg.InstanceID, ReservationTTL: cfg.ReservationTTL,
@@ -146,7 +146,7 @@ func (s *Server) Run(ctx context.Context) error {
 	sessions := interactive.New(interactive.Config{DataDir: s.dataDir, DriverURL: cfg.DriverURL, InstanceID: cfg.InstanceID,
 		Limits: limits, ReservationTTL: cfg.ReservationTTL,
 		Timeouts:       interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL},
-		GatewayTimeout: cfg.DriverGatewayTimeout},
+		GatewayTimeout: cfg.DriverGatewayTimeout, RemoteDrivers: yarnClusterMode(cfg)},
 		st, backend, logs, log.With("component", "sessions"))
 	if err := sessions.Start(ctx); err != nil {
 		return err
@@ -205,11 +205,12 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// adoptsAcrossHosts reports whether the cluster manager alone tells whether an application
-// lives, so that instances with different data directories may adopt each other's sessions:
-// YARN in cluster mode, where the RM finds every application by its tag. (A standalone
-// driver is found by the id its submission recorded in the applications' directory.)
-func adoptsAcrossHosts(cfg *config.Config) bool {
+// yarnClusterMode reports whether applications run on YARN in cluster mode. There the RM alone
+// tells whether an application lives, since it finds every one by its tag, so instances with
+// different data directories may adopt each other's sessions (a standalone driver, by
+// contrast, is found by the id its submission recorded in the applications' directory); and
+// session drivers run in the cluster, out of reach of the gateway's disk.
+func yarnClusterMode(cfg *config.Config) bool {
 	return cfg.SparkMaster == "yarn" && cfg.DeployMode == "cluster"
 }
 

@@ -47,6 +47,7 @@ func newFixture(t *testing.T) *fixture {
 	m := standalonetest.New()
 	t.Cleanup(m.Close)
 	f := &fixture{t: t, master: m, apps: t.TempDir(), jobs: t.TempDir(), rest: m.URL}
+	t.Cleanup(f.awaitSupervisors) // before the directories go: a supervisor may still write its exit
 	if err := os.WriteFile(filepath.Join(f.jobs, "job.jar"), []byte("not really a jar"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +80,19 @@ func (f *fixture) submit(b *standalone.Backend, tag string) launcher.App {
 		f.t.Fatal(err)
 	}
 	return f.await(b, tag, func(a launcher.App) bool { return a.ID != "" || a.Status == supervisor.Finished })
+}
+
+// awaitSupervisors waits for every application's supervisor to have recorded its exit.
+func (f *fixture) awaitSupervisors() {
+	entries, _ := os.ReadDir(f.apps)
+	for _, e := range entries {
+		d := supervisor.Dir(filepath.Join(f.apps, e.Name()))
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if st, _, _ := supervisor.Inspect(d); st != supervisor.Running {
+				break
+			}
+		}
+	}
 }
 
 func (f *fixture) await(b *standalone.Backend, tag string, done func(launcher.App) bool) launcher.App {

@@ -202,6 +202,14 @@ func sessionExtras(t *testing.T, s *server, id int) {
 		t.Errorf("completion = %d %s", r.status, r.body)
 	}
 
+	addAndUseFiles(t, s, id)
+}
+
+// addAndUseFiles adds a whitelisted Python module (add-pyfile) and uploads a file
+// (upload-file) to session id, then imports the one and reads the other in a statement.
+func addAndUseFiles(t *testing.T, s *server, id int) {
+	t.Helper()
+	path := fmt.Sprintf("/sessions/%d", id)
 	if r := s.do("POST", path+"/add-pyfile", fmt.Sprintf(`{"uri":%q}`, testdata(t, "jobs/greeting.py"))); r.status != 200 {
 		t.Errorf("add-pyfile = %d %s", r.status, r.body)
 	}

@@ -33,7 +33,7 @@ var (
 
 // sharedStandalone starts the cluster at the first call and returns it; stopStandalone (from
 // TestMain) stops it.
-func sharedStandalone(t *testing.T, home string) *standalone {
+func sharedStandalone(t testing.TB, home string) *standalone {
 	t.Helper()
 	standaloneOnce.Do(func() { standaloneCluster, standaloneErr = startStandalone(home) })
 	if standaloneErr != nil {

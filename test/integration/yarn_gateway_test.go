@@ -206,7 +206,8 @@ func openYarnSession(t *testing.T, s *server, body string) string {
 
 // An interactive session on YARN in cluster mode: its driver runs in YARN's application
 // master container and reaches the gateway over --driver-url with the settings it was shipped
-// in conf; Python and Scala statements run Spark jobs on YARN's executors, and DELETE kills
+// in conf; Python and Scala statements run Spark jobs on YARN's executors, a whitelisted
+// module and an uploaded file reach it (it downloads them from the gateway), and DELETE kills
 // the application on YARN.
 func TestYarnClusterSession(t *testing.T) {
 	home := sparkHome(t)
@@ -229,6 +230,11 @@ func TestYarnClusterSession(t *testing.T) {
 	}
 	if got := textOf(t, s.runStatement(0, `{"code":"sc.parallelize(1 to 10, 2).map(_ * 3).sum()","kind":"scala"}`)); !strings.Contains(got, "165") {
 		t.Errorf("a Scala job on YARN = %q, want 165", got)
+	}
+	// the driver cannot read the gateway's disk: it downloads what is added or uploaded
+	addAndUseFiles(t, s, 0)
+	if got := textOf(t, s.runStatement(0, `{"code":"import glob, tempfile\nsorted(p.split('/')[-1] for p in glob.glob(os.environ.get('SPARKGATE_WORK_DIR', tempfile.gettempdir()) + '/sparkgate-file-*/*'))"}`)); got != "['greeting.py', 'notes.txt']" {
+		t.Errorf("the driver's downloads = %s, want both files fetched from the gateway", got)
 	}
 	if r := s.do("DELETE", "/sessions/0", ""); r.status != 200 {
 		t.Fatalf("DELETE = %d %s", r.status, r.body)

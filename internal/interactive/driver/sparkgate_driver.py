@@ -22,6 +22,7 @@ import os
 import queue
 import re
 import rlcompleter
+import shutil
 import signal
 import sys
 import tempfile
@@ -82,6 +83,28 @@ def call(method, path, body=None, timeout=POLL_SECONDS + 10):
     if resp.status >= 400:
         raise GatewayError(resp.status)
     return resp.status, (json.loads(raw) if raw else None)
+
+
+def fetch(path):
+    """Downloads a file of the gateway's disk (this driver runs in the cluster, which cannot
+    read it) into a directory of its own, and returns the local copy's path."""
+    target = urllib.parse.urlsplit(URL)
+    cls = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+    conn = cls(target.netloc, timeout=POLL_SECONDS + 10)
+    try:
+        conn.request("GET", target.path + "/driver/sessions/%s/files?%s" % (SESSION, urllib.parse.urlencode({"path": path})),
+                     headers={"X-Sparkgate-Secret": SECRET})
+        resp = conn.getresponse()
+        if resp.status != 200:
+            raise GatewayError(resp.status)
+        parent = WORK_DIR if WORK_DIR and os.path.isdir(WORK_DIR) else None  # not in the cluster
+        local = os.path.join(tempfile.mkdtemp(prefix="sparkgate-file-", dir=parent),
+                             os.path.basename(path.rstrip("/")) or "file")
+        with open(local, "wb") as out:
+            shutil.copyfileobj(resp, out)
+        return local
+    finally:
+        conn.close()
 
 
 def exit_driver(code, why):
@@ -642,12 +665,14 @@ class Driver:
             op = c["op"]
             if op == "complete":
                 result = self.interpreter(c.get("kind")).complete(c.get("code", ""), c.get("cursor", 0))
-            elif op == "addJar":
-                result = self.add_jar(c["uri"])
-            elif op == "addPyFile":
-                result = self.sc.addPyFile(c["uri"])
-            elif op == "addFile":
-                result = self.sc.addFile(c["uri"])
+            elif op in ("addJar", "addPyFile", "addFile"):
+                uri = fetch(c["uri"]) if c.get("fetch") else c["uri"]
+                if op == "addJar":
+                    result = self.add_jar(uri)
+                elif op == "addPyFile":
+                    result = self.sc.addPyFile(uri)
+                else:
+                    result = self.sc.addFile(uri)
             else:
                 raise ValueError("unknown call %r" % op)
             answer = {"result": result}

@@ -5,7 +5,13 @@ Run by the Go test TestDriverUnitTests (make test), or alone:
 """
 import datetime
 import decimal
+import http.server
+import os
+import shutil
+import tempfile
+import threading
 import unittest
+import urllib.parse
 from unittest import mock
 
 import sparkgate_driver as drv
@@ -120,6 +126,60 @@ class GatewayRetryTest(unittest.TestCase):
             with self.assertRaises(Exited) as e:
                 drv.call_until_answered("GET", "/x")
         self.assertEqual(e.exception.args, (0,))
+
+
+class FetchTest(unittest.TestCase):
+    """A driver in the cluster downloads the gateway's file through its own channel."""
+
+    def test_downloads_the_file_with_the_drivers_secret(self):
+        seen = {}
+
+        class Gateway(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen["path"], seen["secret"] = self.path, self.headers.get("X-Sparkgate-Secret")
+                body = b"the content"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Gateway)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.shutdown)
+        work = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, work)
+        drv.configure({"SPARKGATE_URL": "http://127.0.0.1:%d/gw" % server.server_port, "SPARKGATE_WORK_DIR": work, "SPARKGATE_SESSION_ID": "7",
+                       "SPARKGATE_SECRET": "s3"})
+        local = drv.fetch("/data/apps/t/uploads/ab/data file.txt")
+        with open(local, "rb") as f:
+            self.assertEqual(f.read(), b"the content")
+        self.assertEqual(os.path.basename(local), "data file.txt")
+        self.assertEqual(seen["secret"], "s3")
+        self.assertEqual(urllib.parse.urlsplit(seen["path"]).path, "/gw/driver/sessions/7/files")
+        self.assertEqual(urllib.parse.parse_qs(urllib.parse.urlsplit(seen["path"]).query)["path"],
+                         ["/data/apps/t/uploads/ab/data file.txt"])
+
+    def test_a_refusal_is_an_error(self):
+        class Gateway(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(404)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Gateway)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.shutdown)
+        work = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, work)
+        drv.configure({"SPARKGATE_URL": "http://127.0.0.1:%d" % server.server_port, "SPARKGATE_WORK_DIR": work, "SPARKGATE_SESSION_ID": "7",
+                       "SPARKGATE_SECRET": "s"})
+        with self.assertRaises(drv.GatewayError):
+            drv.fetch("/etc/passwd")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,56 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkStandaloneSubmission compares, on the test standalone cluster in cluster mode, the
+// time from POST /batches to the batch's appId (the driver's id) with the time of spark-submit
+// by hand to its return (through the same REST submission server it returns once the Master
+// took the driver), alternating the two so that both meet the same machine (make
+// bench-standalone).
+func BenchmarkStandaloneSubmission(b *testing.B) {
+	t := b
+	home := os.Getenv("SPARK_HOME")
+	if home == "" {
+		b.Skip("needs SPARK_HOME (make bench-standalone)")
+	}
+	c := sharedStandalone(t, home)
+	defer stopStandalone()
+	jobs := javaJobs(t, home)
+	defer removeJavaJobs()
+	s := startServer(t, serverOpts{sparkHome: home, env: []string{"SPARK_LOCAL_IP=127.0.0.1"},
+		args: []string{"--spark-master", c.master, "--spark-deploy-mode", "cluster", "--standalone-rest-url", c.rest,
+			"--standalone-web-url", c.webUI, "--cluster-poll-interval", "200ms", "--local-dir-whitelist", jobs}})
+	defer s.stop()
+	pi := filepath.Join(jobs, "pi.jar")
+	var gateway, byHand []time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		id := s.createBatch(fmt.Sprintf(`{"file":"%s","args":["2"],"driverMemory":"512m","executorMemory":"512m"}`, pi))
+		for s.do("GET", fmt.Sprintf("/batches/%d", id), "").json(t)["appId"] == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		gateway = append(gateway, time.Since(start))
+
+		start = time.Now()
+		submit := exec.Command(filepath.Join(home, "bin", "spark-submit"), "--master", "spark://"+strings.TrimPrefix(c.rest, "http://"),
+			"--deploy-mode", "cluster", "--conf", "spark.master.rest.enabled=true", "--driver-memory", "512m",
+			"--executor-memory", "512m", "--class", "SparkPi", pi, "2")
+		submit.Env = append(os.Environ(), "SPARK_LOCAL_IP=127.0.0.1")
+		if out, err := submit.CombinedOutput(); err != nil || !strings.Contains(string(out), "driver-") {
+			b.Fatalf("spark-submit: %v\n%s", err, out)
+		}
+		byHand = append(byHand, time.Since(start))
+		s.waitState(id, sparkTimeout, "success", "dead")
+	}
+	b.ReportMetric(medianOf(gateway).Seconds(), "s-post-to-appId")
+	b.ReportMetric(medianOf(byHand).Seconds(), "s-spark-submit")
+	b.ReportMetric(medianOf(gateway).Seconds()/medianOf(byHand).Seconds(), "ratio")
+}
