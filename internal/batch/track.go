@@ -20,13 +20,23 @@ func (m *Manager) watch(id int64, tag string) {
 		defer m.mu.Unlock()
 		delete(m.spawned, id)
 	}
+	running := false // recorded running; the handle's events come from one goroutine
 	m.apps.Follow(id, tag, tracking.Events{
 		Ended: func(end *launcher.End) {
 			m.finish(id, tag, end)
 			forget()
 		},
-		Observed: func(app launcher.App) { m.observed(id, app) },
-		Running:  func() { m.markRunning(id) },
+		Observed: func(app launcher.App) {
+			// an id and a start seen at once are one update
+			m.observed(id, app, !app.Submitting && !running)
+			running = running || !app.Submitting
+		},
+		Running: func() {
+			if !running {
+				running = true
+				m.markRunning(id)
+			}
+		},
 		NeverStarted: func() {
 			m.log.Warn("application never started; launching again", "id", id, "tag", tag)
 			forget()
@@ -88,10 +98,15 @@ func (m *Manager) finish(id int64, tag string, end *launcher.End) {
 	}
 }
 
-// observed records the cluster manager's id of a batch's application and its links.
-func (m *Manager) observed(id int64, app launcher.App) {
+// observed records the cluster manager's id of a batch's application and its links, and that it
+// runs when running says so.
+func (m *Manager) observed(id int64, app launcher.App, running bool) {
 	p := store.AppSeen(store.KindBatch, id, app.ID, store.AppInfo{SparkUIURL: app.SparkUIURL, DriverLogURL: app.DriverLogURL}, m.now())
-	if _, err := m.store.UpdateSession(m.ctx, p); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if running {
+		state := store.StateRunning
+		p.State, p.IfStates = &state, []store.State{store.StateStarting, store.StateRunning}
+	}
+	if _, err := m.store.UpdateSession(m.ctx, p); err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrStateConflict) {
 		m.log.Warn("record app id", "id", id, "err", err)
 	}
 }

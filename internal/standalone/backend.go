@@ -58,8 +58,9 @@ type Backend struct {
 	drivers *clusterview.View[Driver]
 	log     *slog.Logger
 
-	mu    sync.Mutex
-	alive string // the web address of the ALIVE Master at the last refresh
+	mu      sync.Mutex
+	alive   string            // the web address of the ALIVE Master at the last refresh
+	records map[string]Record // the submissions' records read so far, by tag (written once)
 }
 
 var _ launcher.Backend = (*Backend)(nil)
@@ -75,7 +76,7 @@ func New(l *launcher.Launcher, master *Master, cfg Config, log *slog.Logger) *Ba
 	if cfg.Requests == nil {
 		cfg.Requests = func(string) {}
 	}
-	b := &Backend{Launcher: l, master: master, cfg: cfg, version: SparkVersion(l.SparkHome()), log: log}
+	b := &Backend{Launcher: l, master: master, cfg: cfg, version: SparkVersion(l.SparkHome()), log: log, records: map[string]Record{}}
 	b.drivers = clusterview.New(b.refresh, cfg.PollInterval, master.String(), log)
 	return b
 }
@@ -178,7 +179,7 @@ func (b *Backend) Inspect(ctx context.Context, tag string) (launcher.App, error)
 	if err != nil {
 		return launcher.App{}, err
 	}
-	rec, recorded, err := readRecord(filepath.Join(string(d), recordFile))
+	rec, recorded, err := b.record(d, tag)
 	if err != nil {
 		return launcher.App{}, err
 	}
@@ -194,6 +195,7 @@ func (b *Backend) Inspect(ctx context.Context, tag string) (launcher.App, error)
 			Reason: "the submission to the Spark Master ended without an answer: " + exit.Describe()}}, nil
 	}
 	if rec.Refused != "" {
+		b.forget(tag)
 		return launcher.App{Status: supervisor.Finished, End: &launcher.End{Outcome: launcher.Failed, ExitCode: 1,
 			Reason: "the Spark Master did not take the driver: " + rec.Refused}}, nil
 	}
@@ -206,6 +208,7 @@ func (b *Backend) Inspect(ctx context.Context, tag string) (launcher.App, error)
 		app.Submitting = true
 		return app, nil
 	case !known:
+		b.forget(tag)
 		app.Status, app.End = supervisor.Finished, &launcher.End{Outcome: launcher.Failed, ExitCode: 1,
 			Reason: fmt.Sprintf("the Spark Master accepted driver %s, but does not know it (any more)", rec.DriverID)}
 		return app, nil
@@ -221,12 +224,31 @@ func (b *Backend) Inspect(ctx context.Context, tag string) (launcher.App, error)
 		return app, nil
 	}
 	app.Status, app.End = supervisor.Finished, endOf(&drv)
+	b.forget(tag)
 	if drv.WorkerUI != "" {
 		b.KeepDriverLog(tag, "the Worker "+drv.WorkerUI, func(name string) (string, error) {
 			return b.master.driverLog(ctx, drv.WorkerUI, drv.ID, name, launcher.MaxDriverLogBytes)
 		})
 	}
 	return app, nil
+}
+
+// record reads the submission's record of tag, from memory once it was read: a record is
+// written once, so that following a running driver costs no disk access.
+func (b *Backend) record(d supervisor.Dir, tag string) (Record, bool, error) {
+	b.mu.Lock()
+	rec, ok := b.records[tag]
+	b.mu.Unlock()
+	if ok {
+		return rec, true, nil
+	}
+	rec, ok, err := readRecord(filepath.Join(string(d), recordFile))
+	if ok {
+		b.mu.Lock()
+		b.records[tag] = rec
+		b.mu.Unlock()
+	}
+	return rec, ok, err
 }
 
 // endOf is how an ended driver ended, in the Master's words.
@@ -295,7 +317,7 @@ func (b *Backend) Signal(ctx context.Context, tag string, knownPID int, sig sysc
 	if err != nil {
 		return sent, err
 	}
-	rec, recorded, err := readRecord(filepath.Join(string(d), recordFile))
+	rec, recorded, err := b.record(d, tag)
 	if err != nil || !recorded || rec.DriverID == "" {
 		return sent, err
 	}
@@ -308,4 +330,11 @@ func (b *Backend) Signal(ctx context.Context, tag string, knownPID int, sig sysc
 	}
 	b.log.Info("asked the Spark Master to kill the driver", "tag", tag, "driver", rec.DriverID)
 	return true, nil
+}
+
+// forget drops the record of an ended application from memory (its directory keeps it).
+func (b *Backend) forget(tag string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.records, tag)
 }
