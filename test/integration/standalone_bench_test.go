@@ -21,10 +21,8 @@ func BenchmarkStandaloneSubmission(b *testing.B) {
 	if home == "" {
 		b.Skip("needs SPARK_HOME (make bench-standalone)")
 	}
-	c := sharedStandalone(t, home)
-	defer stopStandalone()
+	c := sharedStandalone(t, home) // stopped by TestMain, as jobs are removed
 	jobs := javaJobs(t, home)
-	defer removeJavaJobs()
 	s := startServer(t, serverOpts{sparkHome: home, env: []string{"SPARK_LOCAL_IP=127.0.0.1"},
 		args: []string{"--spark-master", c.master, "--spark-deploy-mode", "cluster", "--standalone-rest-url", c.rest,
 			"--standalone-web-url", c.webUI, "--cluster-poll-interval", "200ms", "--local-dir-whitelist", jobs}})
