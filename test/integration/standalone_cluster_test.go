@@ -146,8 +146,12 @@ func TestStandaloneClusterBatches(t *testing.T) {
 			driver, _ = batch(id)["appId"].(string)
 			return driver != "" && c.appState(driver) == "RUNNING"
 		})
-		if ui, _ := batch(id)["appInfo"].(map[string]any)["driverLogUrl"].(string); !strings.Contains(ui, driver) {
-			t.Errorf("driverLogUrl %q does not lead to the driver's log", ui)
+		info, _ := batch(id)["appInfo"].(map[string]any)
+		if logURL, _ := info["driverLogUrl"].(string); !strings.Contains(logURL, driver) || !strings.Contains(httpGet(t, logURL), driver) {
+			t.Errorf("driverLogUrl %q does not lead to the driver's log", logURL)
+		}
+		if ui, _ := info["sparkUiUrl"].(string); ui != c.webUI || !strings.Contains(httpGet(t, ui), driver) {
+			t.Errorf("sparkUiUrl %q of a running driver, want the Master's page that links its application", ui)
 		}
 		if r := s.do("DELETE", fmt.Sprintf("/batches/%d", id), ""); r.status != 200 {
 			t.Fatalf("DELETE = %d %s", r.status, r.body)
