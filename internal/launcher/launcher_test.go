@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
 )
@@ -91,6 +92,29 @@ func TestCommandMapsEveryField(t *testing.T) {
 	}
 	if slices.Contains(argv, "--proxy-user=bob") {
 		t.Errorf("proxyUser became a flag with impersonation off")
+	}
+}
+
+// On YARN a submission keeps trying to reach the RM for the gateway's submit wait, unless the
+// user's conf says otherwise.
+func TestYarnSubmissionsWaitForTheResourceManager(t *testing.T) {
+	root := t.TempDir()
+	l, err := New(Config{Master: "yarn", SubmitWait: 90 * time.Second, AppsDir: root, SupervisorCmd: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for conf, want := range map[string]string{"": "90000", "60000": "60000"} {
+		spec := &Spec{File: "hdfs:///job.py", Conf: map[string]string{}}
+		if conf != "" {
+			spec.Conf[yarnConnectWait] = conf
+		}
+		argv, err := l.Command(spec, "sparkgate-batch-1-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(argv, "--conf="+yarnConnectWait+"="+want) {
+			t.Errorf("conf %q: argv %q lacks the wait %s", conf, argv, want)
+		}
 	}
 }
 

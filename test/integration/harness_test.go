@@ -303,6 +303,17 @@ func (s *server) waitState(id int, timeout time.Duration, want ...string) string
 }
 
 // allLog pages through the whole log of a batch.
+// endsAs waits for batch id to end and checks that it ended want, with logHas in its log.
+func (s *server) endsAs(t testing.TB, id int, want, logHas string) {
+	t.Helper()
+	if got := s.waitState(id, sparkTimeout, "success", "dead", "killed"); got != want {
+		t.Fatalf("batch %d ended %s, want %s\n%s", id, got, want, strings.Join(s.allLog(id, 2000), "\n"))
+	}
+	if log := strings.Join(s.allLog(id, 2000), "\n"); !strings.Contains(log, logHas) {
+		t.Errorf("batch %d's log lacks %q:\n%s", id, logHas, log)
+	}
+}
+
 func (s *server) allLog(id, pageSize int) []string {
 	s.t.Helper()
 	var lines []string

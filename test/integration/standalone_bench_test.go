@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // BenchmarkStandaloneSubmission compares, on the test standalone cluster in cluster mode, the
@@ -28,27 +27,11 @@ func BenchmarkStandaloneSubmission(b *testing.B) {
 			"--standalone-web-url", c.webUI, "--cluster-poll-interval", "200ms", "--local-dir-whitelist", jobs}})
 	defer s.stop()
 	pi := filepath.Join(jobs, "pi.jar")
-	var gateway, byHand []time.Duration
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		id := s.createBatch(fmt.Sprintf(`{"file":"%s","args":["2"],"driverMemory":"512m","executorMemory":"512m"}`, pi))
-		for s.do("GET", fmt.Sprintf("/batches/%d", id), "").json(t)["appId"] == nil {
-			time.Sleep(20 * time.Millisecond)
-		}
-		gateway = append(gateway, time.Since(start))
-
-		start = time.Now()
+	compareSubmissions(b, s, fmt.Sprintf(`{"file":"%s","args":["2"],"driverMemory":"512m","executorMemory":"512m"}`, pi), func() *exec.Cmd {
 		submit := exec.Command(filepath.Join(home, "bin", "spark-submit"), "--master", "spark://"+strings.TrimPrefix(c.rest, "http://"),
 			"--deploy-mode", "cluster", "--conf", "spark.master.rest.enabled=true", "--driver-memory", "512m",
 			"--executor-memory", "512m", "--class", "SparkPi", pi, "2")
 		submit.Env = append(os.Environ(), "SPARK_LOCAL_IP=127.0.0.1")
-		if out, err := submit.CombinedOutput(); err != nil || !strings.Contains(string(out), "driver-") {
-			b.Fatalf("spark-submit: %v\n%s", err, out)
-		}
-		byHand = append(byHand, time.Since(start))
-		s.waitState(id, sparkTimeout, "success", "dead")
-	}
-	b.ReportMetric(medianOf(gateway).Seconds(), "s-post-to-appId")
-	b.ReportMetric(medianOf(byHand).Seconds(), "s-spark-submit")
-	b.ReportMetric(medianOf(gateway).Seconds()/medianOf(byHand).Seconds(), "ratio")
+		return submit
+	})
 }

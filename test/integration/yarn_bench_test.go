@@ -30,28 +30,37 @@ func BenchmarkYarnSubmission(b *testing.B) {
 		"--cluster-poll-interval", "200ms"}, env: env})
 	defer s.stop()
 	pi := filepath.Join(examplesDir(t), "pi.py")
-	var gateway, byHand []time.Duration
+	compareSubmissions(b, s, fmt.Sprintf(`{"file":"%s","args":["2"]}`, pi), func() *exec.Cmd {
+		submit := exec.Command(filepath.Join(home, "bin", "spark-submit"), "--master", "yarn", "--deploy-mode", "cluster",
+			"--conf", "spark.yarn.submit.waitAppCompletion=false", "--conf", "spark.yarn.tags=sparkgate-bench", pi, "2")
+		submit.Env = append(os.Environ(), env...)
+		return submit
+	})
+}
+
+// compareSubmissions times, b.N times and alternating so that both meet the same machine,
+// POST /batches of body to the batch's appId against the command byHand makes, run to its
+// return; it reports their medians and ratio.
+func compareSubmissions(b *testing.B, s *server, body string, byHand func() *exec.Cmd) {
+	var gateway, manual []time.Duration
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		id := s.createBatch(fmt.Sprintf(`{"file":"%s","args":["2"]}`, pi))
-		for s.do("GET", fmt.Sprintf("/batches/%d", id), "").json(t)["appId"] == nil {
+		id := s.createBatch(body)
+		for s.do("GET", fmt.Sprintf("/batches/%d", id), "").json(b)["appId"] == nil {
 			time.Sleep(20 * time.Millisecond)
 		}
 		gateway = append(gateway, time.Since(start))
 
 		start = time.Now()
-		submit := exec.Command(filepath.Join(home, "bin", "spark-submit"), "--master", "yarn", "--deploy-mode", "cluster",
-			"--conf", "spark.yarn.submit.waitAppCompletion=false", "--conf", "spark.yarn.tags=sparkgate-bench", pi, "2")
-		submit.Env = append(os.Environ(), env...)
-		if out, err := submit.CombinedOutput(); err != nil {
-			b.Fatalf("spark-submit: %v\n%s", err, out)
+		if out, err := byHand().CombinedOutput(); err != nil {
+			b.Fatalf("by hand: %v\n%s", err, out)
 		}
-		byHand = append(byHand, time.Since(start))
+		manual = append(manual, time.Since(start))
 		s.waitState(id, sparkTimeout, "success", "dead")
 	}
 	b.ReportMetric(medianOf(gateway).Seconds(), "s-post-to-appId")
-	b.ReportMetric(medianOf(byHand).Seconds(), "s-spark-submit")
-	b.ReportMetric(medianOf(gateway).Seconds()/medianOf(byHand).Seconds(), "ratio")
+	b.ReportMetric(medianOf(manual).Seconds(), "s-spark-submit")
+	b.ReportMetric(medianOf(gateway).Seconds()/medianOf(manual).Seconds(), "ratio")
 }
 
 // medianOf is the median of d (sorted in place).

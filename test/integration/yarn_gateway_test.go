@@ -1,13 +1,16 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -142,23 +145,12 @@ func TestYarnClusterBatches(t *testing.T) {
 	})
 	t.Run("failure", func(t *testing.T) {
 		t.Parallel()
-		id := s.createBatch(fmt.Sprintf(`{"file":"%s"}`, testdata(t, "jobs/fail.py")))
-		if got := s.waitState(id, sparkTimeout, "success", "dead", "killed"); got != "dead" {
-			t.Fatalf("a failing job ended %s, want dead", got)
-		}
-		if log := strings.Join(s.allLog(id, 1000), "\n"); !strings.Contains(log, "YARN reports the application FAILED") {
-			t.Errorf("the batch's log lacks YARN's diagnostics:\n%s", log)
-		}
+		s.endsAs(t, s.createBatch(fmt.Sprintf(`{"file":"%s"}`, testdata(t, "jobs/fail.py"))), "dead", "YARN reports the application FAILED")
 	})
 	t.Run("unknown queue", func(t *testing.T) {
 		t.Parallel()
 		id := s.createBatch(fmt.Sprintf(`{"file":"%s","args":["2"],"queue":"nosuchqueue"}`, filepath.Join(examplesDir(t), "pi.py")))
-		if got := s.waitState(id, sparkTimeout, "success", "dead", "killed"); got != "dead" {
-			t.Fatalf("a batch for a queue YARN lacks ended %s, want dead", got)
-		}
-		if log := strings.Join(s.allLog(id, 1000), "\n"); !strings.Contains(log, "nosuchqueue") {
-			t.Errorf("the batch's log lacks YARN's word on the queue:\n%s", log)
-		}
+		s.endsAs(t, id, "dead", "nosuchqueue") // YARN's word on the queue
 	})
 	t.Run("delete kills on YARN", func(t *testing.T) {
 		t.Parallel()
@@ -356,4 +348,53 @@ func TestYarnFleetAcrossHosts(t *testing.T) {
 		t.Fatalf("DELETE = %d %s", r.status, r.body)
 	}
 	waitFor(t, 30*time.Second, "YARN to show the session's application killed", func() bool { return y.appState(t, appID) == "KILLED" })
+}
+
+// The ResourceManager unreachable at submit: spark-submit's Hadoop client keeps trying (for
+// --cluster-submit-wait, which the gateway passes as yarn.resourcemanager.connect.max-wait.ms),
+// the batch stays starting meanwhile, and once the RM answers it runs and succeeds: the create
+// is delayed, not lost.
+func TestYarnResourceManagerDownAtSubmitDelaysTheBatch(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	y := sharedYarn(t)
+	// a client configuration whose RM address is a port nothing listens on yet
+	site, err := os.ReadFile(filepath.Join(y.ConfDir, "yarn-site.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rmAddress := regexp.MustCompile(`(<name>yarn\.resourcemanager\.address</name>\s*<value>)([^<]+)(</value>)`)
+	m := rmAddress.FindSubmatch(site)
+	if m == nil {
+		t.Fatalf("no yarn.resourcemanager.address in %s", site)
+	}
+	real, down := string(m[2]), freePort()
+	site = rmAddress.ReplaceAll(site, []byte("${1}"+down+"${3}"))
+	site = bytes.Replace(site, []byte("</configuration>"), []byte( // try again every second, not 30 s
+		"<property><name>yarn.resourcemanager.connect.retry-interval.ms</name><value>1000</value></property></configuration>"), 1)
+	conf := t.TempDir()
+	core, err := os.ReadFile(filepath.Join(y.ConfDir, "core-site.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string][]byte{"yarn-site.xml": site, "core-site.xml": core} {
+		if err := os.WriteFile(filepath.Join(conf, name), content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := startServer(t, serverOpts{sparkHome: home,
+		env:  append(y.sparkEnv(t, home), "SPARK_LOCAL_IP=127.0.0.1", "HADOOP_CONF_DIR="+conf, "YARN_CONF_DIR="+conf),
+		args: []string{"--spark-master", "yarn", "--spark-deploy-mode", "cluster", "--yarn-rm-url", y.RMURL, "--cluster-poll-interval", "500ms"}})
+	id := s.createBatch(fmt.Sprintf(`{"file":"%s","args":["2"]}`, filepath.Join(examplesDir(t), "pi.py")))
+	time.Sleep(8 * time.Second)
+	if st := s.state(id); st != "starting" {
+		t.Fatalf("with the RM unreachable the batch is %s; want it kept, starting\n%s", st, strings.Join(s.allLog(id, 1000), "\n"))
+	}
+	ln, err := net.Listen("tcp", down)
+	if err != nil {
+		t.Skipf("the address was taken meanwhile: %v", err)
+	}
+	stop := forward(ln, real)
+	defer stop()
+	s.endsAs(t, id, "success", "Pi is roughly")
 }

@@ -131,14 +131,15 @@ class GatewayRetryTest(unittest.TestCase):
 class FetchTest(unittest.TestCase):
     """A driver in the cluster downloads the gateway's file through its own channel."""
 
-    def test_downloads_the_file_with_the_drivers_secret(self):
+    def gateway(self, status, body=b"", prefix=""):
+        """Starts a stand-in gateway answering every GET with status and body; returns what
+        it saw of the last request."""
         seen = {}
 
         class Gateway(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 seen["path"], seen["secret"] = self.path, self.headers.get("X-Sparkgate-Secret")
-                body = b"the content"
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -151,8 +152,12 @@ class FetchTest(unittest.TestCase):
         self.addCleanup(server.shutdown)
         work = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, work)
-        drv.configure({"SPARKGATE_URL": "http://127.0.0.1:%d/gw" % server.server_port, "SPARKGATE_WORK_DIR": work, "SPARKGATE_SESSION_ID": "7",
-                       "SPARKGATE_SECRET": "s3"})
+        drv.configure({"SPARKGATE_URL": "http://127.0.0.1:%d%s" % (server.server_port, prefix), "SPARKGATE_WORK_DIR": work,
+                       "SPARKGATE_SESSION_ID": "7", "SPARKGATE_SECRET": "s3"})
+        return seen
+
+    def test_downloads_the_file_with_the_drivers_secret(self):
+        seen = self.gateway(200, b"the content", prefix="/gw")
         local = drv.fetch("/data/apps/t/uploads/ab/data file.txt")
         with open(local, "rb") as f:
             self.assertEqual(f.read(), b"the content")
@@ -163,21 +168,7 @@ class FetchTest(unittest.TestCase):
                          ["/data/apps/t/uploads/ab/data file.txt"])
 
     def test_a_refusal_is_an_error(self):
-        class Gateway(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(404)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        server = http.server.HTTPServer(("127.0.0.1", 0), Gateway)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self.addCleanup(server.shutdown)
-        work = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, work)
-        drv.configure({"SPARKGATE_URL": "http://127.0.0.1:%d" % server.server_port, "SPARKGATE_WORK_DIR": work, "SPARKGATE_SESSION_ID": "7",
-                       "SPARKGATE_SECRET": "s"})
+        self.gateway(404)
         with self.assertRaises(drv.GatewayError):
             drv.fetch("/etc/passwd")
 
