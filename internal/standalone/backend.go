@@ -156,8 +156,7 @@ func (b *Backend) Start(ctx context.Context, tag string, argv []string, extraEnv
 	}
 	submit := append(slices.Clone(b.cfg.SubmitCmd),
 		"--request="+filepath.Join(string(d), requestFile), "--record="+filepath.Join(string(d), recordFile),
-		"--rest="+strings.Join(b.master.rest, ","), "--web="+strings.Join(b.master.web, ","),
-		"--wait="+b.cfg.SubmitWait.String())
+		"--rest="+strings.Join(b.master.rest, ","), "--wait="+b.cfg.SubmitWait.String())
 	return b.Launcher.Start(ctx, tag, submit, extraEnv...)
 }
 

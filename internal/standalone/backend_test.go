@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -300,5 +302,45 @@ func TestWhatTheRESTSubmissionCannotCarryIsAClientError(t *testing.T) {
 		if _, err := b.Command(spec, launcher.NewTag("batch", 1)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+func TestAMasterThatStopsAnsweringLeavesTheDriverAsItWas(t *testing.T) {
+	f := newFixture(t)
+	b := f.backend(time.Millisecond)
+	tag := launcher.NewTag("batch", 1)
+	app := f.submit(b, tag)
+	f.master.Fail(true)
+	time.Sleep(5 * time.Millisecond)
+	if got, err := b.Inspect(context.Background(), tag); err == nil || got.Status != supervisor.Running || got.End != nil {
+		t.Errorf("with the Master failing: %+v, %v; want it still running, and the error", got, err)
+	}
+	f.master.Fail(false)
+	f.master.SetState(app.ID, "FINISHED")
+	if end := f.await(b, tag, func(a launcher.App) bool { return a.Status == supervisor.Finished }).End; end.Outcome != launcher.Succeeded {
+		t.Errorf("once it answers again: %+v", end)
+	}
+}
+
+// A request that reached a Master whose answer was lost is not sent again: the Master may have
+// taken the driver, and a second one would run the application twice.
+func TestALostAnswerIsNotSubmittedAgain(t *testing.T) {
+	f := newFixture(t)
+	var requests atomic.Int32
+	lost := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close() // took it, and answers nothing
+	}))
+	defer lost.Close()
+	f.rest = lost.URL
+	b := f.backend(time.Millisecond)
+	tag := launcher.NewTag("batch", 1)
+	app := f.submit(b, tag)
+	if app.End == nil || app.End.Outcome != launcher.Failed || !strings.Contains(app.End.Reason, "unknown") {
+		t.Errorf("end %+v; want a failure saying the outcome is unknown", app.End)
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("%d submissions after a lost answer, want 1", n)
 	}
 }

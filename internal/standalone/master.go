@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -57,8 +58,9 @@ func NewMaster(rest, web []string) *Master {
 // String names the Masters for log lines.
 func (m *Master) String() string { return "the Spark Master " + strings.Join(m.web, ",") }
 
-// ErrUnreachable is the error of a request no Master could be reached for: nothing was
-// submitted, and asking again is safe.
+// ErrUnreachable is the error of a request no Master could be reached for (no connection
+// could be made to any): nothing was submitted, and asking again is safe. A request that was
+// sent and whose answer was lost is not unreachable: the Master may have acted on it.
 var ErrUnreachable = errors.New("no Spark Master could be reached")
 
 // submissionResponse is the REST server's answer (CreateSubmissionResponse,
@@ -125,6 +127,8 @@ func (m *Master) ask(ctx context.Context, method, path string, body []byte) (*su
 		resp, err := m.http.Do(req)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", base, err))
+			var op *net.OpError
+			reached = reached || !errors.As(err, &op) || op.Op != "dial"
 			continue
 		}
 		reached = true

@@ -39,10 +39,9 @@ func Submit(args []string, stdout, stderr io.Writer) int {
 	request := fs.String("request", "", "the CreateSubmissionRequest to send (JSON)")
 	record := fs.String("record", "", "where to record the answer")
 	rest := fs.String("rest", "", "the Masters' REST submission servers, comma-separated")
-	web := fs.String("web", "", "the Masters' web UIs, comma-separated")
 	wait := fs.Duration("wait", 15*time.Minute, "how long to keep trying while no Master can be reached")
 	if err := fs.Parse(args); err != nil || *request == "" || *record == "" || *rest == "" {
-		fmt.Fprintln(stderr, "usage: sparkgate standalone-submit --request FILE --record FILE --rest URL[,URL] [--web URL[,URL]] [--wait D]")
+		fmt.Fprintln(stderr, "usage: sparkgate standalone-submit --request FILE --record FILE --rest URL[,URL] [--wait D]")
 		return 64
 	}
 	var req CreateRequest
@@ -56,7 +55,7 @@ func Submit(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	m := NewMaster(strings.Split(*rest, ","), strings.Split(*web, ","))
+	m := NewMaster(strings.Split(*rest, ","), nil)
 	deadline := time.Now().Add(*wait)
 	for backoff := time.Second; ; backoff = min(2*backoff, submitRetryMax) {
 		id, err := m.Create(ctx, &req)
@@ -65,8 +64,9 @@ func Submit(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "sparkgate: the Spark Master accepted the driver as %s\n", id)
 			return finish(stderr, *record, Record{DriverID: id, SubmittedAt: time.Now()}, 0)
 		case !errors.Is(err, ErrUnreachable) || time.Now().Add(backoff).After(deadline):
-			fmt.Fprintf(stdout, "sparkgate: the driver was not submitted: %v\n", err)
-			return finish(stderr, *record, Record{Refused: err.Error(), SubmittedAt: time.Now()}, 1)
+			why := unsubmitted(err, *wait)
+			fmt.Fprintf(stdout, "sparkgate: %s\n", why)
+			return finish(stderr, *record, Record{Refused: why, SubmittedAt: time.Now()}, 1)
 		}
 		fmt.Fprintf(stdout, "sparkgate: %v; trying again in %s\n", err, backoff)
 		select {
@@ -75,6 +75,21 @@ func Submit(args []string, stdout, stderr io.Writer) int {
 			return finish(stderr, *record, Record{Refused: "stopped before a Spark Master could be reached", SubmittedAt: time.Now()}, 1)
 		case <-time.After(backoff):
 		}
+	}
+}
+
+// unsubmitted says why a submission that ended with err has no driver.
+func unsubmitted(err error, wait time.Duration) string {
+	var refused *refusal
+	switch {
+	case errors.As(err, &refused):
+		return err.Error()
+	case errors.Is(err, ErrUnreachable):
+		return fmt.Sprintf("no Spark Master could be reached for %s: %v", wait, err)
+	default:
+		// sent, and the answer lost: asking again could start a second driver
+		return fmt.Sprintf("the Spark Master's answer was lost, so whether it took the driver is unknown "+
+			"(a driver of this application's main class on the Master's page would be it): %v", err)
 	}
 }
 
