@@ -139,7 +139,9 @@ func (m *Master) ask(ctx context.Context, method, path string, body []byte) (*su
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s %s: %s: %w", base, path, resp.Status, err))
 		case !out.Success:
-			errs = append(errs, &refusal{message: strings.TrimSpace(out.Message)})
+			// the first line: what follows is the Master's stack trace
+			first, _, _ := strings.Cut(strings.TrimSpace(out.Message), "\n")
+			errs = append(errs, &refusal{message: first})
 		default:
 			return &out, nil
 		}

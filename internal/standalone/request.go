@@ -78,9 +78,30 @@ func RequestOf(argv []string, defaults map[string]string, sparkVersion string) (
 	if _, set := props["spark.driver.supervise"]; !set {
 		props["spark.driver.supervise"] = "false"
 	}
+	if props["spark.app.name"] == "" {
+		props["spark.app.name"] = req.MainClass // spark-submit's default; Spark 3.5's server requires one
+	}
+	if _, set := props[driverDefaultJavaOptions]; !set && strings.HasPrefix(sparkVersion, "3.") {
+		// Spark 3's Worker starts the driver without the module options Java 17 needs, which
+		// spark-submit gives a JVM it starts itself (and Spark 4's Worker gives the driver)
+		props[driverDefaultJavaOptions] = javaModuleOptions
+	}
 	req.SparkProperties = props
 	return req, nil
 }
+
+const driverDefaultJavaOptions = "spark.driver.defaultJavaOptions"
+
+// javaModuleOptions are Spark's own (org.apache.spark.launcher.JavaModuleOptions, Spark 3.3+).
+const javaModuleOptions = "-XX:+IgnoreUnrecognizedVMOptions" +
+	" --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED" +
+	" --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED" +
+	" --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED" +
+	" --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED" +
+	" --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED" +
+	" --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED" +
+	" --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED" +
+	" -Djdk.reflect.useDirectMethodHandle=false"
 
 // asURI makes a local path a file: URI, which the Worker downloads the jar from.
 func asURI(ref string) string {

@@ -11,6 +11,7 @@ func TestRequestOfIsWhatSparkSubmitWouldSend(t *testing.T) {
 	defaults := map[string]string{"spark.executor.memory": "2g", "spark.eventLog.enabled": "true"}
 	cases := []struct {
 		name    string
+		version string
 		argv    []string
 		check   func(t *testing.T, r *CreateRequest)
 		problem string
@@ -28,6 +29,9 @@ func TestRequestOfIsWhatSparkSubmitWouldSend(t *testing.T) {
 					p["spark.sparkgate.tag"] != "sparkgate-batch-1-x" || p["spark.driver.supervise"] != "false" {
 					t.Errorf("properties %v", p)
 				}
+				if _, set := p[driverDefaultJavaOptions]; set {
+					t.Errorf("Spark 4's Worker gives the driver Java's module options itself: %v", p)
+				}
 				if p["spark.executor.memory"] != "1g" || p["spark.eventLog.enabled"] != "true" {
 					t.Errorf("the command's conf must win over spark-defaults.conf, which still counts: %v", p)
 				}
@@ -35,11 +39,19 @@ func TestRequestOfIsWhatSparkSubmitWouldSend(t *testing.T) {
 					t.Errorf("spark.jars = %q; the application's jar comes first", p["spark.jars"])
 				}
 			}},
-		{name: "a remote jar stays as given",
+		{name: "a remote jar stays as given, named after its class",
 			argv: []string{"spark-submit", "--class=M", "hdfs:///apps/app.jar"},
 			check: func(t *testing.T, r *CreateRequest) {
-				if r.AppResource != "hdfs:///apps/app.jar" || r.SparkProperties["spark.jars"] != "hdfs:///apps/app.jar" {
+				if r.AppResource != "hdfs:///apps/app.jar" || r.SparkProperties["spark.jars"] != "hdfs:///apps/app.jar" ||
+					r.SparkProperties["spark.app.name"] != "M" {
 					t.Errorf("%+v", r)
+				}
+			}},
+		{name: "Spark 3 drivers get Java's module options", version: "3.5.9",
+			argv: []string{"spark-submit", "--class=M", "/jobs/app.jar"},
+			check: func(t *testing.T, r *CreateRequest) {
+				if !strings.Contains(r.SparkProperties[driverDefaultJavaOptions], "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED") {
+					t.Errorf("%v", r.SparkProperties)
 				}
 			}},
 		{name: "no class", argv: []string{"spark-submit", "/jobs/app.jar"}, problem: "main class"},
@@ -49,7 +61,11 @@ func TestRequestOfIsWhatSparkSubmitWouldSend(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r, err := RequestOf(c.argv, defaults, "4.3.0")
+			version := c.version
+			if version == "" {
+				version = "4.3.0"
+			}
+			r, err := RequestOf(c.argv, defaults, version)
 			if c.problem != "" {
 				if err == nil || !strings.Contains(err.Error(), c.problem) {
 					t.Fatalf("error %v, want one about %q", err, c.problem)
@@ -59,7 +75,7 @@ func TestRequestOfIsWhatSparkSubmitWouldSend(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Action != "CreateSubmissionRequest" || r.ClientSparkVersion != "4.3.0" || r.EnvironmentVariables["SPARK_ENV_LOADED"] != "1" {
+			if r.Action != "CreateSubmissionRequest" || r.ClientSparkVersion != version || r.EnvironmentVariables["SPARK_ENV_LOADED"] != "1" {
 				t.Errorf("envelope %+v", r)
 			}
 			c.check(t, r)

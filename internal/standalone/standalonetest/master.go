@@ -124,6 +124,11 @@ func (m *Master) create(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.created = append(m.created, req)
+	if problem := invalid(req); problem != "" {
+		reply(w, map[string]any{"action": "ErrorResponse", "success": false,
+			"message": "Malformed request: org.apache.spark.deploy.rest.SubmitRestProtocolException: " + problem + "\n\tat org.apache.spark..."})
+		return
+	}
 	if m.refuse != "" {
 		reply(w, map[string]any{"action": "CreateSubmissionResponse", "success": false, "message": m.refuse})
 		return
@@ -133,6 +138,20 @@ func (m *Master) create(w http.ResponseWriter, r *http.Request) {
 	m.drivers[id] = "RUNNING"
 	reply(w, map[string]any{"action": "CreateSubmissionResponse", "success": true, "submissionId": id,
 		"message": "Driver successfully submitted as " + id})
+}
+
+// invalid checks a create request as Spark 3.5's REST server does (CreateSubmissionRequest's
+// validation); "" when it passes.
+func invalid(req map[string]any) string {
+	for _, field := range []string{"action", "appResource", "mainClass", "appArgs", "clientSparkVersion", "environmentVariables", "sparkProperties"} {
+		if req[field] == nil {
+			return "Validation of message CreateSubmissionRequest failed: " + field + " is missing"
+		}
+	}
+	if props, _ := req["sparkProperties"].(map[string]any); props["spark.app.name"] == nil {
+		return "Validation of message CreateSubmissionRequest failed: spark.app.name is missing"
+	}
+	return ""
 }
 
 func (m *Master) status(w http.ResponseWriter, r *http.Request) {
