@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os/user"
 	"regexp"
 	"strconv"
 	"time"
@@ -66,9 +65,7 @@ func New(cfg Config, batches *batch.Manager, sessions *interactive.Manager, m *m
 	vi := version.Get()
 	s.version = livy.Version{Version: livy.APIVersion, Revision: vi.Revision, Date: vi.Date,
 		URL: "https://github.com/sparkgate/sparkgate", Branch: "main", SparkgateVersion: vi.Version}
-	if u, err := user.Current(); err == nil {
-		s.version.User = u.Username
-	}
+	// Livy's "user" is who built it; the OS user this server runs as is nobody's business
 	s.routes()
 	return s
 }

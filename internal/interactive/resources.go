@@ -75,6 +75,9 @@ func (m *Manager) Upload(ctx context.Context, id int64, op, filename string, con
 	if name == "/" || name == "." || strings.ContainsAny(name, "\x00") {
 		return errkind.Invalidf("the uploaded file needs a name")
 	}
+	if len(name) > maxFileName {
+		return errkind.Invalidf("the uploaded file's name is longer than %d bytes", maxFileName)
+	}
 	sess, err := m.store.GetSession(ctx, store.KindInteractive, id)
 	if err != nil {
 		return err
@@ -98,6 +101,9 @@ func (m *Manager) Upload(ctx context.Context, id int64, op, filename string, con
 	}
 	return m.addResource(ctx, id, op, path)
 }
+
+// maxFileName is the longest file name the file systems of Linux take (NAME_MAX).
+const maxFileName = 255
 
 // onGatewayDisk reports whether a resolved reference names a file of this host's (a path or
 // file: URI; local: names one present on every node, and other schemes are remote).

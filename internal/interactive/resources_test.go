@@ -1,11 +1,14 @@
 package interactive
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/store"
@@ -47,6 +50,9 @@ func TestADriverMayDownloadOnlyItsUploadsAndWhitelistedFiles(t *testing.T) {
 		if (err == nil) != c.ok {
 			t.Errorf("%s (%s): %q, %v; want allowed %v", c.name, c.path, got, err, c.ok)
 		}
+	}
+	if err := m.Upload(context.Background(), 1, OpAddFile, strings.Repeat("a", 256)+".txt", strings.NewReader("x")); errkind.Of(err) != errkind.Invalid {
+		t.Errorf("an upload named with 260 bytes: %v, want a client error", err)
 	}
 	if !onGatewayDisk("/a") || !onGatewayDisk("file:/a") || onGatewayDisk("local:/a") || onGatewayDisk("hdfs:///a") {
 		t.Error("onGatewayDisk")

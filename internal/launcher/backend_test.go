@@ -1,8 +1,10 @@
 package launcher_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,4 +52,29 @@ func TestLocalBackendConformance(t *testing.T) {
 		Lasting: func() *launcher.Spec { return spec("sleep.py") },
 		Timeout: 20 * time.Second,
 	})
+}
+
+// Applications run in the server's working directory for them, not the one it was started in.
+func TestApplicationsRunInTheirWorkingDirectory(t *testing.T) {
+	work, out := filepath.Join(t.TempDir(), "work"), filepath.Join(t.TempDir(), "cwd")
+	l, err := launcher.New(launcher.Config{AppsDir: t.TempDir(), WorkDir: work, SupervisorCmd: []string{os.Args[0], "supervise"},
+		Env: append(os.Environ(), "LAUNCHER_TEST_ROLE=detach")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := launcher.NewTag("batch", 1)
+	if _, err := l.Start(context.Background(), tag, []string{"/bin/sh", "-c", "pwd > " + out}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if app, _ := l.Inspect(context.Background(), tag); app.Status == supervisor.Finished {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the application never ended")
+		}
+	}
+	if got, _ := os.ReadFile(out); strings.TrimSpace(string(got)) != work {
+		t.Errorf("the application ran in %q, want %q", strings.TrimSpace(string(got)), work)
+	}
 }

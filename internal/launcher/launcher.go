@@ -51,6 +51,11 @@ type Config struct {
 	// ClusterTag is the tag every application of this deployment carries on the cluster
 	// manager (DefaultClusterTag when empty).
 	ClusterTag string
+	// WorkDir is the working directory of every application ("": the server's): one place of
+	// the server's own, shared by all, so that what Spark writes relative to it (the default
+	// spark-warehouse and metastore_db) stays put, and never in the directory the server
+	// happened to be started from.
+	WorkDir string
 	// SubmitWait is how long a submission keeps trying while the cluster manager cannot be
 	// reached (on YARN, Hadoop's client's yarn.resourcemanager.connect.max-wait.ms); 0 leaves
 	// the client's own default.
@@ -214,7 +219,12 @@ func (l *Launcher) Start(ctx context.Context, tag string, argv []string, extraEn
 		return 0, err
 	}
 	env := append(append(slices.Clone(l.cfg.Env), "SPARKGATE_TAG="+tag), extraEnv...)
-	return supervisor.Spawn(ctx, l.cfg.SupervisorCmd, d, argv, env)
+	if l.cfg.WorkDir != "" {
+		if err := os.MkdirAll(l.cfg.WorkDir, 0o750); err != nil {
+			return 0, fmt.Errorf("make the applications' working directory: %w", err)
+		}
+	}
+	return supervisor.Spawn(ctx, l.cfg.SupervisorCmd, d, l.cfg.WorkDir, argv, env)
 }
 
 // Inspect tells what became of the application tagged tag, from its directory.

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
 )
@@ -78,10 +79,17 @@ type CreateBatchRequest struct {
 	Conf           map[string]String `json:"conf"`
 }
 
-// Decode reads one JSON value into v, refusing unknown fields, trailing data and an empty
-// body, with messages that name the offending field.
+// Decode reads one JSON value into v, refusing unknown fields, trailing data, an empty body,
+// and what checkStrict refuses, with messages that name the offending field.
 func Decode(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return decodeError(err)
+	}
+	if err := checkStrict(body, v); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
@@ -161,14 +169,49 @@ func ValidateName(name *string) error {
 	switch {
 	case *name == "":
 		return errkind.Invalidf("name must not be empty; omit it or give a name")
-	case digitsPattern.MatchString(*name):
+	case digitsPattern.MatchString(strings.TrimPrefix(*name, "-")):
 		return errkind.Invalidf("Invalid session name: %s (a name may not be a number, which would read as an id)", *name)
 	case len(*name) > 256:
 		return errkind.Invalidf("name is longer than 256 characters")
+	case *name == "." || *name == "..":
+		return errkind.Invalidf("name %q cannot be addressed in a path", *name)
+	case strings.TrimSpace(*name) != *name:
+		return errkind.Invalidf("name must not begin or end with spaces")
 	case strings.ContainsAny(*name, "/\x00\n\r"):
 		return errkind.Invalidf("name must not contain '/', NUL or line breaks")
+	case strings.ContainsFunc(*name, invisible):
+		return errkind.Invalidf("name must not contain control, format (zero-width, bidi) or unassigned characters")
 	}
 	return nil
+}
+
+// invisible reports the runes a name may not hold: they hide or reorder what a person reads
+// (controls, format characters such as zero-width spaces and bidi overrides, line and
+// paragraph separators, private-use and unassigned code points).
+func invisible(r rune) bool {
+	return !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs)
+}
+
+// memoryMiB is a memory size (memoryPattern) in MiB, rounded up, as Spark reads it; ok is
+// false when it is beyond any size Spark takes.
+func memoryMiB(size string) (int64, bool) {
+	s := strings.TrimSuffix(strings.ToLower(size), "b")
+	shift := map[byte]int{'k': -10, 'm': 0, 'g': 10, 't': 20, 'p': 30}
+	unit := -20 // bytes
+	if n := len(s); n > 0 && (s[n-1] < '0' || s[n-1] > '9') {
+		unit, s = shift[s[n-1]], s[:n-1]
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n > math.MaxInt32<<20 {
+		return 0, false
+	}
+	if unit >= 0 {
+		if n > math.MaxInt32>>unit+1 {
+			return 0, false
+		}
+		return int64(n) << unit, true
+	}
+	return (int64(n) + 1<<-unit - 1) >> -unit, true
 }
 
 // Submission is what a batch request and a session request share: how spark-submit runs the
@@ -200,8 +243,14 @@ func (s *Submission) Validate() error {
 		field string
 		v     *string
 	}{{"driverMemory", s.DriverMemory}, {"executorMemory", s.ExecutorMemory}} {
-		if m.v != nil && !memoryPattern.MatchString(*m.v) {
+		if m.v == nil {
+			continue
+		}
+		if !memoryPattern.MatchString(*m.v) {
 			return errkind.Invalidf("%s %q is not a memory size such as 512m or 2g", m.field, *m.v)
+		}
+		if mib, ok := memoryMiB(*m.v); !ok || mib < 1 || mib > math.MaxInt32 {
+			return errkind.Invalidf("%s %q is outside what Spark takes (1m to %dm)", m.field, *m.v, math.MaxInt32)
 		}
 	}
 	for _, c := range []struct {

@@ -33,6 +33,14 @@ func TestDecodeBatchRequest(t *testing.T) {
 		{"empty", ``, "empty", nil},
 		{"array", `[]`, "must be a JSON object", nil},
 		{"two values", `{} {}`, "after its JSON value", nil},
+		// what encoding/json lets through
+		{"a field in another case", `{"FILE":"/a.py"}`, `unknown field "FILE" (did you mean "file"?`, nil},
+		{"a field given twice", `{"file":"/a.py","file":"/b.py"}`, `field "file" is given twice`, nil},
+		{"a conf key given twice", `{"file":"/a.py","conf":{"spark.x":"1","spark.x":"2"}}`, `field "conf.spark.x" is given twice`, nil},
+		{"conf keys of another case are other keys", `{"file":"/a.py","conf":{"spark.x":"1","SPARK.X":"2"}}`, "",
+			func(r *CreateBatchRequest) bool { return len(r.Conf) == 2 }},
+		{"invalid UTF-8", "{\"file\":\"/a\xff.py\"}", "not valid UTF-8", nil},
+		{"an embedded field in another case", `{"file":"/a.py","PUTKEY":"k"}`, "unknown field", nil},
 	}
 	type embedding struct {
 		CreateBatchRequest
@@ -62,6 +70,18 @@ func TestDecodeBatchRequest(t *testing.T) {
 	}
 }
 
+func TestMemorySizesReadAsSparkReadsThem(t *testing.T) {
+	for size, want := range map[string]int64{"512m": 512, "2g": 2048, "2G": 2048, "1t": 1 << 20, "1024k": 1, "1025k": 2,
+		"1b": 1, "1048576": 1, "1p": 1 << 30, "2gb": 2048} {
+		if got, ok := memoryMiB(size); !ok || got != want {
+			t.Errorf("memoryMiB(%q) = %d, %v; want %d", size, got, ok, want)
+		}
+	}
+	if _, ok := memoryMiB("99999999999999999999g"); ok {
+		t.Error("a size beyond 64 bits reads")
+	}
+}
+
 func TestValidate(t *testing.T) {
 	cases := []struct {
 		body, wantErr string
@@ -78,6 +98,20 @@ func TestValidate(t *testing.T) {
 		{`{"file":"/a.py","conf":{"a=b":"c"}}`, "must not contain '='"},
 		{`{"file":"/a.py","conf":{"a":"line\nbreak"}}`, "line breaks"},
 		{`{"file":"/a.py","queue":""}`, "queue"},
+		{`{"file":"/a.py","name":"-5"}`, "Invalid session name"},
+		{`{"file":"/a.py","name":".."}`, "cannot be addressed"},
+		{`{"file":"/a.py","name":"."}`, "cannot be addressed"},
+		{`{"file":"/a.py","name":" etl"}`, "spaces"},
+		{`{"file":"/a.py","name":"etl\u200bjob"}`, "format"},
+		{`{"file":"/a.py","name":"etl\u202ejob"}`, "format"},
+		{`{"file":"/a.py","name":"etl\u0007"}`, "control"},
+		{`{"file":"/a.py","name":"nightly etl – é 数据 🚀"}`, ""},
+		{`{"file":"/a.py","driverMemory":"99999999999999999999g"}`, "outside what Spark takes"},
+		{`{"file":"/a.py","driverMemory":"3000000t"}`, "outside what Spark takes"},
+		{`{"file":"/a.py","driverMemory":"0g"}`, "outside what Spark takes"},
+		{`{"file":"/a.py","driverMemory":"2097151g"}`, ""},
+		{`{"file":"/a.py","driverMemory":"2097152g"}`, "outside what Spark takes"},
+		{`{"file":"/a.py","executorMemory":"1048576b"}`, ""},
 	}
 	for _, c := range cases {
 		var r CreateBatchRequest

@@ -66,6 +66,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		LocalDirWhitelist: cfg.LocalDirWhitelist, ConfBlacklist: cfg.ConfBlacklist, Impersonation: cfg.Impersonation,
 		AppsDir: filepath.Join(dataDir, "apps"), SupervisorCmd: []string{self, "supervise", "--detach"},
 		Env: os.Environ(), ClusterTag: cfg.ClusterTag, SubmitWait: cfg.ClusterSubmitWait,
+		WorkDir: filepath.Join(dataDir, "work"),
 	}
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)

@@ -246,13 +246,14 @@ func Detach(self []string, d Dir, argv []string) int {
 	return ExitOK
 }
 
-// Spawn starts a detached supervisor for d running argv, through detachCmd (this binary's
-// "supervise --detach"), and returns the supervisor's pid. It returns once the supervisor
-// process exists; it does not wait for spark-submit.
-func Spawn(ctx context.Context, detachCmd []string, d Dir, argv, env []string) (int, error) {
+// Spawn starts a detached supervisor for d running argv in the working directory workDir
+// ("": this process's), through detachCmd (this binary's "supervise --detach"), and returns
+// the supervisor's pid. It returns once the supervisor process exists; it does not wait for
+// spark-submit.
+func Spawn(ctx context.Context, detachCmd []string, d Dir, workDir string, argv, env []string) (int, error) {
 	args := append(append(append([]string{}, detachCmd[1:]...), "--dir", string(d), "--"), argv...)
 	cmd := exec.CommandContext(ctx, detachCmd[0], args...)
-	cmd.Env = env
+	cmd.Env, cmd.Dir = env, workDir
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

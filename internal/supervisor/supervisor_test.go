@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 
 func spawn(t *testing.T, d supervisor.Dir, argv ...string) int {
 	t.Helper()
-	pid, err := supervisor.Spawn(context.Background(), []string{os.Args[0], "supervise"}, d, argv,
+	pid, err := supervisor.Spawn(context.Background(), []string{os.Args[0], "supervise"}, d, "", argv,
 		append(os.Environ(), "SUPERVISOR_TEST_ROLE=detach"))
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"os/user"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,15 @@ func TestBadInputsAreRefusedAndChangeNothing(t *testing.T) {
 		{"numeric name", "POST", "/batches", `{"file":"` + job + `","name":"123"}`, 400, "Invalid session name"},
 		{"bad memory", "POST", "/batches", `{"file":"` + job + `","driverMemory":"--evil"}`, 400, "memory size"},
 		{"zero cores", "POST", "/batches", `{"file":"` + job + `","executorCores":0}`, 400, "executorCores"},
+		// what a JSON library lets through, and names that cannot be told apart or addressed
+		{"a field in another case", "POST", "/batches", `{"FILE":"` + job + `"}`, 400, `did you mean "file"`},
+		{"a field given twice", "POST", "/batches", `{"file":"` + job + `","file":"/etc/passwd"}`, 400, "given twice"},
+		{"invalid UTF-8", "POST", "/batches", "{\"file\":\"" + job + "\",\"name\":\"a\xffb\"}", 400, "not valid UTF-8"},
+		{"a name that reads as an id", "POST", "/batches", `{"file":"` + job + `","name":"-5"}`, 400, "Invalid session name"},
+		{"a dot-dot name", "POST", "/batches", `{"file":"` + job + `","name":".."}`, 400, "cannot be addressed"},
+		{"an invisible character in a name", "POST", "/batches", `{"file":"` + job + `","name":"etl\u200b"}`, 400, "format"},
+		{"a bidi override in a name", "POST", "/batches", `{"file":"` + job + `","name":"\u202egnp.exe"}`, 400, "format"},
+		{"memory beyond Spark's", "POST", "/batches", `{"file":"` + job + `","driverMemory":"99999999999999999999g"}`, 400, "outside what Spark takes"},
 		{"body too large", "POST", "/batches", `{"file":"` + job + `","name":"` + long + `"}`, 413, "larger than"},
 		{"negative from", "GET", "/batches?from=-1", ``, 400, "from must be a non-negative integer"},
 		{"non-numeric size", "GET", "/batches?size=ten", ``, 400, "size must be a non-negative integer"},
@@ -153,5 +163,18 @@ func TestCSRFProtection(t *testing.T) {
 	}
 	if r := s.do("GET", "/batches/0", ""); r.status != 200 {
 		t.Errorf("GET = %d, want 200 without the header", r.status)
+	}
+}
+
+// /version has Livy's keys, and does not tell which OS user the server runs as.
+func TestVersionTellsNoOSUser(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOpts{sparkHome: testdata(t, "stubspark")})
+	v := s.do("GET", "/version", "").json(t)
+	if v["version"] != "0.9.0" || v["user"] != "" {
+		t.Errorf("/version = %v; want Livy's version and an empty user", v)
+	}
+	if u, err := user.Current(); err == nil && strings.Contains(fmt.Sprint(v), `:`+u.Username+` `) {
+		t.Errorf("/version tells the OS user %q: %v", u.Username, v)
 	}
 }
