@@ -40,6 +40,9 @@ type Config struct {
 	// CSRFProtection requires the X-Requested-By header on requests that change state, as
 	// Livy's livy.server.csrf-protection.enabled does (off by default: common clients omit it).
 	CSRFProtection bool
+	// Redaction selects the conf entries shown redacted in views (livy.DefaultRedactionRegex
+	// when nil).
+	Redaction *regexp.Regexp
 }
 
 // Server is the HTTP face of sparkgate.
@@ -60,6 +63,9 @@ func New(cfg Config, batches *batch.Manager, sessions *interactive.Manager, m *m
 	}
 	if cfg.MaxUploadBytes <= 0 {
 		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if cfg.Redaction == nil {
+		cfg.Redaction = regexp.MustCompile(livy.DefaultRedactionRegex)
 	}
 	s := &Server{cfg: cfg, batches: batches, sessions: sessions, metrics: m, log: log, mux: http.NewServeMux()}
 	vi := version.Get()

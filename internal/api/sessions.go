@@ -63,10 +63,7 @@ func (s *Server) sessionView(sess *store.Session) *livy.Session {
 		}
 		return l
 	}
-	conf := req.Conf
-	if conf == nil {
-		conf = map[string]livy.String{}
-	}
+	conf := livy.Redact(req.Conf, s.cfg.Redaction) // a view is no place for a secret
 	return &livy.Session{
 		ID: sess.ID, Name: livy.Optional(sess.Name), AppID: livy.Optional(sess.AppID), Owner: livy.Optional(sess.Owner),
 		ProxyUser: livy.Optional(sess.ProxyUser), State: string(sess.State), Kind: kind,

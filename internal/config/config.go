@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/launcher"
+	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/yarn"
 )
 
@@ -36,6 +37,7 @@ type Config struct {
 	SparkMaster           string
 	DeployMode            string
 	YarnRMURL             string
+	RedactionRegex        string
 	StandaloneRESTURLs    []string
 	StandaloneWebURLs     []string
 	ClusterSubmitWait     time.Duration
@@ -116,6 +118,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.ReservationTTL, "reservation-ttl", 24*time.Hour, "how long an id reserved by POST /{batches,sessions}/id waits for its PUT")
 	fs.DurationVar(&c.KillGrace, "kill-grace", 10*time.Second, "time between SIGTERM and SIGKILL when a session is deleted")
 	fs.BoolVar(&c.Impersonation, "impersonation", false, "pass proxyUser to spark-submit as --proxy-user (Livy's livy.impersonation.enabled)")
+	fs.StringVar(&c.RedactionRegex, "redaction-regex", livy.DefaultRedactionRegex, "conf entries whose key or value this matches are shown redacted in session views (Spark's spark.redaction.regex)")
 	fs.BoolVar(&c.CSRFProtection, "csrf-protection", false, "require the X-Requested-By header on POST, PUT and DELETE (Livy's livy.server.csrf-protection.enabled)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", 512<<20, "largest file accepted by a session's upload-jar, upload-pyfile and upload-file")
@@ -273,6 +276,9 @@ func (c *Config) Validate() error {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			errs = append(errs, fmt.Errorf("standalone-rest-url and standalone-web-url must be http:// or https:// addresses, not %q", u))
 		}
+	}
+	if _, err := regexp.Compile(c.RedactionRegex); err != nil {
+		errs = append(errs, fmt.Errorf("redaction-regex: %w", err))
 	}
 	if !clusterTag.MatchString(c.ClusterTag) {
 		errs = append(errs, fmt.Errorf("cluster-tag must be 1 to 64 of a-z, 0-9 and -, not %q", c.ClusterTag))

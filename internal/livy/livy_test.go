@@ -1,6 +1,7 @@
 package livy
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +207,23 @@ func TestParseTimeoutReadsLivysTimeStrings(t *testing.T) {
 		if (err != nil) != tc.bad || got != tc.want {
 			t.Errorf("ParseTimeout(%q) = %v, %v; want %v (error: %v)", tc.in, got, err, tc.want, tc.bad)
 		}
+	}
+}
+
+func TestRedactHidesWhatSparkWouldHide(t *testing.T) {
+	conf := map[string]String{"spark.hadoop.fs.s3a.secret.key": "abc", "spark.x": "password=hunter2", "spark.y": "ok",
+		"spark.hadoop.fs.s3a.access.key": "AKIA", "spark.api.TOKEN": "t"}
+	got := Redact(conf, regexp.MustCompile(DefaultRedactionRegex))
+	for k, want := range map[string]String{"spark.hadoop.fs.s3a.secret.key": Redacted, "spark.x": Redacted, "spark.y": "ok",
+		"spark.hadoop.fs.s3a.access.key": Redacted, "spark.api.TOKEN": Redacted} {
+		if got[k] != want {
+			t.Errorf("%s = %q, want %q", k, got[k], want)
+		}
+	}
+	if conf["spark.x"] != "password=hunter2" {
+		t.Error("Redact changed the conf it was given")
+	}
+	if got := Redact(nil, regexp.MustCompile(DefaultRedactionRegex)); got == nil || len(got) != 0 {
+		t.Errorf("Redact(nil) = %v, want an empty conf", got)
 	}
 }

@@ -1,6 +1,9 @@
 package livy
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"regexp"
+)
 
 // The views below are what clients index directly: every field is always present, with
 // null or [] when empty (no omitempty anywhere).
@@ -48,6 +51,26 @@ type Log struct {
 // Message is Livy's error and acknowledgement body.
 type Message struct {
 	Msg string `json:"msg"`
+}
+
+// DefaultRedactionRegex is Spark's spark.redaction.regex: conf entries whose key or value it
+// matches are shown redacted.
+const DefaultRedactionRegex = `(?i)secret|password|token|access[.]?key`
+
+// Redacted is what a redacted conf value reads, as in Spark's UI.
+const Redacted = "*********(redacted)"
+
+// Redact returns conf with the value of every entry whose key or value re matches replaced by
+// Redacted, as Spark's UI shows a conf; conf itself is left as it is.
+func Redact(conf map[string]String, re *regexp.Regexp) map[string]String {
+	out := make(map[string]String, len(conf))
+	for k, v := range conf {
+		if re.MatchString(k) || re.MatchString(string(v)) {
+			v = Redacted
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // Version is the answer of GET /version: Livy's keys, plus sparkgate's own version.

@@ -14,6 +14,7 @@ import (
 	_ "net/http/pprof" // served only on --debug-addr
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -166,7 +167,8 @@ func (s *Server) Run(ctx context.Context) error {
 	defer inst.Stop() // first: no adoption into a manager that is stopping
 
 	srv := &http.Server{
-		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, CSRFProtection: cfg.CSRFProtection},
+		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, CSRFProtection: cfg.CSRFProtection,
+			Redaction: regexp.MustCompile(cfg.RedactionRegex)},
 			batches, sessions, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -178,3 +178,20 @@ func TestVersionTellsNoOSUser(t *testing.T) {
 		t.Errorf("/version tells the OS user %q: %v", u.Username, v)
 	}
 }
+
+// A session's view shows its conf as Spark's UI would: what names a secret is redacted.
+func TestSessionViewsRedactSecrets(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOpts{sparkHome: testdata(t, "stubspark")})
+	r := s.do("POST", "/sessions", `{"kind":"pyspark","conf":{"spark.hadoop.fs.s3a.secret.key":"abc","spark.x":"password=hunter2","spark.y":"kept"}}`)
+	if r.status != 201 {
+		t.Fatalf("POST /sessions = %d %s", r.status, r.body)
+	}
+	for _, path := range []string{"/sessions/0", "/sessions"} {
+		body := string(s.do("GET", path, "").body)
+		if strings.Contains(body, "abc") || strings.Contains(body, "hunter2") || !strings.Contains(body, `"spark.y":"kept"`) ||
+			!strings.Contains(body, `"spark.x":"*********(redacted)"`) {
+			t.Errorf("GET %s shows the conf as %s", path, body)
+		}
+	}
+}
