@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
@@ -131,22 +130,12 @@ func (s *Server) driverFile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	path, err := s.sessions.DriverFile(sess, r.URL.Query().Get("path"))
+	f, info, err := s.sessions.OpenDriverFile(sess, r.URL.Query().Get("path"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		s.writeError(w, r, errkind.New(errkind.NotFound, "no file %q for this driver", r.URL.Query().Get("path")))
-		return
-	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
-		s.writeError(w, r, errkind.New(errkind.NotFound, "no file %q for this driver", r.URL.Query().Get("path")))
-		return
-	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	http.ServeContent(w, r, "", info.ModTime(), f)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,20 +112,29 @@ func onGatewayDisk(uri string) bool {
 	return strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "file:")
 }
 
-// DriverFile is the file of this host that the driver of sess may download (RouteFile): one
-// of its session's uploads, or a file the local-path whitelist lets users add.
-func (m *Manager) DriverFile(sess *store.Session, path string) (string, error) {
-	if uploads := m.uploadDir(sess.Tag); strings.HasPrefix(filepath.Clean(path), uploads+"/") {
-		return filepath.Clean(path), nil
+// OpenDriverFile opens the file of this host that the driver of sess may download
+// (RouteFile): a regular file among its session's uploads, or one the local-path whitelist
+// lets users add. Anything else is not found.
+func (m *Manager) OpenDriverFile(sess *store.Session, path string) (*os.File, fs.FileInfo, error) {
+	notFound := errkind.New(errkind.NotFound, "no file %q for this driver", path)
+	local := filepath.Clean(path)
+	if !strings.HasPrefix(local, m.uploadDir(sess.Tag)+"/") {
+		resolved, err := m.launcher.Resolve("path", path)
+		if err != nil || !onGatewayDisk(resolved) {
+			return nil, nil, notFound
+		}
+		local = strings.TrimPrefix(resolved, "file:")
 	}
-	resolved, err := m.launcher.Resolve("path", path)
+	f, err := os.Open(local)
 	if err != nil {
-		return "", errkind.New(errkind.NotFound, "no file %q for this driver", path)
+		return nil, nil, notFound
 	}
-	if !onGatewayDisk(resolved) {
-		return "", errkind.New(errkind.NotFound, "no file %q for this driver", path)
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, notFound
 	}
-	return strings.TrimPrefix(resolved, "file:"), nil
+	return f, info, nil
 }
 
 // Touch records activity on a session (Livy's connect).

@@ -158,6 +158,18 @@ func (l *Launcher) SparkEnv(key string) string {
 	return ""
 }
 
+// SparkConfDir is where spark-submit reads spark-defaults.conf: SPARK_CONF_DIR of its
+// environment, else the Spark installation's conf directory ("" when neither is known).
+func (l *Launcher) SparkConfDir() string {
+	if dir := l.SparkEnv("SPARK_CONF_DIR"); dir != "" {
+		return dir
+	}
+	if l.cfg.SparkHome != "" {
+		return filepath.Join(l.cfg.SparkHome, "conf")
+	}
+	return ""
+}
+
 // SparkSubmit is the spark-submit executable used.
 func (l *Launcher) SparkSubmit() string {
 	if l.cfg.SparkHome == "" {

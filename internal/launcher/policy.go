@@ -159,6 +159,9 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 	return append(argv, spec.Args...), nil
 }
 
+// ClusterMode reports whether argv, a command of Command's, submits in cluster deploy mode.
+func ClusterMode(argv []string) bool { return slices.Contains(argv, "--deploy-mode=cluster") }
+
 // Resolve applies the path policy to one file reference: a path without a scheme must be
 // absolute; a local one (no scheme, file: or local:) must lie, once made clean and its
 // symlinks resolved, under a whitelisted directory. Remote schemes pass unchanged.

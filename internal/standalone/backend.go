@@ -92,7 +92,7 @@ func (b *Backend) Command(spec *launcher.Spec, tag string) ([]string, error) {
 		}
 	}
 	argv, err := b.Launcher.Command(spec, tag)
-	if err != nil || !clusterMode(argv) {
+	if err != nil || !launcher.ClusterMode(argv) {
 		return argv, err
 	}
 	if _, err := RequestOf(argv, nil, b.version); err != nil {
@@ -100,8 +100,6 @@ func (b *Backend) Command(spec *launcher.Spec, tag string) ([]string, error) {
 	}
 	return argv, nil
 }
-
-func clusterMode(argv []string) bool { return slices.Contains(argv, "--deploy-mode=cluster") }
 
 // mainClassOf is the Main-Class of a local jar's manifest, "" when it has none.
 func mainClassOf(path string) string {
@@ -129,14 +127,14 @@ func mainClassOf(path string) string {
 // standalone-submit on it, so that the submission happens at most once per tag, as
 // spark-submit's would, whatever becomes of this gateway meanwhile.
 func (b *Backend) Start(ctx context.Context, tag string, argv []string, extraEnv ...string) (int, error) {
-	if !clusterMode(argv) {
+	if !launcher.ClusterMode(argv) {
 		return b.Launcher.Start(ctx, tag, argv, extraEnv...)
 	}
 	d, err := b.Dir(tag)
 	if err != nil {
 		return 0, err
 	}
-	defaults, err := ReadDefaults(b.confDir())
+	defaults, err := ReadDefaults(b.SparkConfDir())
 	if err != nil {
 		return 0, fmt.Errorf("read spark-defaults.conf: %w", err)
 	}
@@ -158,17 +156,6 @@ func (b *Backend) Start(ctx context.Context, tag string, argv []string, extraEnv
 		"--request="+filepath.Join(string(d), requestFile), "--record="+filepath.Join(string(d), recordFile),
 		"--rest="+strings.Join(b.master.rest, ","), "--wait="+b.cfg.SubmitWait.String())
 	return b.Launcher.Start(ctx, tag, submit, extraEnv...)
-}
-
-// confDir is where spark-submit would read spark-defaults.conf.
-func (b *Backend) confDir() string {
-	if dir := b.SparkEnv("SPARK_CONF_DIR"); dir != "" {
-		return dir
-	}
-	if b.SparkHome() != "" {
-		return filepath.Join(b.SparkHome(), "conf")
-	}
-	return ""
 }
 
 // Inspect tells what became of the application of tag: in client mode what its local driver

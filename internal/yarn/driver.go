@@ -7,8 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
+
+	"github.com/sparkgate/sparkgate/internal/launcher"
 )
 
 // Start launches argv for tag. In cluster mode the driver runs in YARN's application master,
@@ -18,7 +19,7 @@ import (
 // under keys Spark redacts in its UI when they name a secret. A properties file replaces
 // spark-defaults.conf, so the file starts with the defaults' lines.
 func (b *Backend) Start(ctx context.Context, tag string, argv []string, extraEnv ...string) (int, error) {
-	if len(extraEnv) == 0 || !slices.Contains(argv, "--deploy-mode=cluster") {
+	if len(extraEnv) == 0 || !launcher.ClusterMode(argv) {
 		return b.Launcher.Start(ctx, tag, argv, extraEnv...)
 	}
 	d, err := b.Dir(tag)
@@ -47,13 +48,9 @@ func (b *Backend) Start(ctx context.Context, tag string, argv []string, extraEnv
 	return b.Launcher.Start(ctx, tag, withFile, extraEnv...)
 }
 
-// sparkDefaults reads the spark-defaults.conf spark-submit would read: in SPARK_CONF_DIR of
-// its environment, else in the Spark installation's conf directory.
+// sparkDefaults reads the spark-defaults.conf spark-submit would read.
 func (b *Backend) sparkDefaults() ([]byte, error) {
-	dir := b.SparkEnv("SPARK_CONF_DIR")
-	if dir == "" && b.SparkHome() != "" {
-		dir = filepath.Join(b.SparkHome(), "conf")
-	}
+	dir := b.SparkConfDir()
 	if dir == "" {
 		return nil, nil
 	}

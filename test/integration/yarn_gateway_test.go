@@ -55,6 +55,15 @@ func (y *yarnCluster) gateway(t *testing.T, home, mode string, args ...string) *
 		args: append([]string{"--spark-master", "yarn", "--spark-deploy-mode", mode, "--cluster-poll-interval", "500ms"}, args...)})
 }
 
+// deleteSession deletes session 0 of s and waits for YARN to show its application killed.
+func (y *yarnCluster) deleteSession(t *testing.T, s *server, appID string) {
+	t.Helper()
+	if r := s.do("DELETE", "/sessions/0", ""); r.status != 200 {
+		t.Fatalf("DELETE = %d %s", r.status, r.body)
+	}
+	waitFor(t, 30*time.Second, "YARN to show the session's application killed", func() bool { return y.appState(t, appID) == "KILLED" })
+}
+
 // appState is the state of application id as the RM tells it ("" when it knows none).
 func (y *yarnCluster) appState(t *testing.T, id string) string {
 	t.Helper()
@@ -228,10 +237,7 @@ func TestYarnClusterSession(t *testing.T) {
 	if got := textOf(t, s.runStatement(0, `{"code":"import glob, tempfile\nsorted(p.split('/')[-1] for p in glob.glob(os.environ.get('SPARKGATE_WORK_DIR', tempfile.gettempdir()) + '/sparkgate-file-*/*'))"}`)); got != "['greeting.py', 'notes.txt']" {
 		t.Errorf("the driver's downloads = %s, want both files fetched from the gateway", got)
 	}
-	if r := s.do("DELETE", "/sessions/0", ""); r.status != 200 {
-		t.Fatalf("DELETE = %d %s", r.status, r.body)
-	}
-	waitFor(t, 30*time.Second, "YARN to show the session's application killed", func() bool { return y.appState(t, appID) == "KILLED" })
+	y.deleteSession(t, s, appID)
 }
 
 // A session on YARN in client mode: the driver runs beside the gateway, its executors in
@@ -344,10 +350,7 @@ func TestYarnFleetAcrossHosts(t *testing.T) {
 			t.Errorf("YARN ran %d applications tagged %s, want one", len(apps), tag)
 		}
 	}
-	if r := b.do("DELETE", "/sessions/0", ""); r.status != 200 {
-		t.Fatalf("DELETE = %d %s", r.status, r.body)
-	}
-	waitFor(t, 30*time.Second, "YARN to show the session's application killed", func() bool { return y.appState(t, appID) == "KILLED" })
+	y.deleteSession(t, b, appID)
 }
 
 // The ResourceManager unreachable at submit: spark-submit's Hadoop client keeps trying (for
