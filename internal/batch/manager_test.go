@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"syscall"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,5 +191,43 @@ func TestAnUnseenLaunchWaitsForTheResubmitGrace(t *testing.T) {
 	eventually(t, "the launch after the grace", func() bool { return fl.Started() == 1 })
 	if waited := time.Since(launched); waited < 300*time.Millisecond {
 		t.Errorf("launched again %s after the first launch, within the grace", waited)
+	}
+}
+
+// endWatcher is a store that tells onEnd of every update that ends a session.
+type endWatcher struct {
+	store.Store
+	onEnd func(p *store.UpdateParams)
+}
+
+func (w endWatcher) UpdateSession(ctx context.Context, p *store.UpdateParams) (*store.Session, error) {
+	if p.State != nil && p.State.Terminal() {
+		w.onEnd(p)
+	}
+	return w.Store.UpdateSession(ctx, p)
+}
+
+// A client that sees a batch ended finds why in its log: the reason is written there before
+// the end is recorded.
+func TestAFailedBatchsLogTellsWhyOnceItEnds(t *testing.T) {
+	fl := launchertest.New(t.TempDir())
+	tags := make(chan string, 1)
+	notesAtEnd := make(chan []string, 1)
+	st := endWatcher{Store: storetest.Embedded(t), onEnd: func(p *store.UpdateParams) {
+		tag := <-tags
+		notesAtEnd <- fl.Notes(tag)
+	}}
+	m := newTestManager(t, st, fl)
+	created, err := m.Create(context.Background(), &livy.CreateBatchRequest{File: "/job.py"}, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := created.Session.Tag
+	tags <- tag
+	eventually(t, "the launch", func() bool { return stateOf(t, st, created.Session.ID) == store.StateRunning })
+	fl.End(tag, &supervisor.Exit{Code: 3})
+	notes := <-notesAtEnd
+	if len(notes) != 1 || !strings.Contains(notes[0], "the application ended: ") || !strings.Contains(notes[0], "3") {
+		t.Errorf("the log had %q when the batch's end was recorded; want the application's exit status", notes)
 	}
 }

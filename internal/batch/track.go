@@ -73,14 +73,18 @@ func (m *Manager) record(id int64, p *store.UpdateParams) {
 }
 
 // finish records the application's outcome unless the batch already ended (killed by DELETE):
-// success, killed when the cluster manager killed it, dead otherwise; the reason of a
-// failure goes into the batch's log too.
+// success, killed when the cluster manager killed it, dead otherwise. The reason of a failure
+// goes into the batch's log first, so that a client which sees the batch ended finds why in
+// its log.
 func (m *Manager) finish(id int64, tag string, end *launcher.End) {
 	state := map[launcher.Outcome]store.State{launcher.Succeeded: store.StateSuccess, launcher.Killed: store.StateKilled}[end.Outcome]
 	if state == "" {
 		state = store.StateDead
 	}
 	reason, code := end.Reason, end.ExitCode
+	if reason != "" {
+		_ = m.launcher.Note(tag, "the application ended: "+reason)
+	}
 	_, err := m.update(&store.UpdateParams{
 		Kind: store.KindBatch, ID: id, IfStates: []store.State{store.StateStarting, store.StateRunning},
 		State: &state, ExitCode: &code, Reason: &reason, Now: m.now(),
@@ -89,9 +93,6 @@ func (m *Manager) finish(id int64, tag string, end *launcher.End) {
 	case err == nil:
 		m.metrics.Finished.WithLabelValues(string(state)).Inc()
 		m.log.Info("batch finished", "id", id, "state", state, "exit_code", code)
-		if reason != "" {
-			_ = m.launcher.Note(tag, "the application ended: "+reason)
-		}
 	case errors.Is(err, store.ErrStateConflict), errors.Is(err, store.ErrNotFound):
 	default:
 		m.log.Error("record batch outcome", "id", id, "err", err)

@@ -25,6 +25,7 @@ type Fake struct {
 	exits   map[string]*supervisor.Exit
 	ids     map[string]string
 	signals map[string][]syscall.Signal
+	notes   map[string][]string
 	// Submitting makes every started application report Submitting until SetSubmitting
 	// says otherwise (a cluster manager that does not run it yet).
 	Submitting bool
@@ -35,7 +36,7 @@ type Fake struct {
 func New(dir string) *Fake {
 	return &Fake{dir: dir, starts: map[string][][]string{}, status: map[string]supervisor.Status{},
 		exits: map[string]*supervisor.Exit{}, ids: map[string]string{}, signals: map[string][]syscall.Signal{},
-		submitted: map[string]bool{}}
+		notes: map[string][]string{}, submitted: map[string]bool{}}
 }
 
 func (f *Fake) Command(spec *launcher.Spec, tag string) ([]string, error) {
@@ -79,7 +80,6 @@ func (f *Fake) Signal(_ context.Context, tag string, _ int, sig syscall.Signal) 
 }
 
 func (f *Fake) LogPath(tag string) string             { return filepath.Join(f.dir, tag+".log") }
-func (f *Fake) Note(string, string) error             { return nil }
 func (f *Fake) Remove(string) error                   { return nil }
 func (f *Fake) Resolve(_, ref string) (string, error) { return ref, nil }
 
@@ -148,4 +148,19 @@ func (f *Fake) Signals(tag string) []syscall.Signal {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]syscall.Signal(nil), f.signals[tag]...)
+}
+
+// Note records a line written into the application's log.
+func (f *Fake) Note(tag, line string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.notes[tag] = append(f.notes[tag], line)
+	return nil
+}
+
+// Notes returns the lines written into the log of tag's application.
+func (f *Fake) Notes(tag string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.notes[tag]...)
 }
