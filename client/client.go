@@ -76,6 +76,7 @@ type Client struct {
 	base  string
 	http  *http.Client
 	retry Retry
+	auth  func(*http.Request) // adds the caller's credentials; nil: none
 }
 
 // Option configures a Client.
@@ -83,6 +84,18 @@ type Option func(*Client)
 
 // WithHTTPClient makes the client send its requests with hc.
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
+
+// WithBasicAuth authenticates every request as user with password (sparkgate's --auth basic
+// or ldap).
+func WithBasicAuth(user, password string) Option {
+	return func(c *Client) { c.auth = func(r *http.Request) { r.SetBasicAuth(user, password) } }
+}
+
+// WithBearerToken authenticates every request with the bearer token that token returns
+// (sparkgate's --auth jwt); it is asked at each request, so that it may renew the token.
+func WithBearerToken(token func() string) Option {
+	return func(c *Client) { c.auth = func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token()) } }
+}
 
 // WithRetry replaces DefaultRetry.
 func WithRetry(r Retry) Option { return func(c *Client) { c.retry = r } }
@@ -148,6 +161,9 @@ func (c *Client) once(ctx context.Context, method, path string, header http.Head
 	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.auth != nil {
+		c.auth(req)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

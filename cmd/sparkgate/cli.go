@@ -27,6 +27,9 @@ const cliUsage = `Client commands (server from --server, or $SPARKGATE_URL, defa
   sparkgate status ID    print the batch's view
   sparkgate logs ID [-f] print the batch's whole log; -f follows it until the batch ends
   sparkgate kill ID      kill and delete the batch
+
+Credentials, for a server with --auth: --user U with --password-file F (or $SPARKGATE_USER
+and $SPARKGATE_PASSWORD) for basic and ldap; --token-file F (or $SPARKGATE_TOKEN) for jwt.
 `
 
 type confFlag map[string]client.String
@@ -87,6 +90,8 @@ func clientCommand(name string, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, cliUsage) }
 	server := fs.String("server", "", "sparkgate URL (default $SPARKGATE_URL or http://127.0.0.1:8998)")
+	var creds credentials
+	creds.flags(fs)
 	conf := confFlag{}
 	var jars, pyFiles, files listFlag
 	var batchName, className, requestID string
@@ -113,7 +118,12 @@ func clientCommand(name string, args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	c := client.New(serverURL(*server))
+	authOpt, err := creds.option()
+	if err != nil {
+		fmt.Fprintf(stderr, "sparkgate %s: %v\n", name, err)
+		return 2
+	}
+	c := client.New(serverURL(*server), authOpt...)
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "sparkgate %s: %v\n", name, err)
 		return 1

@@ -12,10 +12,12 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sparkgate/sparkgate/internal/auth"
 	"github.com/sparkgate/sparkgate/internal/batch"
 	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/interactive"
@@ -43,6 +45,8 @@ type Config struct {
 	// Redaction selects the conf entries shown redacted in views (livy.DefaultRedactionRegex
 	// when nil).
 	Redaction *regexp.Regexp
+	// Guard authenticates every request but the drivers' own (none when nil).
+	Guard *auth.Guard
 }
 
 // Server is the HTTP face of sparkgate.
@@ -66,6 +70,9 @@ func New(cfg Config, batches *batch.Manager, sessions *interactive.Manager, m *m
 	}
 	if cfg.Redaction == nil {
 		cfg.Redaction = regexp.MustCompile(livy.DefaultRedactionRegex)
+	}
+	if cfg.Guard == nil {
+		cfg.Guard = auth.NewGuard(auth.None{}, nil, log)
 	}
 	s := &Server{cfg: cfg, batches: batches, sessions: sessions, metrics: m, log: log, mux: http.NewServeMux()}
 	vi := version.Get()
@@ -146,7 +153,11 @@ func (s *Server) routes() {
 	s.sessionRoutes()
 }
 
-// ServeHTTP routes the request; unknown routes and wrong methods answer in Livy's JSON shape.
+// driverPrefix starts the paths of the drivers' channel, which authenticate with their
+// session's secret (interactive.SecretHeader), never with a user's credentials.
+const driverPrefix = "/driver/"
+
+// ServeHTTP authenticates the request (but a driver's) and routes it; unknown routes and wrong methods answer in Livy's JSON shape.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -157,6 +168,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusInternalServerError, livy.Message{Msg: "internal server error"})
 		}
 	}()
+	if !strings.HasPrefix(r.URL.Path, driverPrefix) {
+		id, err := s.cfg.Guard.Check(w.Header(), r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		r = r.WithContext(auth.WithIdentity(r.Context(), id))
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		// Let the mux decide between 404 and 405 (it knows the allowed methods), then answer
 		// with a JSON body instead of its text one.
@@ -213,6 +232,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) i
 			errkind.Forbidden: http.StatusForbidden, errkind.Conflict: http.StatusConflict,
 			errkind.Unprocessable: http.StatusUnprocessableEntity, errkind.TooLarge: http.StatusRequestEntityTooLarge,
 			errkind.Unavailable: http.StatusServiceUnavailable, errkind.NotImplemented: http.StatusNotImplemented,
+			errkind.Unauthenticated: http.StatusUnauthorized, errkind.TooManyRequests: http.StatusTooManyRequests,
 		}[errkind.Of(err)]
 	case errors.Is(err, store.ErrNotFound):
 		status = http.StatusNotFound

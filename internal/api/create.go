@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/sparkgate/sparkgate/internal/auth"
 	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/idempotency"
 	"github.com/sparkgate/sparkgate/internal/livy"
@@ -98,6 +99,7 @@ func (c createRoutes[T]) putReserved(r *http.Request) (*reply, error) {
 
 // respond answers 201 for a new session and 200 for a replay, with its current view.
 func (c createRoutes[T]) respond(r *http.Request, req *T, opts idempotency.Options) (*reply, error) {
+	opts.Owner = auth.From(r.Context()).User
 	created, err := c.create(r.Context(), req, opts)
 	if err != nil {
 		return nil, err

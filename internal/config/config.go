@@ -60,6 +60,7 @@ type Config struct {
 	SessionTTL            time.Duration
 	DriverGatewayTimeout  time.Duration
 	CSRFProtection        bool
+	Auth                  Auth
 	LogFormat             string
 	LogLevel              string
 }
@@ -120,6 +121,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.Impersonation, "impersonation", false, "pass proxyUser to spark-submit as --proxy-user (Livy's livy.impersonation.enabled)")
 	fs.StringVar(&c.RedactionRegex, "redaction-regex", livy.DefaultRedactionRegex, "conf entries whose key or value this matches are shown redacted in session views (Spark's spark.redaction.regex)")
 	fs.BoolVar(&c.CSRFProtection, "csrf-protection", false, "require the X-Requested-By header on POST, PUT and DELETE (Livy's livy.server.csrf-protection.enabled)")
+	c.Auth.flags(fs)
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", 512<<20, "largest file accepted by a session's upload-jar, upload-pyfile and upload-file")
 	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", time.Hour, "delete an interactive session idle this long (0: never); a session's idleTimeout overrides it")
@@ -313,6 +315,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("local-dir-whitelist entry %q must be a directory, not a URI", d))
 		}
 	}
+	errs = append(errs, c.Auth.validate(c.Addr)...)
 	return errors.Join(errs...)
 }
 

@@ -11,7 +11,7 @@ import (
 
 func TestPrecedenceDefaultsFileEnvFlags(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "sparkgate.conf")
-	os.WriteFile(file, []byte("# comment\naddr = 0.0.0.0:1\ndata-dir = /file\nretain-finished = 2h\nlocal-dir-whitelist = /a, /b\n"), 0o600)
+	os.WriteFile(file, []byte("# comment\naddr = 0.0.0.0:1\nallow-unauthenticated = true\ndata-dir = /file\nretain-finished = 2h\nlocal-dir-whitelist = /a, /b\n"), 0o600)
 	env := map[string]string{"SPARKGATE_DATA_DIR": "/env", "SPARKGATE_RETAIN_FINISHED": "3h"}
 	c, err := Load([]string{"--config", file, "--retain-finished", "4h"}, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
@@ -47,6 +47,11 @@ func TestInvalidSettingsSayWhat(t *testing.T) {
 		{[]string{"--leak-check-grace", "0s"}, nil, "leak-check-grace must be positive"},
 		{[]string{"--standalone-rest-url", "m:6066"}, nil, "must be http:// or https:// addresses"},
 		{[]string{"--cluster-submit-wait", "0s"}, nil, "cluster-submit-wait must be positive"},
+		{[]string{"--addr", ":8998"}, nil, "auth none on :8998 would let anyone who reaches it run code"},
+		{[]string{"--addr", "10.0.0.1:8998"}, nil, "give --allow-unauthenticated"},
+		{[]string{"--auth", "kerberoz"}, nil, `auth must be`},
+		{[]string{"--auth", "basic"}, nil, "auth basic needs --htpasswd"},
+		{[]string{"--auth-cache-ttl", "-1s"}, nil, "auth-cache-ttl must not be negative"},
 	}
 	for _, c := range cases {
 		_, err := Load(c.args, func(k string) string { return c.env[k] }, io.Discard)
@@ -89,5 +94,19 @@ func TestUnknownFileKeyIsAnError(t *testing.T) {
 	_, err := Load([]string{"--config", file}, func(string) string { return "" }, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), `unknown setting "adr"`) {
 		t.Errorf("error = %v", err)
+	}
+}
+
+// Unauthenticated serving is for loopback, or for an operator who says so.
+func TestAuthNoneOnlyOnLoopbackUnlessAllowed(t *testing.T) {
+	for _, args := range [][]string{
+		{"--addr", "127.0.0.1:8998"}, {"--addr", "[::1]:8998"}, {"--addr", "localhost:8998"},
+		{"--addr", "0.0.0.0:8998", "--allow-unauthenticated"},
+		{"--addr", "0.0.0.0:8998", "--auth", "basic", "--htpasswd", "/etc/sparkgate/htpasswd"},
+		{"--addr", "0.0.0.0:8998", "--auth", "BASIC", "--htpasswd", "/etc/sparkgate/htpasswd"},
+	} {
+		if _, err := Load(args, func(string) string { return "" }, io.Discard); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
 	}
 }

@@ -20,6 +20,8 @@ const (
 	TooLarge                   // the request body is over the limit (413)
 	Unavailable                // a dependency is down; retry later (503)
 	NotImplemented             // a part of Livy's API sparkgate does not serve (501)
+	Unauthenticated            // the request carries no valid credentials (401)
+	TooManyRequests            // the caller is over a rate; retry later (429)
 )
 
 // Error carries a message meant for the client and its kind.

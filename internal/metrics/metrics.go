@@ -21,6 +21,7 @@ type Metrics struct {
 	QueueDepth      prometheus.Gauge
 	Adopted         prometheus.Counter
 	ClusterRequests *prometheus.CounterVec
+	AuthAttempts    *prometheus.CounterVec
 }
 
 // New registers every metric, with Go runtime and process metrics, on a fresh registry.
@@ -53,8 +54,11 @@ func New() *Metrics {
 		ClusterRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sparkgate_cluster_manager_requests_total", Help: "Requests to the cluster manager's API (YARN's ResourceManager) by outcome (ok, error).",
 		}, []string{"outcome"}),
+		AuthAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sparkgate_auth_attempts_total", Help: "Requests authenticated, by outcome (ok, no_credentials, bad_credentials, limited, unavailable).",
+		}, []string{"outcome"}),
 	}
-	r.MustRegister(m.Requests, m.RequestDuration, m.Creates, m.Launches, m.Finished, m.QueueDepth, m.Adopted, m.ClusterRequests,
+	r.MustRegister(m.Requests, m.RequestDuration, m.Creates, m.Launches, m.Finished, m.QueueDepth, m.Adopted, m.ClusterRequests, m.AuthAttempts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/api"
+	"github.com/sparkgate/sparkgate/internal/auth"
 	"github.com/sparkgate/sparkgate/internal/batch"
 	"github.com/sparkgate/sparkgate/internal/config"
 	"github.com/sparkgate/sparkgate/internal/instance"
@@ -46,6 +47,7 @@ type Server struct {
 	started  time.Time
 	dataDir  string // absolute
 	launcher launcher.Config
+	auth     auth.Authenticator
 }
 
 // New checks what the server needs from its machine and binds its listeners; nothing is
@@ -68,6 +70,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		AppsDir: filepath.Join(dataDir, "apps"), SupervisorCmd: []string{self, "supervise", "--detach"},
 		Env: os.Environ(), ClusterTag: cfg.ClusterTag, SubmitWait: cfg.ClusterSubmitWait,
 		WorkDir: filepath.Join(dataDir, "work"),
+	}
+	if s.auth, err = authenticator(cfg.Auth, log); err != nil {
+		return nil, err
 	}
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -168,7 +173,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 	srv := &http.Server{
 		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, CSRFProtection: cfg.CSRFProtection,
-			Redaction: regexp.MustCompile(cfg.RedactionRegex)},
+			Redaction: regexp.MustCompile(cfg.RedactionRegex), Guard: auth.NewGuard(s.auth, countAuth(m), log.With("component", "auth"))},
 			batches, sessions, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -81,6 +81,9 @@ type server struct {
 	cmd     *exec.Cmd
 	out     *bytes.Buffer
 	waited  chan struct{}
+	// authorize, when set, adds credentials to each request of do that sets no
+	// Authorization header of its own.
+	authorize func(*http.Request)
 }
 
 type serverOpts struct {
@@ -169,7 +172,7 @@ func (s *server) start() {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == 200
+		return resp.StatusCode == 200 || resp.StatusCode == 401 // 401: it answers, and wants credentials
 	})
 }
 
@@ -258,6 +261,9 @@ func (s *server) do(method, path, body string, headers ...string) *response {
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
+	}
+	if _, own := req.Header["Authorization"]; s.authorize != nil && !own {
+		s.authorize(req)
 	}
 	resp, err := testClient.Do(req)
 	if err != nil {

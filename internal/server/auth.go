@@ -1,0 +1,30 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/sparkgate/sparkgate/internal/auth"
+	"github.com/sparkgate/sparkgate/internal/config"
+	"github.com/sparkgate/sparkgate/internal/metrics"
+)
+
+// authenticator builds the authenticator of --auth; what it reads (an htpasswd file) is read
+// now, so that a wrong setting stops the start.
+func authenticator(cfg config.Auth, log *slog.Logger) (auth.Authenticator, error) {
+	switch cfg.Type {
+	case "none":
+		if cfg.AllowUnauthenticated {
+			log.Warn("serving without authentication (--auth none --allow-unauthenticated): anyone who reaches this server can run code on the cluster")
+		}
+		return auth.None{}, nil
+	case "basic":
+		return auth.NewHtpasswd(cfg.Htpasswd, cfg.CacheTTL)
+	}
+	return nil, fmt.Errorf("auth %q is not built in", cfg.Type)
+}
+
+// countAuth counts authentication attempts by outcome.
+func countAuth(m *metrics.Metrics) func(string) {
+	return func(outcome string) { m.AuthAttempts.WithLabelValues(outcome).Inc() }
+}

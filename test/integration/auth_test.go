@@ -1,0 +1,129 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// htpasswdFile writes an htpasswd file of users (name → password), hashed as htpasswd -B
+// does (bcrypt, cost 5).
+func htpasswdFile(t testing.TB, users map[string]string) string {
+	t.Helper()
+	var b strings.Builder
+	for user, password := range users {
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s:%s\n", user, hash)
+	}
+	path := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// --auth basic, end to end on real Spark: what an unauthenticated or wrongly authenticated
+// request gets, the owner of what a user creates, requestIds scoped per user, the real
+// clients (curl -u, the Python livy client, the CLI), and the limit on failed logins.
+func TestBasicAuth(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	users := map[string]string{"alice": "wonder land", "bob": "builder"}
+	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--auth", "basic", "--htpasswd", htpasswdFile(t, users)}})
+	pi := filepath.Join(examplesDir(t), "pi.py")
+
+	t.Run("no credentials", func(t *testing.T) {
+		for _, path := range []string{"/batches", "/sessions", "/version", "/batches/0", "/metrics"} {
+			r := s.do("GET", path, "")
+			if r.status != 401 || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), `Basic realm="sparkgate"`) || string(r.body) != "{\"msg\":\"authentication required\"}\n" {
+				t.Errorf("GET %s: %d %q %s; want 401 with the Basic challenge", path, r.status, r.header.Get("WWW-Authenticate"), r.body)
+			}
+		}
+		if r := s.do("POST", "/batches", fmt.Sprintf(`{"file":%q}`, pi)); r.status != 401 {
+			t.Errorf("POST /batches: %d %s", r.status, r.body)
+		}
+	})
+	t.Run("wrong credentials say nothing of which part is wrong", func(t *testing.T) {
+		bodies := map[string]bool{}
+		for _, cred := range [][2]string{{"alice", "wonder"}, {"carol", "wonder land"}, {"bob", "wonder land"}} {
+			r := s.do("GET", "/batches", "", "Authorization", "Basic "+basicHeader(cred[0], cred[1]))
+			if r.status != 401 {
+				t.Errorf("%s: %d %s", cred[0], r.status, r.body)
+			}
+			bodies[string(r.body)] = true
+		}
+		if len(bodies) != 1 {
+			t.Errorf("the answers differ: %v", bodies)
+		}
+	})
+	t.Run("curl -u, and the owner is the user", func(t *testing.T) {
+		out, err := exec.Command("curl", "-sS", "-u", "alice:wonder land", "-H", "Content-Type: application/json",
+			"-d", fmt.Sprintf(`{"file":%q,"args":["2"]}`, pi), s.url("/batches")).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), `"owner":"alice"`) {
+			t.Fatalf("curl -u: %v\n%s", err, out)
+		}
+	})
+	t.Run("requestIds are each user's own", func(t *testing.T) {
+		body := fmt.Sprintf(`{"file":%q,"args":["1"]}`, pi)
+		put := func(user string) (int, string) {
+			r := s.do("PUT", "/batches", body, "Requestid", "0f8fad5b-d9cb-469f-a165-70867728950e", "Authorization", "Basic "+basicHeader(user, users[user]))
+			if r.status != 201 && r.status != 200 {
+				t.Fatalf("PUT as %s: %d %s", user, r.status, r.body)
+			}
+			v := r.json(t)
+			return int(v["id"].(float64)), v["owner"].(string)
+		}
+		bobs, owner := put("bob")
+		alices, aliceOwner := put("alice")
+		if alices == bobs || owner != "bob" || aliceOwner != "alice" {
+			t.Errorf("bob's PUT made batch %d (owner %s), alice's with his requestId %d (owner %s); want two batches, each its user's", bobs, owner, alices, aliceOwner)
+		}
+		if again, _ := put("alice"); again != alices {
+			t.Errorf("alice's replay gave batch %d, want %d", again, alices)
+		}
+	})
+	t.Run("the Python livy client", func(t *testing.T) {
+		python := requiredEnv(t, "PYSPARK_PYTHON", "pylivy")
+		out, err := exec.Command(python, "../python/pylivy_auth.py", s.url(""), "alice", "wonder land", pi).CombinedOutput()
+		if err != nil {
+			t.Fatalf("pylivy: %v\n%s", err, out)
+		}
+	})
+	t.Run("the CLI", func(t *testing.T) {
+		password := filepath.Join(t.TempDir(), "password")
+		os.WriteFile(password, []byte("builder\n"), 0o600)
+		out, err := exec.Command(binPath, "submit", "--server", s.url(""), "--user", "bob", "--password-file", password, "--wait", pi, "1").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "Pi is roughly") {
+			t.Errorf("submit --user: %v\n%s", err, out)
+		}
+		out, err = exec.Command(binPath, "status", "--server", s.url(""), "0").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "authentication required") {
+			t.Errorf("status without credentials: %v\n%s", err, out)
+		}
+	})
+	// last: it locks this test's address out for a while
+	t.Run("failed logins are limited per address", func(t *testing.T) {
+		for range 10 {
+			s.do("GET", "/batches", "", "Authorization", "Basic "+basicHeader("alice", "guess"))
+		}
+		r := s.do("GET", "/batches", "", "Authorization", "Basic "+basicHeader("alice", users["alice"]))
+		if r.status != 429 || r.header.Get("Retry-After") == "" || !strings.Contains(r.json(t)["msg"].(string), "too many failed logins") {
+			t.Errorf("after 10 failures: %d %s (Retry-After %q); want 429", r.status, r.body, r.header.Get("Retry-After"))
+		}
+	})
+}
+
+func basicHeader(user, password string) string {
+	r, _ := http.NewRequest("GET", "/", nil)
+	r.SetBasicAuth(user, password)
+	return strings.TrimPrefix(r.Header.Get("Authorization"), "Basic ")
+}
