@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"syscall"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
