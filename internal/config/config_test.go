@@ -51,6 +51,7 @@ func TestInvalidSettingsSayWhat(t *testing.T) {
 		{[]string{"--addr", "10.0.0.1:8998"}, nil, "give --allow-unauthenticated"},
 		{[]string{"--auth", "kerberoz"}, nil, `auth must be`},
 		{[]string{"--auth", "basic"}, nil, "auth basic needs --htpasswd"},
+		{[]string{"--auth", "jwt", "--jwt-jwks-url", "https://idp/jwks"}, nil, "auth jwt needs --jwt-jwks-url, --jwt-issuer and --jwt-audience"},
 		{[]string{"--auth-cache-ttl", "-1s"}, nil, "auth-cache-ttl must not be negative"},
 	}
 	for _, c := range cases {

@@ -20,6 +20,9 @@ func authenticator(cfg config.Auth, log *slog.Logger) (auth.Authenticator, error
 		return auth.None{}, nil
 	case "basic":
 		return auth.NewHtpasswd(cfg.Htpasswd, cfg.CacheTTL)
+	case "jwt":
+		return auth.NewJWT(auth.JWTConfig{JWKS: cfg.JWTJWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+			UserClaim: cfg.JWTUserClaim, GroupsClaim: cfg.JWTGroupsClaim}, nil)
 	}
 	return nil, fmt.Errorf("auth %q is not built in", cfg.Type)
 }

@@ -6,6 +6,7 @@ package authtest
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -103,8 +104,10 @@ func runGuard(t *testing.T, s Subject) {
 		t.Errorf("no credentials: %v (kind %d), WWW-Authenticate %q; want 401 with the challenge", err, errkind.Of(err), h.Get("WWW-Authenticate"))
 	}
 	messages := map[string]bool{}
+	n := 0
 	for _, bad := range s.Bad {
-		_, _, err := check("198.51.100.2", bad)
+		n++
+		_, _, err := check(fmt.Sprintf("203.0.113.%d", n), bad) // one address each: no limit reached
 		if errkind.Of(err) != errkind.Unauthenticated {
 			t.Errorf("bad credentials: %v, want 401", err)
 		}
