@@ -50,6 +50,13 @@ $(YARN_DIR)/.built: $(YARN_SRC)
 deps: $(VENV)/.installed yarn-deps ## install Go modules, and pyspark $(PYSPARK_VERSION) and the livy client into .venv
 	$(GO) mod download
 
+# The directory servers the auth tests start themselves (slapd), from Debian's packages.
+.PHONY: test-services
+test-services: ## install what the auth tests run: OpenLDAP's slapd (Debian)
+	@command -v slapd >/dev/null || test -x /usr/sbin/slapd || { \
+	  echo "installing slapd from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slapd; }
+
 .PHONY: build
 build: ## build bin/sparkgate
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sparkgate
@@ -59,13 +66,13 @@ run: deps build ## serve on 127.0.0.1:8998 with the embedded store in ./data and
 	$(SPARK_ENV) ./$(BIN) serve --data-dir ./data --local-dir-whitelist $(CURDIR)/examples $(ARGS)
 
 .PHONY: test
-test: deps yarn-deps build ## run every test (unit, PostgreSQL, real-Spark and YARN integration; -race)
-	$(SPARK_ENV) $(YARN_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_POSTGRES=1 scripts/with-test-postgres $(GO) test -race -count=1 -timeout 30m ./...
+test: deps yarn-deps test-services build ## run every test (unit, PostgreSQL, LDAP, real-Spark and YARN integration; -race)
+	$(SPARK_ENV) $(YARN_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_POSTGRES=1 SPARKGATE_REQUIRE_LDAP=1 scripts/with-test-postgres $(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz FuzzLines -fuzztime 10s ./internal/logfile/
 
 .PHONY: test-spark35
-test-spark35: $(VENV35)/.installed yarn-deps build ## run the integration tests on pyspark $(PYSPARK35_VERSION)
-	$(SPARK35_ENV) $(YARN_ENV) SPARKGATE_REQUIRE_SPARK=1 $(GO) test -race -count=1 -timeout 30m ./test/...
+test-spark35: $(VENV35)/.installed yarn-deps test-services build ## run the integration tests on pyspark $(PYSPARK35_VERSION)
+	$(SPARK35_ENV) $(YARN_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_LDAP=1 $(GO) test -race -count=1 -timeout 30m ./test/...
 
 .PHONY: vet
 vet: ## go vet and gofmt

@@ -3,9 +3,6 @@ package auth
 import (
 	"bufio"
 	"bytes"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"os"
@@ -51,8 +48,8 @@ func (h *Htpasswd) Authenticate(_ http.Header, r *http.Request) (Identity, error
 		return Identity{}, ErrNoCredentials
 	}
 	hash, decoy := h.hashOf(user)
-	if h.cache.has(user, password) && hash != nil {
-		return Identity{User: user}, nil
+	if id, ok := h.cache.get(user, password); ok && hash != nil {
+		return id, nil
 	}
 	known := hash != nil
 	if !known {
@@ -61,8 +58,9 @@ func (h *Htpasswd) Authenticate(_ http.Header, r *http.Request) (Identity, error
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !known {
 		return Identity{}, fmt.Errorf("%w: user %q", ErrBadCredentials, user)
 	}
-	h.cache.add(user, password)
-	return Identity{User: user}, nil
+	id := Identity{User: user}
+	h.cache.add(user, password, id)
+	return id, nil
 }
 
 // hashOf is user's hash, from the file as it is now (re-read when it changed), nil for an
@@ -149,72 +147,4 @@ func stampOf(path string) (fileStamp, error) {
 		return fileStamp{}, err
 	}
 	return fileStamp{fi.ModTime(), fi.Size()}, nil
-}
-
-// verified remembers credentials checked a moment ago, so that a client's every request does
-// not pay for a password hash. It keeps an HMAC of user and password under a key of this
-// process, never the password, and forgets each after ttl.
-type verified struct {
-	ttl time.Duration
-	key []byte
-	mu  sync.Mutex
-	at  map[[sha256.Size]byte]time.Time
-}
-
-// maxVerified bounds the remembered credentials.
-const maxVerified = 1 << 14
-
-func newVerified(ttl time.Duration) *verified {
-	key := make([]byte, 32)
-	rand.Read(key)
-	return &verified{ttl: ttl, key: key, at: map[[sha256.Size]byte]time.Time{}}
-}
-
-func (v *verified) sum(user, password string) [sha256.Size]byte {
-	m := hmac.New(sha256.New, v.key)
-	fmt.Fprintf(m, "%d:%s:%s", len(user), user, password)
-	var s [sha256.Size]byte
-	copy(s[:], m.Sum(nil))
-	return s
-}
-
-func (v *verified) has(user, password string) bool {
-	if v.ttl <= 0 {
-		return false
-	}
-	s := v.sum(user, password)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	at, ok := v.at[s]
-	if ok && time.Since(at) > v.ttl {
-		delete(v.at, s)
-		return false
-	}
-	return ok
-}
-
-func (v *verified) add(user, password string) {
-	if v.ttl <= 0 {
-		return
-	}
-	s := v.sum(user, password)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if len(v.at) >= maxVerified {
-		for k, at := range v.at {
-			if time.Since(at) > v.ttl {
-				delete(v.at, k)
-			}
-		}
-		if len(v.at) >= maxVerified {
-			clear(v.at)
-		}
-	}
-	v.at[s] = time.Now()
-}
-
-func (v *verified) clear() {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	clear(v.at)
 }

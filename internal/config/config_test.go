@@ -52,6 +52,9 @@ func TestInvalidSettingsSayWhat(t *testing.T) {
 		{[]string{"--auth", "kerberoz"}, nil, `auth must be`},
 		{[]string{"--auth", "basic"}, nil, "auth basic needs --htpasswd"},
 		{[]string{"--auth", "jwt", "--jwt-jwks-url", "https://idp/jwks"}, nil, "auth jwt needs --jwt-jwks-url, --jwt-issuer and --jwt-audience"},
+		{[]string{"--auth", "ldap", "--ldap-base-dn", "ou=people,dc=x"}, nil, "auth ldap needs --ldap-url"},
+		{[]string{"--auth", "ldap", "--ldap-url", "ldap://d"}, nil, "auth ldap needs --ldap-base-dn"},
+		{[]string{"--auth", "ldap", "--ldap-url", "ldap://d", "--ldap-base-dn", "dc=x", "--ldap-bind-dn", "cn=g"}, nil, "go together"},
 		{[]string{"--auth-cache-ttl", "-1s"}, nil, "auth-cache-ttl must not be negative"},
 	}
 	for _, c := range cases {

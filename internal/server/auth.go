@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 
 	"github.com/sparkgate/sparkgate/internal/auth"
 	"github.com/sparkgate/sparkgate/internal/config"
@@ -20,6 +22,19 @@ func authenticator(cfg config.Auth, log *slog.Logger) (auth.Authenticator, error
 		return auth.None{}, nil
 	case "basic":
 		return auth.NewHtpasswd(cfg.Htpasswd, cfg.CacheTTL)
+	case "ldap":
+		l := cfg.LDAP
+		c := auth.LDAPConfig{URL: l.URL, StartTLS: l.StartTLS, CAFile: l.CAFile, BaseDN: l.BaseDN, Domain: l.Domain,
+			BindDN: l.BindDN, UserFilter: l.UserFilter, GroupBaseDN: l.GroupBaseDN, GroupFilter: l.GroupFilter,
+			AllowedGroups: l.AllowedGroups, CacheTTL: cfg.CacheTTL}
+		if l.BindPasswordFile != "" {
+			b, err := os.ReadFile(l.BindPasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("ldap bind password: %w", err)
+			}
+			c.BindPassword = strings.TrimRight(string(b), "\r\n")
+		}
+		return auth.NewLDAP(c)
 	case "jwt":
 		return auth.NewJWT(auth.JWTConfig{JWKS: cfg.JWTJWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 			UserClaim: cfg.JWTUserClaim, GroupsClaim: cfg.JWTGroupsClaim}, nil)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sparkgate/sparkgate/internal/auth/authtest"
+	"github.com/sparkgate/sparkgate/internal/auth/ldaptest"
 )
 
 // htpasswdFile writes an htpasswd file of users (name → password), hashed as htpasswd -B
@@ -180,6 +181,52 @@ func TestJWTAuth(t *testing.T) {
 		out, err := exec.Command(binPath, "submit", "--server", s.url(""), "--token-file", file, "--wait", pi, "1").CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "Pi is roughly") {
 			t.Errorf("submit --token-file: %v\n%s", err, out)
+		}
+	})
+}
+
+// --auth ldap against a real slapd, end to end on real Spark: search-then-bind over StartTLS
+// with the directory's groups, only the analysts let in; curl -u and the Python livy client;
+// a directory that stops answering is a 503, never a way in.
+func TestLDAPAuth(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	d := ldaptest.Start(t)
+	bindPassword := filepath.Join(t.TempDir(), "bind-password")
+	os.WriteFile(bindPassword, []byte(ldaptest.BindPassword+"\n"), 0o600)
+	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--auth", "ldap", "--ldap-url", d.URL, "--ldap-start-tls",
+		"--ldap-ca-file", d.CAFile, "--ldap-base-dn", ldaptest.People, "--ldap-bind-dn", ldaptest.BindDN,
+		"--ldap-bind-password-file", bindPassword, "--ldap-group-base-dn", ldaptest.Groups,
+		"--ldap-group-filter", "(&(objectClass=groupOfNames)(member=%s))", "--ldap-allowed-groups", "analysts"}})
+	pi := filepath.Join(examplesDir(t), "pi.py")
+
+	for name, cred := range map[string][2]string{
+		"a wrong password":           {"alice", "alice"},
+		"an unknown user":            {"mallory", ldaptest.Users["alice"]},
+		"a user of no allowed group": {"bob", ldaptest.Users["bob"]},
+	} {
+		if r := s.do("GET", "/batches", "", "Authorization", "Basic "+basicHeader(cred[0], cred[1])); r.status != 401 {
+			t.Errorf("%s: %d %s; want 401", name, r.status, r.body)
+		}
+	}
+	out, err := exec.Command("curl", "-sS", "-u", "carol:"+ldaptest.Users["carol"], "-H", "Content-Type: application/json",
+		"-d", fmt.Sprintf(`{"file":%q,"args":["1"]}`, pi), s.url("/batches")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"owner":"carol"`) {
+		t.Fatalf("curl -u carol: %v\n%s", err, out)
+	}
+	t.Run("the Python livy client", func(t *testing.T) {
+		python := requiredEnv(t, "PYSPARK_PYTHON", "pylivy")
+		out, err := exec.Command(python, "../python/pylivy_auth.py", s.url(""), pi, "basic", "alice", ldaptest.Users["alice"]).CombinedOutput()
+		if err != nil {
+			t.Fatalf("pylivy: %v\n%s", err, out)
+		}
+	})
+	t.Run("the directory down", func(t *testing.T) {
+		d.Stop()
+		// dave was never verified, so nothing remembered lets him in
+		r := s.do("GET", "/batches", "", "Authorization", "Basic "+basicHeader("dave", "any"))
+		if r.status != 503 {
+			t.Errorf("with the directory down: %d %s; want 503", r.status, r.body)
 		}
 	})
 }
