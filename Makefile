@@ -8,6 +8,10 @@ PYSPARK35_VERSION ?= 3.5.9
 PYLIVY_VERSION ?= 0.8.0
 VENV ?= .venv
 VENV35 ?= .venv35
+# The Python clients the auth tests drive (Kerberos needs MIT's headers to build gssapi and krb5).
+VENV_CLIENTS ?= .venv-clients
+CLIENTS_PACKAGES := livy==$(PYLIVY_VERSION) requests-kerberos==0.15.0 requests-gssapi==1.4.0 pyspnego==0.12.4 gssapi==1.12.0 krb5==0.10.0 sparkmagic==0.23.0
+CLIENTS_ENV = SPARKGATE_CLIENTS_PYTHON=$(CURDIR)/$(VENV_CLIENTS)/bin/python
 GO ?= go
 BIN := bin/sparkgate
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -50,12 +54,19 @@ $(YARN_DIR)/.built: $(YARN_SRC)
 deps: $(VENV)/.installed yarn-deps ## install Go modules, and pyspark $(PYSPARK_VERSION) and the livy client into .venv
 	$(GO) mod download
 
-# The directory servers the auth tests start themselves (slapd), from Debian's packages.
+# The servers the auth tests start themselves (OpenLDAP's slapd, MIT's KDC and kinit) and what
+# the Kerberos clients build against, from Debian's packages.
+TEST_PACKAGES := slapd krb5-kdc krb5-admin-server krb5-user libkrb5-dev
 .PHONY: test-services
-test-services: ## install what the auth tests run: OpenLDAP's slapd (Debian)
-	@command -v slapd >/dev/null || test -x /usr/sbin/slapd || { \
-	  echo "installing slapd from Debian's packages"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slapd; }
+test-services: ## install what the auth tests run: slapd and an MIT KDC (Debian)
+	@test -x /usr/sbin/slapd -a -x /usr/sbin/krb5kdc -a -x /usr/sbin/kadmin.local -a -x /usr/bin/kinit -a -x /usr/bin/krb5-config || { \
+	  echo "installing $(TEST_PACKAGES) from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES); }
+
+$(VENV_CLIENTS)/.installed: | test-services
+	$(PYTHON) -m venv $(VENV_CLIENTS)
+	$(VENV_CLIENTS)/bin/pip install --quiet --disable-pip-version-check $(CLIENTS_PACKAGES)
+	touch $@
 
 .PHONY: build
 build: ## build bin/sparkgate
@@ -66,13 +77,13 @@ run: deps build ## serve on 127.0.0.1:8998 with the embedded store in ./data and
 	$(SPARK_ENV) ./$(BIN) serve --data-dir ./data --local-dir-whitelist $(CURDIR)/examples $(ARGS)
 
 .PHONY: test
-test: deps yarn-deps test-services build ## run every test (unit, PostgreSQL, LDAP, real-Spark and YARN integration; -race)
-	$(SPARK_ENV) $(YARN_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_POSTGRES=1 SPARKGATE_REQUIRE_LDAP=1 scripts/with-test-postgres $(GO) test -race -count=1 -timeout 30m ./...
+test: deps yarn-deps test-services $(VENV_CLIENTS)/.installed build ## run every test (unit, PostgreSQL, LDAP, Kerberos, real-Spark and YARN integration; -race)
+	$(SPARK_ENV) $(YARN_ENV) $(CLIENTS_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_POSTGRES=1 SPARKGATE_REQUIRE_LDAP=1 SPARKGATE_REQUIRE_KERBEROS=1 scripts/with-test-postgres $(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz FuzzLines -fuzztime 10s ./internal/logfile/
 
 .PHONY: test-spark35
-test-spark35: $(VENV35)/.installed yarn-deps test-services build ## run the integration tests on pyspark $(PYSPARK35_VERSION)
-	$(SPARK35_ENV) $(YARN_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_LDAP=1 $(GO) test -race -count=1 -timeout 30m ./test/...
+test-spark35: $(VENV35)/.installed yarn-deps test-services $(VENV_CLIENTS)/.installed build ## run the integration tests on pyspark $(PYSPARK35_VERSION)
+	$(SPARK35_ENV) $(YARN_ENV) $(CLIENTS_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_LDAP=1 SPARKGATE_REQUIRE_KERBEROS=1 $(GO) test -race -count=1 -timeout 30m ./test/...
 
 .PHONY: vet
 vet: ## go vet and gofmt

@@ -21,18 +21,22 @@ type Auth struct {
 	CacheTTL time.Duration
 	// LDAP is the directory of --auth ldap.
 	LDAP LDAP
+	// KerberosKeytab and KerberosPrincipal are the service's, for --auth kerberos.
+	KerberosKeytab, KerberosPrincipal string
 	// JWT* are what a bearer token of --auth jwt must be.
 	JWTJWKSURL, JWTIssuer, JWTAudience, JWTUserClaim, JWTGroupsClaim string
 }
 
 // authTypes maps each --auth value, and Livy's livy.server.auth.type names, to the type.
-var authTypes = map[string]string{"none": "none", "": "none", "basic": "basic", "jwt": "jwt", "ldap": "ldap"}
+var authTypes = map[string]string{"none": "none", "": "none", "basic": "basic", "jwt": "jwt", "ldap": "ldap", "kerberos": "kerberos", "spnego": "kerberos"}
 
 func (a *Auth) flags(fs *flag.FlagSet) {
-	fs.StringVar(&a.Type, "auth", "none", "how requests are authenticated: none, basic (an htpasswd file), ldap (a directory) or jwt (bearer tokens of an OIDC issuer); Livy's livy.server.auth.type")
+	fs.StringVar(&a.Type, "auth", "none", "how requests are authenticated: none, basic (an htpasswd file), ldap (a directory), kerberos (SPNEGO) or jwt (bearer tokens of an OIDC issuer); Livy's livy.server.auth.type")
 	fs.BoolVar(&a.AllowUnauthenticated, "allow-unauthenticated", false, "let --auth none serve on an address other than loopback (anyone who reaches it can run code on the cluster)")
 	fs.StringVar(&a.Htpasswd, "htpasswd", "", "htpasswd file of --auth basic: user:bcrypt-hash lines, as htpasswd -B writes them; re-read when it changes")
 	a.LDAP.flags(fs)
+	fs.StringVar(&a.KerberosKeytab, "kerberos-keytab", "", "keytab of the HTTP service principal, with --auth kerberos (Livy's livy.server.auth.kerberos.keytab)")
+	fs.StringVar(&a.KerberosPrincipal, "kerberos-principal", "", "the service principal tickets must be for, HTTP/host@REALM (Livy's livy.server.auth.kerberos.principal; default: any of the keytab's)")
 	fs.StringVar(&a.JWTJWKSURL, "jwt-jwks-url", "", "the issuer's JSON Web Key Set (its jwks_uri; https://, or file:// for a local one), with --auth jwt")
 	fs.StringVar(&a.JWTIssuer, "jwt-issuer", "", "the iss claim a token must carry, with --auth jwt")
 	fs.StringVar(&a.JWTAudience, "jwt-audience", "", "a value the token's aud claim must hold (this service's client id), with --auth jwt")
@@ -45,7 +49,7 @@ func (a *Auth) validate(addr string) []error {
 	var errs []error
 	typ, ok := authTypes[strings.ToLower(a.Type)]
 	if !ok {
-		return []error{fmt.Errorf("auth must be none, basic, ldap or jwt, not %q", a.Type)}
+		return []error{fmt.Errorf("auth must be none, basic, ldap, kerberos or jwt, not %q", a.Type)}
 	}
 	a.Type = typ
 	switch typ {
@@ -59,6 +63,10 @@ func (a *Auth) validate(addr string) []error {
 		}
 	case "ldap":
 		errs = append(errs, a.LDAP.validate()...)
+	case "kerberos":
+		if a.KerberosKeytab == "" {
+			errs = append(errs, errors.New("auth kerberos needs --kerberos-keytab, the keytab of the HTTP service principal (kadmin: ktadd -k FILE HTTP/host)"))
+		}
 	case "jwt":
 		if a.JWTJWKSURL == "" || a.JWTIssuer == "" || a.JWTAudience == "" {
 			errs = append(errs, errors.New("auth jwt needs --jwt-jwks-url, --jwt-issuer and --jwt-audience: a token of another issuer or for another service must not pass"))

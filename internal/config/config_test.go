@@ -55,6 +55,7 @@ func TestInvalidSettingsSayWhat(t *testing.T) {
 		{[]string{"--auth", "ldap", "--ldap-base-dn", "ou=people,dc=x"}, nil, "auth ldap needs --ldap-url"},
 		{[]string{"--auth", "ldap", "--ldap-url", "ldap://d"}, nil, "auth ldap needs --ldap-base-dn"},
 		{[]string{"--auth", "ldap", "--ldap-url", "ldap://d", "--ldap-base-dn", "dc=x", "--ldap-bind-dn", "cn=g"}, nil, "go together"},
+		{[]string{"--auth", "kerberos"}, nil, "auth kerberos needs --kerberos-keytab"},
 		{[]string{"--auth-cache-ttl", "-1s"}, nil, "auth-cache-ttl must not be negative"},
 	}
 	for _, c := range cases {

@@ -35,6 +35,8 @@ func authenticator(cfg config.Auth, log *slog.Logger) (auth.Authenticator, error
 			c.BindPassword = strings.TrimRight(string(b), "\r\n")
 		}
 		return auth.NewLDAP(c)
+	case "kerberos":
+		return auth.NewKerberos(auth.KerberosConfig{Keytab: cfg.KerberosKeytab, Principal: cfg.KerberosPrincipal})
 	case "jwt":
 		return auth.NewJWT(auth.JWTConfig{JWKS: cfg.JWTJWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 			UserClaim: cfg.JWTUserClaim, GroupsClaim: cfg.JWTGroupsClaim}, nil)

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sparkgate/sparkgate/internal/auth/authtest"
+	"github.com/sparkgate/sparkgate/internal/auth/krbtest"
 	"github.com/sparkgate/sparkgate/internal/auth/ldaptest"
 )
 
@@ -229,4 +231,37 @@ func TestLDAPAuth(t *testing.T) {
 			t.Errorf("with the directory down: %d %s; want 503", r.status, r.body)
 		}
 	})
+}
+
+// --auth kerberos against a real MIT KDC, end to end on real Spark: curl --negotiate, then
+// the Python Kerberos clients (requests-kerberos, requests-gssapi, pylivy and sparkmagic),
+// each requiring mutual authentication; the user's principal is the owner.
+func TestKerberosAuth(t *testing.T) {
+	home := sparkHome(t)
+	python := requiredEnv(t, "SPARKGATE_CLIENTS_PYTHON", "Python Kerberos clients (make test sets it)")
+	t.Parallel()
+	kdc := krbtest.Start(t)
+	kdc.AddUser(t, "alice", "alice-in-Kerberos")
+	keytab := kdc.ServiceKeytab(t, krbtest.Service)
+	s := startServer(t, serverOpts{sparkHome: home, args: []string{"--auth", "kerberos", "--kerberos-keytab", keytab,
+		"--kerberos-principal", krbtest.Service + "@" + krbtest.Realm}})
+	_, port, _ := net.SplitHostPort(s.addr)
+	base := "http://localhost:" + port // the name of the service principal, HTTP/localhost
+	env := append(os.Environ(), kdc.Kinit(t, "alice", "alice-in-Kerberos")...)
+	pi := filepath.Join(examplesDir(t), "pi.py")
+
+	if r := s.do("GET", "/batches", ""); r.status != 401 || r.header.Get("WWW-Authenticate") != "Negotiate" {
+		t.Errorf("no ticket: %d %q; want 401 Negotiate", r.status, r.header.Get("WWW-Authenticate"))
+	}
+	curl := exec.Command("curl", "-sS", "--negotiate", "-u", ":", "-H", "Content-Type: application/json",
+		"-d", fmt.Sprintf(`{"file":%q,"args":["1"]}`, pi), base+"/batches")
+	curl.Env = env
+	if out, err := curl.CombinedOutput(); err != nil || !strings.Contains(string(out), `"owner":"alice"`) {
+		t.Fatalf("curl --negotiate: %v\n%s", err, out)
+	}
+	clients := exec.Command(python, "../python/kerberos_clients.py", base, pi, "alice")
+	clients.Env = env
+	if out, err := clients.CombinedOutput(); err != nil {
+		t.Fatalf("Python Kerberos clients: %v\n%s", err, out)
+	}
 }
