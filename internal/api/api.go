@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sparkgate/sparkgate/internal/access"
 	"github.com/sparkgate/sparkgate/internal/auth"
 	"github.com/sparkgate/sparkgate/internal/batch"
 	"github.com/sparkgate/sparkgate/internal/errkind"
@@ -47,6 +48,8 @@ type Config struct {
 	Redaction *regexp.Regexp
 	// Guard authenticates every request but the drivers' own (none when nil).
 	Guard *auth.Guard
+	// Access decides what the authenticated user may do (no access control when nil).
+	Access *access.Policy
 }
 
 // Server is the HTTP face of sparkgate.
@@ -73,6 +76,9 @@ func New(cfg Config, batches *batch.Manager, sessions *interactive.Manager, m *m
 	}
 	if cfg.Guard == nil {
 		cfg.Guard = auth.NewGuard(auth.None{}, nil, log)
+	}
+	if cfg.Access == nil {
+		cfg.Access = access.New(access.Config{})
 	}
 	s := &Server{cfg: cfg, batches: batches, sessions: sessions, metrics: m, log: log, mux: http.NewServeMux()}
 	vi := version.Get()
@@ -170,6 +176,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if !strings.HasPrefix(r.URL.Path, driverPrefix) {
 		id, err := s.cfg.Guard.Check(w.Header(), r)
+		if err == nil {
+			err = s.cfg.Access.Use(id)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -294,14 +303,45 @@ func queryInt(r *http.Request, key string) (int, bool, error) {
 }
 
 // resolve finds the session a request's {ref} names (by id or name) among those of from.
-func resolve(r *http.Request, from records.Reader) (*store.Session, error) {
+// resolve finds the session a request names, and checks that the caller may do to it what
+// the request does: view it with GET, modify it with any other method.
+func (s *Server) resolve(r *http.Request, from records.Reader) (*store.Session, error) {
 	ref := r.PathValue("ref")
 	id, name, err := parseRef(ref)
 	if err != nil {
 		return nil, err
 	}
 	sess, err := from.Get(r.Context(), id, name)
-	return sess, notFound(ref, err)
+	if err != nil {
+		return nil, notFound(ref, err)
+	}
+	right := access.Modify
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		right = access.View
+	}
+	if err := s.cfg.Access.Check(auth.From(r.Context()), right, accessOf(sess)); err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+func accessOf(sess *store.Session) access.Session {
+	noun := "batch"
+	if sess.Kind == store.KindInteractive {
+		noun = "session"
+	}
+	return access.Session{Kind: noun, ID: sess.ID, Owner: sess.Owner, ProxyUser: sess.ProxyUser}
+}
+
+// list is a page of the sessions the caller may view, numbered among those.
+func (s *Server) list(r *http.Request, from records.Reader, offset, size int) (*store.Page, error) {
+	id := auth.From(r.Context())
+	if s.cfg.Access.ViewsAll(id) {
+		return from.List(r.Context(), offset, size)
+	}
+	return from.ListVisible(r.Context(), offset, size, func(sess *store.Session) bool {
+		return s.cfg.Access.Can(id, access.View, accessOf(sess))
+	})
 }
 
 func notFound(ref string, err error) error {

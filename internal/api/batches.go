@@ -58,7 +58,7 @@ func (s *Server) listBatches(r *http.Request) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := s.batches.List(r.Context(), from, size)
+	page, err := s.list(r, s.batches.Reader, from, size)
 	if err != nil {
 		return nil, err
 	}
@@ -82,9 +82,11 @@ func (s *Server) batchCreates() createRoutes[livy.CreateBatchRequest] {
 			err := livy.Decode(r.Body, &req)
 			return &req.CreateBatchRequest, req.PutKey, err
 		},
-		create:  s.batches.Create,
-		reserve: s.batches.ReserveID,
-		view:    func(sess *store.Session) any { return s.batchView(sess) },
+		create:    s.batches.Create,
+		reserve:   s.batches.ReserveID,
+		view:      func(sess *store.Session) any { return s.batchView(sess) },
+		proxyUser: func(req *livy.CreateBatchRequest) **string { return &req.ProxyUser },
+		policy:    s.cfg.Access,
 	}
 }
 
@@ -123,7 +125,7 @@ func requestIDFrom(h http.Header) (string, error) {
 }
 
 func (s *Server) lookupBatch(r *http.Request) (*store.Session, error) {
-	return resolve(r, s.batches.Reader)
+	return s.resolve(r, s.batches.Reader)
 }
 
 func (s *Server) getBatch(r *http.Request) (*reply, error) {

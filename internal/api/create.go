@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/sparkgate/sparkgate/internal/access"
 	"github.com/sparkgate/sparkgate/internal/auth"
 	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/idempotency"
@@ -19,8 +20,11 @@ type createRoutes[T any] struct {
 	// decode reads a create body and the putKey it may carry.
 	decode  func(r *http.Request) (*T, *string, error)
 	create  func(ctx context.Context, req *T, opts idempotency.Options) (*store.Created, error)
-	reserve func(ctx context.Context) (int64, string, error)
+	reserve func(ctx context.Context, owner string) (int64, string, error)
 	view    func(*store.Session) any
+	// proxyUser is where the create request holds its proxyUser.
+	proxyUser func(*T) **string
+	policy    *access.Policy
 }
 
 func (c createRoutes[T]) register(s *Server) {
@@ -73,7 +77,7 @@ func (c createRoutes[T]) putWithRequestID(r *http.Request) (*reply, error) {
 
 // reserveID is the second proposal's first half: POST /{type}/id.
 func (c createRoutes[T]) reserveID(r *http.Request) (*reply, error) {
-	id, putKey, err := c.reserve(r.Context())
+	id, putKey, err := c.reserve(r.Context(), auth.From(r.Context()).User)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +103,14 @@ func (c createRoutes[T]) putReserved(r *http.Request) (*reply, error) {
 
 // respond answers 201 for a new session and 200 for a replay, with its current view.
 func (c createRoutes[T]) respond(r *http.Request, req *T, opts idempotency.Options) (*reply, error) {
-	opts.Owner = auth.From(r.Context()).User
+	id := auth.From(r.Context())
+	opts.Owner = id.User
+	proxy := c.proxyUser(req)
+	as, err := c.policy.ProxyUser(id, livy.Value(*proxy), r.URL.Query().Get("doAs"))
+	if err != nil {
+		return nil, err
+	}
+	*proxy = livy.Optional(as)
 	created, err := c.create(r.Context(), req, opts)
 	if err != nil {
 		return nil, err

@@ -86,7 +86,7 @@ func (s *Server) listSessions(r *http.Request) (*reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, err := s.sessions.List(r.Context(), from, size)
+	page, err := s.list(r, s.sessions.Reader, from, size)
 	if err != nil {
 		return nil, err
 	}
@@ -109,9 +109,11 @@ func (s *Server) sessionCreates() createRoutes[livy.CreateInteractiveRequest] {
 			err := livy.Decode(r.Body, &req)
 			return &req.CreateInteractiveRequest, req.PutKey, err
 		},
-		create:  s.sessions.Create,
-		reserve: s.sessions.ReserveID,
-		view:    func(sess *store.Session) any { return s.sessionView(sess) },
+		create:    s.sessions.Create,
+		reserve:   s.sessions.ReserveID,
+		view:      func(sess *store.Session) any { return s.sessionView(sess) },
+		proxyUser: func(req *livy.CreateInteractiveRequest) **string { return &req.ProxyUser },
+		policy:    s.cfg.Access,
 	}
 }
 
@@ -140,7 +142,7 @@ func (s *Server) heartbeat(h sessionHandler) sessionHandler {
 }
 
 func (s *Server) resolveSession(r *http.Request) (*store.Session, error) {
-	return resolve(r, s.sessions.Reader)
+	return s.resolve(r, s.sessions.Reader)
 }
 
 func (s *Server) getSession(r *http.Request, sess *store.Session) (*reply, error) {

@@ -203,8 +203,8 @@ func (m *Manager) resumeLaunch(sess *store.Session) {
 }
 
 // ReserveID reserves the next batch id for a later PUT /batches/{id} with the returned putKey.
-func (m *Manager) ReserveID(ctx context.Context) (int64, string, error) {
-	return idempotency.Reserve(ctx, m.store, store.KindBatch, m.now())
+func (m *Manager) ReserveID(ctx context.Context, owner string) (int64, string, error) {
+	return idempotency.Reserve(ctx, m.store, store.KindBatch, owner, m.now())
 }
 
 func specOf(req *livy.CreateBatchRequest) *launcher.Spec {

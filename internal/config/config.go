@@ -61,6 +61,7 @@ type Config struct {
 	DriverGatewayTimeout  time.Duration
 	CSRFProtection        bool
 	Auth                  Auth
+	Access                Access
 	LogFormat             string
 	LogLevel              string
 }
@@ -122,6 +123,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.RedactionRegex, "redaction-regex", livy.DefaultRedactionRegex, "conf entries whose key or value this matches are shown redacted in session views (Spark's spark.redaction.regex)")
 	fs.BoolVar(&c.CSRFProtection, "csrf-protection", false, "require the X-Requested-By header on POST, PUT and DELETE (Livy's livy.server.csrf-protection.enabled)")
 	c.Auth.flags(fs)
+	c.Access.flags(fs)
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", 512<<20, "largest file accepted by a session's upload-jar, upload-pyfile and upload-file")
 	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", time.Hour, "delete an interactive session idle this long (0: never); a session's idleTimeout overrides it")
@@ -316,6 +318,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Auth.validate(c.Addr)...)
+	errs = append(errs, c.Access.validate(c.Auth.Type)...)
 	return errors.Join(errs...)
 }
 

@@ -56,6 +56,9 @@ func TestInvalidSettingsSayWhat(t *testing.T) {
 		{[]string{"--auth", "ldap", "--ldap-url", "ldap://d"}, nil, "auth ldap needs --ldap-base-dn"},
 		{[]string{"--auth", "ldap", "--ldap-url", "ldap://d", "--ldap-base-dn", "dc=x", "--ldap-bind-dn", "cn=g"}, nil, "go together"},
 		{[]string{"--auth", "kerberos"}, nil, "auth kerberos needs --kerberos-keytab"},
+		{[]string{"--access-control"}, nil, "access-control needs an --auth other than none"},
+		{[]string{"--impersonation-rules", "alice"}, nil, "must be user=target|target"},
+		{[]string{"--impersonation-rules", "*=bob"}, nil, "must be user=target|target"},
 		{[]string{"--auth-cache-ttl", "-1s"}, nil, "auth-cache-ttl must not be negative"},
 	}
 	for _, c := range cases {

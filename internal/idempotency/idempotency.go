@@ -29,6 +29,16 @@ type Options struct {
 	Owner string
 }
 
+// scopedPutKey is the putKey the store keeps for a reservation: the client's, bound to the
+// reservation's owner as a requestId is scoped to its owner, so that another user's PUT with
+// the right putKey is refused as a wrong one (403). An anonymous owner's is the client's.
+func scopedPutKey(owner, putKey string) string {
+	if owner == "" || putKey == "" {
+		return putKey
+	}
+	return fmt.Sprintf("%d:%s:%s", len(owner), owner, putKey) // length first: unambiguous, and text PostgreSQL keeps
+}
+
 // Keyed reports whether a repeat of this create may be a replay.
 func (o Options) Keyed() bool { return o.RequestID != "" || o.ReservedID != nil }
 
@@ -37,7 +47,7 @@ func (o Options) Keyed() bool { return o.RequestID != "" || o.ReservedID != nil 
 func (o Options) Apply(p *store.CreateParams, canonical []byte, reservationTTL time.Duration) {
 	sum := sha256.Sum256(canonical)
 	p.Request, p.Fingerprint, p.Owner = canonical, hex.EncodeToString(sum[:]), o.Owner
-	p.ReservedID, p.PutKey, p.ReservedAfter = o.ReservedID, o.PutKey, p.Now.Add(-reservationTTL)
+	p.ReservedID, p.PutKey, p.ReservedAfter = o.ReservedID, scopedPutKey(o.Owner, o.PutKey), p.Now.Add(-reservationTTL)
 	if o.RequestID != "" {
 		p.Key = &store.IdempotencyKey{Scope: string(p.Kind) + "/" + o.Owner, Key: o.RequestID}
 	}
@@ -59,7 +69,7 @@ func (o Options) Error(err error, kind store.Kind, name string, reservationTTL t
 		return errkind.Wrap(errkind.Unprocessable, err,
 			"%s %d was already created with a different request; a retry of PUT %s/%d must repeat the first request exactly", noun, *o.ReservedID, route, *o.ReservedID)
 	case errors.Is(err, store.ErrPutKeyMismatch):
-		return errkind.Wrap(errkind.Forbidden, err, "putKey does not match the one issued for %s id %d", noun, *o.ReservedID)
+		return errkind.Wrap(errkind.Forbidden, err, "putKey does not match the one issued to you for %s id %d", noun, *o.ReservedID)
 	case errors.Is(err, store.ErrNotFound) && o.ReservedID != nil:
 		return errkind.Wrap(errkind.NotFound, err,
 			"%s id %d is not reserved: reserve one with POST %s/id (a reservation expires after %s unused)", noun, *o.ReservedID, route, reservationTTL)
@@ -67,10 +77,11 @@ func (o Options) Error(err error, kind store.Kind, name string, reservationTTL t
 	return fmt.Errorf("create %s: %w", noun, err)
 }
 
-// Reserve reserves the next id of kind for a later PUT /{type}/{id} with the returned putKey.
-func Reserve(ctx context.Context, st store.Store, kind store.Kind, now time.Time) (int64, string, error) {
+// Reserve reserves the next id of kind for owner's later PUT /{type}/{id} with the returned
+// putKey.
+func Reserve(ctx context.Context, st store.Store, kind store.Kind, owner string, now time.Time) (int64, string, error) {
 	putKey := uuid.NewString()
-	id, err := st.ReserveID(ctx, kind, putKey, now)
+	id, err := st.ReserveID(ctx, kind, scopedPutKey(owner, putKey), now)
 	if err != nil {
 		return 0, "", fmt.Errorf("reserve %s id: %w", kind, err)
 	}

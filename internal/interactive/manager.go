@@ -214,8 +214,8 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateInteractiveRequest
 }
 
 // ReserveID reserves the next session id for a later PUT /sessions/{id}.
-func (m *Manager) ReserveID(ctx context.Context) (int64, string, error) {
-	return idempotency.Reserve(ctx, m.store, store.KindInteractive, m.now())
+func (m *Manager) ReserveID(ctx context.Context, owner string) (int64, string, error) {
+	return idempotency.Reserve(ctx, m.store, store.KindInteractive, owner, m.now())
 }
 
 func hashSecret(secret string) string {

@@ -31,6 +31,33 @@ func (r Reader) List(ctx context.Context, from, size int) (*store.Page, error) {
 	return r.Store.ListSessions(ctx, &store.ListParams{Kind: r.Kind, From: from, Size: size})
 }
 
+// scanChunk is how many sessions ListVisible reads from the store at once.
+const scanChunk = 1000
+
+// ListVisible returns a page of the live sessions that visible keeps, and how many it keeps
+// in all: the page a user who may view only some sessions sees, numbered among those alone.
+func (r Reader) ListVisible(ctx context.Context, from, size int, visible func(*store.Session) bool) (*store.Page, error) {
+	out := &store.Page{}
+	for offset := 0; ; offset += scanChunk {
+		page, err := r.Store.ListSessions(ctx, &store.ListParams{Kind: r.Kind, From: offset, Size: scanChunk})
+		if err != nil {
+			return nil, err
+		}
+		for _, sess := range page.Sessions {
+			if !visible(sess) {
+				continue
+			}
+			if out.Total >= from && len(out.Sessions) < size {
+				out.Sessions = append(out.Sessions, sess)
+			}
+			out.Total++
+		}
+		if offset+scanChunk >= page.Total || len(page.Sessions) == 0 {
+			return out, nil
+		}
+	}
+}
+
 // Log returns lines [from, from+size) of the session's whole log and its number of lines.
 func (r Reader) Log(sess *store.Session, from, size int) ([]string, int, error) {
 	return r.Logs.Lines(r.LogPath(sess.Tag), from, size)

@@ -2,9 +2,12 @@ package server
 
 import (
 	"fmt"
+
 	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/sparkgate/sparkgate/internal/access"
 
 	"github.com/sparkgate/sparkgate/internal/auth"
 	"github.com/sparkgate/sparkgate/internal/config"
@@ -47,4 +50,21 @@ func authenticator(cfg config.Auth, log *slog.Logger) (auth.Authenticator, error
 // countAuth counts authentication attempts by outcome.
 func countAuth(m *metrics.Metrics) func(string) {
 	return func(outcome string) { m.AuthAttempts.WithLabelValues(outcome).Inc() }
+}
+
+// accessPolicy builds the access control of cfg.
+func accessPolicy(cfg *config.Config) (*access.Policy, error) {
+	a := cfg.Access
+	rules, err := a.Rules()
+	if err != nil {
+		return nil, err
+	}
+	var groups map[string][]string
+	if a.GroupFile != "" {
+		if groups, err = access.ReadGroups(a.GroupFile); err != nil {
+			return nil, err
+		}
+	}
+	return access.New(access.Config{Enabled: a.Enabled, Allowed: a.AllowedUsers, Viewers: a.ViewUsers, Modifiers: a.ModifyUsers,
+		Superusers: a.Superusers, Groups: groups, Impersonation: cfg.Impersonation, MayImpersonate: rules}), nil
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sparkgate/sparkgate/internal/access"
 	"github.com/sparkgate/sparkgate/internal/api"
 	"github.com/sparkgate/sparkgate/internal/auth"
 	"github.com/sparkgate/sparkgate/internal/batch"
@@ -48,6 +49,7 @@ type Server struct {
 	dataDir  string // absolute
 	launcher launcher.Config
 	auth     auth.Authenticator
+	access   *access.Policy
 }
 
 // New checks what the server needs from its machine and binds its listeners; nothing is
@@ -72,6 +74,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		WorkDir: filepath.Join(dataDir, "work"),
 	}
 	if s.auth, err = authenticator(cfg.Auth, log); err != nil {
+		return nil, err
+	}
+	if s.access, err = accessPolicy(cfg); err != nil {
 		return nil, err
 	}
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -173,7 +178,8 @@ func (s *Server) Run(ctx context.Context) error {
 
 	srv := &http.Server{
 		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, CSRFProtection: cfg.CSRFProtection,
-			Redaction: regexp.MustCompile(cfg.RedactionRegex), Guard: auth.NewGuard(s.auth, countAuth(m), log.With("component", "auth"))},
+			Redaction: regexp.MustCompile(cfg.RedactionRegex), Guard: auth.NewGuard(s.auth, countAuth(m), log.With("component", "auth")),
+			Access: s.access},
 			batches, sessions, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -193,7 +199,7 @@ func (s *Server) Run(ctx context.Context) error {
 		storeName = "postgres"
 	}
 	log.Info("sparkgate ready", "instance", cfg.InstanceID, "addr", s.Addr(), "data_dir", s.dataDir, "store", storeName,
-		"spark_master", cfg.SparkMaster, "local_dir_whitelist", strings.Join(cfg.LocalDirWhitelist, ","),
+		"spark_master", cfg.SparkMaster, "auth", cfg.Auth.Type, "access_control", cfg.Access.Enabled, "local_dir_whitelist", strings.Join(cfg.LocalDirWhitelist, ","),
 		"startup", time.Since(s.started).Round(time.Millisecond))
 
 	select {
