@@ -190,9 +190,18 @@ func (m *Manager) handOut(id, sid int64) {
 // waits) in the same write.
 func (m *Manager) Result(ctx context.Context, sess *store.Session, sid int64, output json.RawMessage) error {
 	now := m.now()
-	started := now
-	if handed, ok := m.mailbox.handedOut(sess.ID, sid); ok {
-		started = handed
+	started, handed := m.mailbox.handedOut(sess.ID, sid)
+	if !handed {
+		// an output binds to a statement handed to the driver: here, or by an instance
+		// before it (then the store says it runs); never to one still waiting in the queue
+		st, err := m.store.GetStatement(ctx, sess.ID, sid)
+		if err != nil {
+			return err
+		}
+		if st.State == store.StatementWaiting {
+			return errkind.New(errkind.Conflict, "statement %d of session %d was not handed to its driver", sid, sess.ID)
+		}
+		started = now
 	}
 	_, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: sid,
 		Transition: store.Complete(output, started.UnixMilli(), now.UnixMilli()), Settle: true, Now: now})

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
 	"github.com/sparkgate/sparkgate/internal/store/storetest"
 
@@ -156,4 +157,29 @@ func TestCallIsAnsweredBesideARunningStatement(t *testing.T) {
 	if _, err := m.Complete(ctx, sess, &livy.CompletionRequest{Code: &src, Cursor: &bad}); err == nil {
 		t.Errorf("a cursor past the code is accepted")
 	}
+}
+
+// An output binds to the statement handed to the driver: one for a statement still waiting
+// in the queue (which whoever holds the secret could forge) is refused and stores nothing;
+// the statement then runs as it would have.
+func TestAnOutputForAStatementNotHandedOutIsRefused(t *testing.T) {
+	ctx := context.Background()
+	m, sess := newIdleSession(t)
+	code := "x"
+	st, err := m.AddStatement(ctx, sess, &livy.CreateStatementRequest{Code: &code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := json.RawMessage(`{"status":"ok","data":{"text/plain":"forged"}}`)
+	if err := m.Result(ctx, sess, st.ID, forged); errkind.Of(err) != errkind.Conflict {
+		t.Fatalf("an output for a waiting statement: %v, want a conflict", err)
+	}
+	m.mustState(t, sess.ID, st.ID, store.StatementWaiting)
+	if msg, err := m.Next(ctx, sess, Poll{}); err != nil || msg == nil || msg.ID != st.ID {
+		t.Fatalf("the statement after the refusal: %+v, %v; want it handed out", msg, err)
+	}
+	if err := m.Result(ctx, sess, st.ID, json.RawMessage(`{"status":"ok","data":{"text/plain":"real"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	m.mustState(t, sess.ID, st.ID, store.StatementAvailable)
 }

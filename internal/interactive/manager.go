@@ -265,10 +265,14 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 		return
 	}
 	kind, _ := livy.SessionKind(req.Kind)
-	pid, err := m.launcher.Start(m.ctx, sess.Tag, argv, EnvURL+"="+m.cfg.DriverURL,
-		fmt.Sprintf("%s=%d", EnvSessionID, sess.ID), EnvSecret+"="+secret, EnvKind+"="+kind,
-		EnvWorkDir+"="+filepath.Dir(m.launcher.LogPath(sess.Tag)),
-		fmt.Sprintf("%s=%g", EnvGatewayTimeout, m.cfg.GatewayTimeout.Seconds()))
+	dir := filepath.Dir(m.launcher.LogPath(sess.Tag))
+	secretEnv, err := m.secretFor(dir, secret)
+	var pid int
+	if err == nil {
+		pid, err = m.launcher.Start(m.ctx, sess.Tag, argv, EnvURL+"="+m.cfg.DriverURL,
+			fmt.Sprintf("%s=%d", EnvSessionID, sess.ID), secretEnv, EnvKind+"="+kind, EnvWorkDir+"="+dir,
+			fmt.Sprintf("%s=%g", EnvGatewayTimeout, m.cfg.GatewayTimeout.Seconds()))
+	}
 	if err != nil {
 		<-m.starting
 		m.fail(sess.ID, err.Error())
@@ -282,6 +286,23 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 	}
 	m.watch(sess.ID, sess.Tag)
 	m.life.Go(func() { m.holdWhileStarting(sess.ID) })
+}
+
+// secretFor is how the driver of the session whose directory is dir gets its secret: a file
+// that only it reads, and removes (EnvSecretFile); or the secret itself for a driver in the
+// cluster, which cannot read this host's disk.
+func (m *Manager) secretFor(dir, secret string) (string, error) {
+	if m.cfg.RemoteDrivers {
+		return EnvSecret + "=" + secret, nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "driver.secret")
+	if err := supervisor.WriteFileAtomic(path, []byte(secret)); err != nil {
+		return "", fmt.Errorf("write the driver's secret: %w", err)
+	}
+	return EnvSecretFile + "=" + path, nil
 }
 
 // holdWhileStarting keeps a start slot until the session is no longer starting (its driver

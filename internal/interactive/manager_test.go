@@ -3,6 +3,7 @@ package interactive
 import (
 	"context"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,7 +42,15 @@ func TestRestartLaunchesANeverStartedDriverWithANewSecret(t *testing.T) {
 			t.Fatal("the driver was never started")
 		}
 	}
-	secret := fl.Env(EnvSecret)
+	if fl.Env(EnvSecret) != "" {
+		t.Error("the driver's secret is in its environment, which every process of the OS user reads")
+	}
+	secretFile := fl.Env(EnvSecretFile)
+	if fi, err := os.Stat(secretFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the driver's secret file %q: %v, %v; want a 0600 file", secretFile, fi, err)
+	}
+	b, _ := os.ReadFile(secretFile)
+	secret := string(b)
 	if _, err := m.Authenticate(ctx, c.Session.ID, secret); err != nil {
 		t.Errorf("the new driver's secret is refused: %v", err)
 	}

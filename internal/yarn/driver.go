@@ -17,7 +17,8 @@ import (
 // goes to it as spark.yarn.appMasterEnv.* in a properties file that only the gateway's user
 // can read — not on spark-submit's command line, which every user of this host can see, and
 // under keys Spark redacts in its UI when they name a secret. A properties file replaces
-// spark-defaults.conf, so the file starts with the defaults' lines.
+// spark-defaults.conf, so the file starts with the defaults' lines. Nor does the settings'
+// secret go into this host's environment of spark-submit, which needs none of them.
 func (b *Backend) Start(ctx context.Context, tag string, argv []string, extraEnv ...string) (int, error) {
 	if len(extraEnv) == 0 || !launcher.ClusterMode(argv) {
 		return b.Launcher.Start(ctx, tag, argv, extraEnv...)
@@ -45,7 +46,7 @@ func (b *Backend) Start(ctx context.Context, tag string, argv []string, extraEnv
 		return 0, fmt.Errorf("write the driver's properties: %w", err)
 	}
 	withFile := append([]string{argv[0], "--properties-file=" + path}, argv[1:]...)
-	return b.Launcher.Start(ctx, tag, withFile, extraEnv...)
+	return b.Launcher.Start(ctx, tag, withFile)
 }
 
 // sparkDefaults reads the spark-defaults.conf spark-submit would read.

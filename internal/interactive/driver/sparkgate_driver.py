@@ -55,10 +55,23 @@ def configure(environ):
     global URL, SESSION, SECRET, KIND, WORK_DIR, GATEWAY_TIMEOUT_SECONDS
     URL = environ["SPARKGATE_URL"].rstrip("/")
     SESSION = environ["SPARKGATE_SESSION_ID"]
-    SECRET = environ["SPARKGATE_SECRET"]
+    SECRET = read_secret(environ)
     KIND = environ.get("SPARKGATE_SESSION_KIND", "pyspark")
     WORK_DIR = environ.get("SPARKGATE_WORK_DIR")
     GATEWAY_TIMEOUT_SECONDS = float(environ.get("SPARKGATE_GATEWAY_TIMEOUT_SECONDS", GATEWAY_TIMEOUT_SECONDS))
+
+
+def read_secret(environ):
+    """The secret this driver authenticates with: read from its file, which is removed at
+    once, so that no other process of this OS user finds it (an environment is readable in
+    /proc); a driver in the cluster gets it in its environment from the cluster manager."""
+    path = environ.get("SPARKGATE_SECRET_FILE")
+    if not path:
+        return environ["SPARKGATE_SECRET"]
+    with open(path) as f:
+        secret = f.read().strip()
+    os.remove(path)
+    return secret
 
 
 def call(method, path, body=None, timeout=POLL_SECONDS + 10):
@@ -605,7 +618,14 @@ class Driver:
             self.answered[sid] = output
             for old in [k for k in self.answered if k < sid - 100]:
                 del self.answered[old]
-            call_until_answered("POST", "/driver/sessions/%s/statements/%d" % (SESSION, sid), {"output": output})
+            try:
+                call_until_answered("POST", "/driver/sessions/%s/statements/%d" % (SESSION, sid), {"output": output})
+            except GatewayError as e:
+                if e.code != 409:
+                    raise
+                # a gateway that does not know it handed this statement out (the record of the
+                # hand-out was lost with another instance) refuses the output; it hands the
+                # statement out again, and the poller answers with the output kept above
             with self.lock:
                 if self.assigned == sid:
                     self.assigned = None

@@ -108,6 +108,16 @@ class GatewayRetryTest(unittest.TestCase):
         self.assertEqual((drv.URL, drv.SESSION, drv.SECRET, drv.KIND, drv.GATEWAY_TIMEOUT_SECONDS),
                          ("http://127.0.0.1:1", "7", "s", "pyspark", 30.0))
 
+    def test_reads_its_secret_from_a_file_it_then_removes(self):
+        work = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, work)
+        path = os.path.join(work, "driver.secret")
+        with open(path, "w") as f:
+            f.write("from-the-file")
+        drv.configure({"SPARKGATE_URL": "http://127.0.0.1:1/", "SPARKGATE_SESSION_ID": "7", "SPARKGATE_SECRET_FILE": path})
+        self.assertEqual(drv.SECRET, "from-the-file")
+        self.assertFalse(os.path.exists(path), "the secret's file is left for others to read")
+
     def test_gives_up_once_no_gateway_answered_for_the_timeout(self):
         with mock.patch.object(drv, "call", side_effect=ConnectionRefusedError()):
             with self.assertRaises(Exited) as e:
