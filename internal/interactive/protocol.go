@@ -6,15 +6,15 @@ package interactive
 
 // The driver's environment, set by the gateway when it starts the driver.
 const (
-	EnvURL            = "SPARKGATE_URL"        // where the driver reaches the gateway (--driver-url)
-	EnvSessionID      = "SPARKGATE_SESSION_ID" // the session's id
+	EnvURL       = "SPARKGATE_URL"        // where the driver reaches the gateway (--driver-url)
+	EnvSessionID = "SPARKGATE_SESSION_ID" // the session's id
 	// EnvSecretFile names a 0600 file holding the secret the driver authenticates with; the
 	// driver reads it and removes it at once, so that the secret is in no environment (which
 	// every process of the OS user reads in /proc) and no file. A driver in the cluster, which
 	// cannot read the gateway's disk, gets the secret itself in EnvSecret, through the
 	// cluster manager (see yarn.Backend.Start).
-	EnvSecretFile = "SPARKGATE_SECRET_FILE"
-	EnvSecret     = "SPARKGATE_SECRET"
+	EnvSecretFile     = "SPARKGATE_SECRET_FILE"
+	EnvSecret         = "SPARKGATE_SECRET"
 	EnvKind           = "SPARKGATE_SESSION_KIND"
 	EnvWorkDir        = "SPARKGATE_WORK_DIR" // the session's application directory
 	EnvGatewayTimeout = "SPARKGATE_GATEWAY_TIMEOUT_SECONDS"
