@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +51,9 @@ type Config struct {
 	Guard *auth.Guard
 	// Access decides what the authenticated user may do (no access control when nil).
 	Access *access.Policy
+	// PeerTLS, when set, is how peer instances are reached: over TLS, trusting what it
+	// trusts (plain HTTP when nil).
+	PeerTLS *tls.Config
 }
 
 // Server is the HTTP face of sparkgate.
@@ -61,6 +65,7 @@ type Server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	version  livy.Version
+	peers    *peers
 }
 
 // New returns the API handler.
@@ -80,7 +85,7 @@ func New(cfg Config, batches *batch.Manager, sessions *interactive.Manager, m *m
 	if cfg.Access == nil {
 		cfg.Access = access.New(access.Config{})
 	}
-	s := &Server{cfg: cfg, batches: batches, sessions: sessions, metrics: m, log: log, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, batches: batches, sessions: sessions, metrics: m, log: log, mux: http.NewServeMux(), peers: newPeers(cfg.PeerTLS)}
 	vi := version.Get()
 	s.version = livy.Version{Version: livy.APIVersion, Revision: vi.Revision, Date: vi.Date,
 		URL: "https://github.com/sparkgate/sparkgate", Branch: "main", SparkgateVersion: vi.Version}
@@ -175,6 +180,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusInternalServerError, livy.Message{Msg: "internal server error"})
 		}
 	}()
+	securityHeaders(w.Header(), r)
 	if !strings.HasPrefix(r.URL.Path, driverPrefix) {
 		id, err := s.cfg.Guard.Check(w.Header(), r)
 		if err == nil {
@@ -202,6 +208,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// securityHeaders are on every answer: no content sniffing, no framing, no caching of an API
+// answer; and over TLS, HSTS (a year), so a browser that came once never falls back to plain
+// HTTP.
+func securityHeaders(h http.Header, r *http.Request) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+	if r.TLS != nil {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 }
 
 type statusRecorder struct {

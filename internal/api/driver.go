@@ -121,10 +121,10 @@ func (s *Server) driverFile(w http.ResponseWriter, r *http.Request) {
 		if addr := s.sessions.CallPeer(r.Context(), sess); addr != "" {
 			proxy := &httputil.ReverseProxy{
 				Rewrite: func(pr *httputil.ProxyRequest) {
-					pr.SetURL(&url.URL{Scheme: "http", Host: addr})
+					pr.SetURL(&url.URL{Scheme: s.peers.scheme, Host: addr})
 					pr.Out.Header.Set(forwardedHeader, "1")
 				},
-				Transport: peerClient.Transport,
+				Transport: s.peers.transport,
 			}
 			proxy.ServeHTTP(w, r)
 			return

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net"
@@ -22,35 +23,50 @@ func (s *Server) toDriver(h sessionHandler) sessionHandler {
 	return func(r *http.Request, sess *store.Session) (*reply, error) {
 		if r.Header.Get(forwardedHeader) == "" {
 			if addr := s.sessions.CallPeer(r.Context(), sess); addr != "" {
-				return forward(r, addr)
+				return s.peers.forward(r, addr)
 			}
 		}
 		return h(r, sess)
 	}
 }
 
-// peerClient forwards requests to peer instances. A peer answers a call within its own call
-// timeout (30 s); a peer that accepts the connection and then says nothing is given up on.
-// No bound on the whole exchange: an upload's body may take long to stream.
-var peerClient = &http.Client{Transport: &http.Transport{
-	DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-	ResponseHeaderTimeout: 45 * time.Second,
-	IdleConnTimeout:       time.Minute,
-}}
+// peers reach the other instances of the fleet: over TLS when this one serves TLS (the
+// fleet's instances share their TLS settings), trusting what tlsConfig trusts.
+type peers struct {
+	scheme    string
+	transport *http.Transport
+}
+
+// newPeers returns how to reach peers; tlsConfig nil means plain HTTP. A peer answers a
+// call within its own call timeout (30 s); a peer that accepts the connection and then says
+// nothing is given up on. No bound on the whole exchange: an upload's body may take long to
+// stream.
+func newPeers(tlsConfig *tls.Config) *peers {
+	p := &peers{scheme: "http", transport: &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		ResponseHeaderTimeout: 45 * time.Second,
+		IdleConnTimeout:       time.Minute,
+		TLSClientConfig:       tlsConfig,
+	}}
+	if tlsConfig != nil {
+		p.scheme = "https"
+	}
+	return p
+}
 
 // forwardedResponseHeaders are the peer's answer's headers passed on to the client; the rest
 // (framing, connection management) belong to each hop.
 var forwardedResponseHeaders = []string{"Content-Type", "Location", "Retry-After", "Allow"}
 
-func forward(r *http.Request, addr string) (*reply, error) {
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+addr+r.URL.RequestURI(), r.Body)
+func (p *peers) forward(r *http.Request, addr string) (*reply, error) {
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, p.scheme+"://"+addr+r.URL.RequestURI(), r.Body)
 	if err != nil {
 		return nil, err
 	}
 	req.Header = r.Header.Clone()
 	req.Header.Set(forwardedHeader, "1")
 	req.ContentLength = r.ContentLength
-	resp, err := peerClient.Do(req)
+	resp, err := p.transport.RoundTrip(req)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Unavailable, err, "the instance that serves this session's driver (%s) did not answer", addr)
 	}

@@ -25,7 +25,7 @@ func TestForwardPassesThePeersAnswerOn(t *testing.T) {
 	}))
 	defer peer.Close()
 	r := httptest.NewRequest("POST", "/sessions/3/completion?x=1", strings.NewReader(`{"code":"sc.paralle"}`))
-	rep, err := forward(r, strings.TrimPrefix(peer.URL, "http://"))
+	rep, err := newPeers(nil).forward(r, strings.TrimPrefix(peer.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,18 +2,17 @@ package auth
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"github.com/sparkgate/sparkgate/internal/tlsfiles"
 )
 
 // ldapTimeout bounds each exchange with the directory.
@@ -81,13 +80,8 @@ func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
 	}
 	tc := &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ldap CA file: %w", err)
-		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ldap CA file %s holds no PEM certificate", cfg.CAFile)
+		if tc.RootCAs, err = tlsfiles.CertPool(cfg.CAFile); err != nil {
+			return nil, fmt.Errorf("ldap: %w", err)
 		}
 	}
 	return &LDAP{cfg: cfg, tls: tc, cache: newVerified(cfg.CacheTTL)}, nil

@@ -62,6 +62,7 @@ type Config struct {
 	CSRFProtection        bool
 	Auth                  Auth
 	Access                Access
+	TLS                   TLS
 	LogFormat             string
 	LogLevel              string
 }
@@ -96,7 +97,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the session store and the applications' logs")
 	fs.StringVar(&c.Store, "store", "", "session store: empty for the embedded store in --data-dir, or a postgres:// URL shared by several instances")
 	fs.StringVar(&c.InstanceID, "instance-id", "", "this server's name among instances sharing a store (default: host name and port); keep it stable across restarts")
-	fs.StringVar(&c.DriverURL, "driver-url", "", "URL by which interactive sessions' drivers reach this gateway (default: http:// and --addr); with several instances, the load balancer's")
+	fs.StringVar(&c.DriverURL, "driver-url", "", "URL by which interactive sessions' drivers reach this gateway (default: http:// and --addr, https:// with --tls-cert); with several instances, the load balancer's")
 	fs.DurationVar(&c.Lease, "lease", 15*time.Second, "how long this instance counts as alive after each renewal; peers adopt its unfinished sessions once it expires")
 	fs.StringVar(&c.SparkHome, "spark-home", os.Getenv("SPARK_HOME"), "Spark installation whose bin/spark-submit runs applications (default $SPARK_HOME)")
 	fs.StringVar(&c.SparkMaster, "spark-master", "local[*]", "Spark master applications are submitted to")
@@ -124,6 +125,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.CSRFProtection, "csrf-protection", false, "require the X-Requested-By header on POST, PUT and DELETE (Livy's livy.server.csrf-protection.enabled)")
 	c.Auth.flags(fs)
 	c.Access.flags(fs)
+	c.TLS.flags(fs)
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted; larger ones get 413")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", 512<<20, "largest file accepted by a session's upload-jar, upload-pyfile and upload-file")
 	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", time.Hour, "delete an interactive session idle this long (0: never); a session's idleTimeout overrides it")
@@ -194,6 +196,9 @@ func (c *Config) derive() {
 	}
 	if c.DriverURL == "" {
 		c.DriverURL = "http://" + c.Addr
+		if c.TLS.On() {
+			c.DriverURL = "https://" + c.Addr
+		}
 	}
 	if hosts, ok := strings.CutPrefix(c.SparkMaster, "spark://"); ok && c.DeployMode == "cluster" {
 		rest, web := len(c.StandaloneRESTURLs) == 0, len(c.StandaloneWebURLs) == 0
@@ -319,6 +324,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Auth.validate(c.Addr)...)
 	errs = append(errs, c.Access.validate(c.Auth.Type)...)
+	errs = append(errs, c.TLS.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -59,6 +59,8 @@ func TestInvalidSettingsSayWhat(t *testing.T) {
 		{[]string{"--access-control"}, nil, "access-control needs an --auth other than none"},
 		{[]string{"--impersonation-rules", "alice"}, nil, "must be user=target|target"},
 		{[]string{"--impersonation-rules", "*=bob"}, nil, "must be user=target|target"},
+		{[]string{"--tls-cert", "/c.pem"}, nil, "tls-cert and tls-key go together"},
+		{[]string{"--tls-ca-file", "/ca.pem"}, nil, "tls-ca-file is for a server with --tls-cert"},
 		{[]string{"--auth-cache-ttl", "-1s"}, nil, "auth-cache-ttl must not be negative"},
 	}
 	for _, c := range cases {

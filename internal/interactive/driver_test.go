@@ -37,7 +37,7 @@ func TestDriverUnitTests(t *testing.T) {
 func TestDriverSpeaksTheProtocol(t *testing.T) {
 	src := string(driverProgram)
 	quoted := func(s string) string { return `"` + s + `"` }
-	for _, want := range []string{EnvURL, EnvSessionID, EnvSecretFile, EnvSecret, EnvKind, EnvWorkDir, EnvGatewayTimeout, SecretHeader,
+	for _, want := range []string{EnvURL, EnvSessionID, EnvSecretFile, EnvSecret, EnvKind, EnvWorkDir, EnvGatewayTimeout, EnvCAFile, SecretHeader,
 		MessageStatement, MessageCancel, MessageCall, OpComplete, OpAddJar, OpAddPyFile, OpAddFile} {
 		if !strings.Contains(src, quoted(want)) {
 			t.Errorf("the driver never names %s", quoted(want))

@@ -61,6 +61,8 @@ type Config struct {
 	// RemoteDrivers says that drivers run in the cluster (YARN cluster mode), where the
 	// gateway's disk is out of their reach: they download the local files added to them.
 	RemoteDrivers bool
+	// DriverCAFile, when set, holds the CAs drivers trust for an https:// DriverURL.
+	DriverCAFile string
 }
 
 // Manager runs interactive sessions. Start it before use and Stop it to end its goroutines;
@@ -269,9 +271,12 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 	secretEnv, err := m.secretFor(dir, secret)
 	var pid int
 	if err == nil {
-		pid, err = m.launcher.Start(m.ctx, sess.Tag, argv, EnvURL+"="+m.cfg.DriverURL,
-			fmt.Sprintf("%s=%d", EnvSessionID, sess.ID), secretEnv, EnvKind+"="+kind, EnvWorkDir+"="+dir,
-			fmt.Sprintf("%s=%g", EnvGatewayTimeout, m.cfg.GatewayTimeout.Seconds()))
+		env := []string{EnvURL + "=" + m.cfg.DriverURL, fmt.Sprintf("%s=%d", EnvSessionID, sess.ID), secretEnv,
+			EnvKind + "=" + kind, EnvWorkDir + "=" + dir, fmt.Sprintf("%s=%g", EnvGatewayTimeout, m.cfg.GatewayTimeout.Seconds())}
+		if m.cfg.DriverCAFile != "" {
+			env = append(env, EnvCAFile+"="+m.cfg.DriverCAFile)
+		}
+		pid, err = m.launcher.Start(m.ctx, sess.Tag, argv, env...)
 	}
 	if err != nil {
 		<-m.starting

@@ -18,6 +18,9 @@ const (
 	EnvKind           = "SPARKGATE_SESSION_KIND"
 	EnvWorkDir        = "SPARKGATE_WORK_DIR" // the session's application directory
 	EnvGatewayTimeout = "SPARKGATE_GATEWAY_TIMEOUT_SECONDS"
+	// EnvCAFile names the CAs the driver trusts for an https:// gateway (the system's
+	// when unset).
+	EnvCAFile = "SPARKGATE_CA_FILE"
 )
 
 // SecretHeader carries the session's secret on every request of its driver.

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +34,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
 	"github.com/sparkgate/sparkgate/internal/store/postgres"
+	"github.com/sparkgate/sparkgate/internal/tlsfiles"
 	"github.com/sparkgate/sparkgate/internal/yarn"
 )
 
@@ -50,6 +52,7 @@ type Server struct {
 	launcher launcher.Config
 	auth     auth.Authenticator
 	access   *access.Policy
+	cert     *tlsfiles.Certificate // nil: plain HTTP
 }
 
 // New checks what the server needs from its machine and binds its listeners; nothing is
@@ -78,6 +81,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	if s.access, err = accessPolicy(cfg); err != nil {
 		return nil, err
+	}
+	if cfg.TLS.On() {
+		if s.cert, err = tlsfiles.Load(cfg.TLS.Cert, cfg.TLS.Key, log.With("component", "tls")); err != nil {
+			return nil, err
+		}
 	}
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -158,7 +166,7 @@ func (s *Server) Run(ctx context.Context) error {
 	sessions := interactive.New(interactive.Config{DataDir: s.dataDir, DriverURL: cfg.DriverURL, InstanceID: cfg.InstanceID,
 		Limits: limits, ReservationTTL: cfg.ReservationTTL,
 		Timeouts:       interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL},
-		GatewayTimeout: cfg.DriverGatewayTimeout, RemoteDrivers: yarnClusterMode(cfg)},
+		GatewayTimeout: cfg.DriverGatewayTimeout, RemoteDrivers: yarnClusterMode(cfg), DriverCAFile: cfg.TLS.CAFile},
 		st, backend, logs, log.With("component", "sessions"))
 	if err := sessions.Start(ctx); err != nil {
 		return err
@@ -176,10 +184,14 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	defer inst.Stop() // first: no adoption into a manager that is stopping
 
+	peerTLS, err := peerTLSConfig(cfg.TLS)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, CSRFProtection: cfg.CSRFProtection,
 			Redaction: regexp.MustCompile(cfg.RedactionRegex), Guard: auth.NewGuard(s.auth, countAuth(m), log.With("component", "auth")),
-			Access: s.access},
+			Access: s.access, PeerTLS: peerTLS},
 			batches, sessions, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -193,13 +205,17 @@ func (s *Server) Run(ctx context.Context) error {
 		defer debugSrv.Close()
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(s.ln) }()
+	ln := s.ln
+	if s.cert != nil {
+		ln = tls.NewListener(s.ln, s.cert.Config())
+	}
+	go func() { serveErr <- srv.Serve(ln) }()
 	storeName := "embedded"
 	if cfg.Store != "" {
 		storeName = "postgres"
 	}
 	log.Info("sparkgate ready", "instance", cfg.InstanceID, "addr", s.Addr(), "data_dir", s.dataDir, "store", storeName,
-		"spark_master", cfg.SparkMaster, "auth", cfg.Auth.Type, "access_control", cfg.Access.Enabled, "local_dir_whitelist", strings.Join(cfg.LocalDirWhitelist, ","),
+		"spark_master", cfg.SparkMaster, "tls", s.cert != nil, "auth", cfg.Auth.Type, "access_control", cfg.Access.Enabled, "local_dir_whitelist", strings.Join(cfg.LocalDirWhitelist, ","),
 		"startup", time.Since(s.started).Round(time.Millisecond))
 
 	select {

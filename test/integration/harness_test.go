@@ -5,6 +5,7 @@ package integration
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sparkgate/sparkgate/internal/tlsfiles"
 )
 
 var binPath string
@@ -84,6 +87,8 @@ type server struct {
 	// authorize, when set, adds credentials to each request of do that sets no
 	// Authorization header of its own.
 	authorize func(*http.Request)
+	scheme    string       // http, or https when the server serves TLS
+	client    *http.Client // testClient, or one trusting the server's CA
 }
 
 type serverOpts struct {
@@ -93,6 +98,8 @@ type serverOpts struct {
 	env       []string
 	dataDir   string
 	addr      string // host:port to serve on; a free one when empty
+	// caFile, when set, says the server serves TLS under a certificate of this CA.
+	caFile string
 }
 
 func freeAddr(t testing.TB) string {
@@ -119,7 +126,10 @@ func startServer(t testing.TB, o serverOpts) *server {
 	if o.addr == "" {
 		o.addr = freeAddr(t)
 	}
-	s := &server{t: t, addr: o.addr, dataDir: o.dataDir, env: o.env}
+	s := &server{t: t, addr: o.addr, dataDir: o.dataDir, env: o.env, scheme: "http", client: testClient}
+	if o.caFile != "" {
+		s.scheme, s.client = "https", trustingClient(t, o.caFile)
+	}
 	s.args = append([]string{"serve", "--addr", s.addr, "--data-dir", o.dataDir, "--spark-home", o.sparkHome,
 		"--local-dir-whitelist", testdata(t, "jobs") + "," + examplesDir(t), "--log-level", "debug"}, o.args...)
 	if o.store != "" {
@@ -167,7 +177,7 @@ func (s *server) start() {
 	s.mu.Unlock()
 	go func() { cmd.Wait(); close(waited) }()
 	waitFor(s.t, 30*time.Second, "server to answer", func() bool {
-		resp, err := http.Get(s.url("/version"))
+		resp, err := s.client.Get(s.url("/version"))
 		if err != nil {
 			return false
 		}
@@ -228,7 +238,7 @@ func (s *server) stopTimed() (time.Duration, int) {
 	return time.Since(start), cmd.ProcessState.ExitCode()
 }
 
-func (s *server) url(path string) string { return "http://" + s.addr + path }
+func (s *server) url(path string) string { return s.scheme + "://" + s.addr + path }
 
 // testClient bounds every request, so that a server that stops answering fails the test
 // instead of hanging it.
@@ -265,7 +275,7 @@ func (s *server) do(method, path, body string, headers ...string) *response {
 	if _, own := req.Header["Authorization"]; s.authorize != nil && !own {
 		s.authorize(req)
 	}
-	resp, err := testClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -453,4 +463,13 @@ func httpGet(t testing.TB, url string) string {
 		t.Fatalf("GET %s = %d %v: %.300s", url, resp.StatusCode, err, b)
 	}
 	return string(b)
+}
+
+// trustingClient is testClient trusting the CAs of caFile (and no other).
+func trustingClient(t testing.TB, caFile string) *http.Client {
+	pool, err := tlsfiles.CertPool(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Timeout: testClient.Timeout, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }

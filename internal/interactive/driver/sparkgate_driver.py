@@ -24,6 +24,7 @@ import re
 import rlcompleter
 import shutil
 import signal
+import ssl
 import sys
 import tempfile
 import threading
@@ -32,7 +33,7 @@ import traceback
 import urllib.parse
 
 # Set by configure() from the environment spark-submit passes on.
-URL = SESSION = SECRET = KIND = WORK_DIR = None
+URL = SESSION = SECRET = KIND = WORK_DIR = CA_FILE = None
 # How long the driver keeps trying to reach a gateway that gives no answer at all before it
 # exits (Livy's driver: livy.rsc.server.idle-timeout). Any HTTP answer counts as contact.
 GATEWAY_TIMEOUT_SECONDS = 15 * 60
@@ -52,12 +53,13 @@ _last_contact = time.monotonic()  # when a gateway last answered any request of 
 
 def configure(environ):
     """Reads the driver's settings from its environment."""
-    global URL, SESSION, SECRET, KIND, WORK_DIR, GATEWAY_TIMEOUT_SECONDS
+    global URL, SESSION, SECRET, KIND, WORK_DIR, GATEWAY_TIMEOUT_SECONDS, CA_FILE
     URL = environ["SPARKGATE_URL"].rstrip("/")
     SESSION = environ["SPARKGATE_SESSION_ID"]
     SECRET = read_secret(environ)
     KIND = environ.get("SPARKGATE_SESSION_KIND", "pyspark")
     WORK_DIR = environ.get("SPARKGATE_WORK_DIR")
+    CA_FILE = environ.get("SPARKGATE_CA_FILE")
     GATEWAY_TIMEOUT_SECONDS = float(environ.get("SPARKGATE_GATEWAY_TIMEOUT_SECONDS", GATEWAY_TIMEOUT_SECONDS))
 
 
@@ -74,13 +76,20 @@ def read_secret(environ):
     return secret
 
 
+def connect(target, timeout):
+    """A connection to the gateway: over TLS for https://, trusting SPARKGATE_CA_FILE (the
+    system's CAs when unset), the certificate's name checked."""
+    if target.scheme == "https":
+        return http.client.HTTPSConnection(target.netloc, timeout=timeout, context=ssl.create_default_context(cafile=CA_FILE))
+    return http.client.HTTPConnection(target.netloc, timeout=timeout)
+
+
 def call(method, path, body=None, timeout=POLL_SECONDS + 10):
     """One request to the gateway; returns (status, decoded JSON or None)."""
     target = urllib.parse.urlsplit(URL)
     conn = getattr(_connections, "conn", None)
     if conn is None:
-        cls = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
-        conn = _connections.conn = cls(target.netloc, timeout=timeout)
+        conn = _connections.conn = connect(target, timeout)
     data = None if body is None else json.dumps(body).encode()
     try:
         conn.request(method, target.path + path, body=data,
@@ -102,8 +111,7 @@ def fetch(path):
     """Downloads a file of the gateway's disk (this driver runs in the cluster, which cannot
     read it) into a directory of its own, and returns the local copy's path."""
     target = urllib.parse.urlsplit(URL)
-    cls = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
-    conn = cls(target.netloc, timeout=POLL_SECONDS + 10)
+    conn = connect(target, POLL_SECONDS + 10)
     try:
         conn.request("GET", target.path + "/driver/sessions/%s/files?%s" % (SESSION, urllib.parse.urlencode({"path": path})),
                      headers={"X-Sparkgate-Secret": SECRET})

@@ -1,13 +1,17 @@
 package server
 
-import (
-	"fmt"
+// How requests are authenticated, what their users may do, and how TLS is served and trusted,
+// from the configuration.
 
+import (
+	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/sparkgate/sparkgate/internal/access"
+	"github.com/sparkgate/sparkgate/internal/tlsfiles"
 
 	"github.com/sparkgate/sparkgate/internal/auth"
 	"github.com/sparkgate/sparkgate/internal/config"
@@ -67,4 +71,20 @@ func accessPolicy(cfg *config.Config) (*access.Policy, error) {
 	}
 	return access.New(access.Config{Enabled: a.Enabled, Allowed: a.AllowedUsers, Viewers: a.ViewUsers, Modifiers: a.ModifyUsers,
 		Superusers: a.Superusers, Groups: groups, Impersonation: cfg.Impersonation, MayImpersonate: rules}), nil
+}
+
+// peerTLSConfig is how peer instances are reached when the fleet serves TLS: trusting
+// --tls-ca-file, or the system's CAs; nil for plain HTTP.
+func peerTLSConfig(cfg config.TLS) (*tls.Config, error) {
+	if !cfg.On() {
+		return nil, nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.CAFile != "" {
+		var err error
+		if c.RootCAs, err = tlsfiles.CertPool(cfg.CAFile); err != nil {
+			return nil, fmt.Errorf("tls-ca-file: %w", err)
+		}
+	}
+	return c, nil
 }
