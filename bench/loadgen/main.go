@@ -546,6 +546,7 @@ func put(c *http.Client, url, requestID, body string, want int) error {
 		return err
 	}
 	req.Header.Set("requestId", requestID)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
 		return err

@@ -51,6 +51,15 @@ type Config struct {
 	Guard *auth.Guard
 	// Access decides what the authenticated user may do (no access control when nil).
 	Access *access.Policy
+	// LoopbackOnly says the server listens on loopback only: requests must name a loopback
+	// host (or one of AllowedHosts), which a DNS-rebinding page cannot.
+	LoopbackOnly bool
+	// AllowedHosts are further names requests may address the server by; with any set, only
+	// those (and loopback) are answered.
+	AllowedHosts []string
+	// MaxRequestsPerUser bounds the requests one user (an anonymous client: one address) has
+	// under way at once; more get 429 (no bound when 0).
+	MaxRequestsPerUser int
 	// PeerTLS, when set, is how peer instances are reached: over TLS, trusting what it
 	// trusts (plain HTTP when nil).
 	PeerTLS *tls.Config
@@ -66,6 +75,8 @@ type Server struct {
 	mux      *http.ServeMux
 	version  livy.Version
 	peers    *peers
+	edge     *edge
+	inflight *inflight
 }
 
 // New returns the API handler.
@@ -85,7 +96,8 @@ func New(cfg Config, batches *batch.Manager, sessions *interactive.Manager, m *m
 	if cfg.Access == nil {
 		cfg.Access = access.New(access.Config{})
 	}
-	s := &Server{cfg: cfg, batches: batches, sessions: sessions, metrics: m, log: log, mux: http.NewServeMux(), peers: newPeers(cfg.PeerTLS)}
+	s := &Server{cfg: cfg, batches: batches, sessions: sessions, metrics: m, log: log, mux: http.NewServeMux(), peers: newPeers(cfg.PeerTLS), edge: newEdge(cfg),
+		inflight: newInflight(cfg.MaxRequestsPerUser)}
 	vi := version.Get()
 	s.version = livy.Version{Version: livy.APIVersion, Revision: vi.Revision, Date: vi.Date,
 		URL: "https://github.com/sparkgate/sparkgate", Branch: "main", SparkgateVersion: vi.Version}
@@ -105,7 +117,10 @@ func ok(body any) (*reply, error) { return &reply{status: http.StatusOK, body: b
 
 type handler func(r *http.Request) (*reply, error)
 
-func (s *Server) handle(pattern string, h handler) { s.handleLimited(pattern, s.cfg.MaxBodyBytes, h) }
+// handle serves pattern, whose body (if any) is JSON, with h.
+func (s *Server) handle(pattern string, h handler) {
+	s.handleLimited(pattern, s.cfg.MaxBodyBytes, requireJSON(h))
+}
 
 // handleLimited serves pattern with h, refusing bodies over maxBody bytes with 413.
 func (s *Server) handleLimited(pattern string, maxBody int64, h handler) {
@@ -117,8 +132,10 @@ func (s *Server) handleLimited(pattern string, maxBody int64, h handler) {
 		}
 		duration = s.metrics.RequestDuration.WithLabelValues(pattern)
 	}
+	upload := maxBody > s.cfg.MaxBodyBytes
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		setDeadlines(w, pattern, upload)
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		status := 0
 		var rep *reply
@@ -181,15 +198,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	securityHeaders(w.Header(), r)
+	if headerBytes(r) > maxHeaderBytes {
+		writeJSON(w, http.StatusRequestHeaderFieldsTooLarge, livy.Message{Msg: fmt.Sprintf("the request's headers are larger than %d bytes", maxHeaderBytes)})
+		return
+	}
+	if err := s.edge.check(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if !strings.HasPrefix(r.URL.Path, driverPrefix) {
 		id, err := s.cfg.Guard.Check(w.Header(), r)
 		if err == nil {
 			err = s.cfg.Access.Use(id)
 		}
+		var release func()
+		if err == nil {
+			release, err = s.inflight.acquire(r, id)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
+		defer release()
 		r = r.WithContext(auth.WithIdentity(r.Context(), id))
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
@@ -261,6 +291,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) i
 			errkind.Unprocessable: http.StatusUnprocessableEntity, errkind.TooLarge: http.StatusRequestEntityTooLarge,
 			errkind.Unavailable: http.StatusServiceUnavailable, errkind.NotImplemented: http.StatusNotImplemented,
 			errkind.Unauthenticated: http.StatusUnauthorized, errkind.TooManyRequests: http.StatusTooManyRequests,
+			errkind.UnsupportedMediaType: http.StatusUnsupportedMediaType,
 		}[errkind.Of(err)]
 	case errors.Is(err, store.ErrNotFound):
 		status = http.StatusNotFound

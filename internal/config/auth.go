@@ -78,6 +78,9 @@ func (a *Auth) validate(addr string) []error {
 	return errs
 }
 
+// LoopbackOnly reports whether the server listens on loopback only.
+func (c *Config) LoopbackOnly() bool { return loopback(c.Addr) }
+
 // loopback reports whether addr (host:port) listens on loopback only.
 func loopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)

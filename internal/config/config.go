@@ -60,6 +60,9 @@ type Config struct {
 	SessionTTL            time.Duration
 	DriverGatewayTimeout  time.Duration
 	CSRFProtection        bool
+	AllowedHosts          []string
+	MaxConnections        int
+	MaxRequestsPerUser    int
 	Auth                  Auth
 	Access                Access
 	TLS                   TLS
@@ -123,6 +126,9 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.Impersonation, "impersonation", false, "pass proxyUser to spark-submit as --proxy-user (Livy's livy.impersonation.enabled)")
 	fs.StringVar(&c.RedactionRegex, "redaction-regex", livy.DefaultRedactionRegex, "conf entries whose key or value this matches are shown redacted in session views (Spark's spark.redaction.regex)")
 	fs.BoolVar(&c.CSRFProtection, "csrf-protection", false, "require the X-Requested-By header on POST, PUT and DELETE (Livy's livy.server.csrf-protection.enabled)")
+	fs.Var(listFlag{&c.AllowedHosts}, "allowed-hosts", "comma-separated host names requests may address this server by (the Host header); with none, a server on loopback answers loopback names only (against DNS rebinding) and any other server every name")
+	fs.IntVar(&c.MaxConnections, "max-connections", 10000, "open connections at most; over it, the one waiting longest without a request (silent, or idle) is closed")
+	fs.IntVar(&c.MaxRequestsPerUser, "max-requests-per-user", 256, "requests one user (an anonymous client: one address) may have under way at once; more get 429")
 	c.Auth.flags(fs)
 	c.Access.flags(fs)
 	c.TLS.flags(fs)
@@ -291,6 +297,9 @@ func (c *Config) Validate() error {
 	}
 	if !clusterTag.MatchString(c.ClusterTag) {
 		errs = append(errs, fmt.Errorf("cluster-tag must be 1 to 64 of a-z, 0-9 and -, not %q", c.ClusterTag))
+	}
+	if c.MaxConnections < 1 || c.MaxRequestsPerUser < 1 {
+		errs = append(errs, fmt.Errorf("max-connections and max-requests-per-user must be at least 1, not %d and %d", c.MaxConnections, c.MaxRequestsPerUser))
 	}
 	if c.MaxConcurrentLaunches < 1 {
 		errs = append(errs, fmt.Errorf("max-concurrent-launches must be at least 1, not %d", c.MaxConcurrentLaunches))

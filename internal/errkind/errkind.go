@@ -11,17 +11,18 @@ import (
 type Kind int
 
 const (
-	Internal        Kind = iota // a fault of the server
-	Invalid                     // the request is malformed or breaks a rule (400)
-	NotFound                    // the thing named does not exist (404)
-	Forbidden                   // the caller may not do this (403)
-	Conflict                    // the thing exists in a state that forbids this (409)
-	Unprocessable               // well-formed but contradicts an earlier request (422)
-	TooLarge                    // the request body is over the limit (413)
-	Unavailable                 // a dependency is down; retry later (503)
-	NotImplemented              // a part of Livy's API sparkgate does not serve (501)
-	Unauthenticated             // the request carries no valid credentials (401)
-	TooManyRequests             // the caller is over a rate; retry later (429)
+	Internal             Kind = iota // a fault of the server
+	Invalid                          // the request is malformed or breaks a rule (400)
+	NotFound                         // the thing named does not exist (404)
+	Forbidden                        // the caller may not do this (403)
+	Conflict                         // the thing exists in a state that forbids this (409)
+	Unprocessable                    // well-formed but contradicts an earlier request (422)
+	TooLarge                         // the request body is over the limit (413)
+	Unavailable                      // a dependency is down; retry later (503)
+	NotImplemented                   // a part of Livy's API sparkgate does not serve (501)
+	Unauthenticated                  // the request carries no valid credentials (401)
+	TooManyRequests                  // the caller is over a rate; retry later (429)
+	UnsupportedMediaType             // the body is not of the type the route reads (415)
 )
 
 // Error carries a message meant for the client and its kind.

@@ -191,9 +191,11 @@ func (s *Server) Run(ctx context.Context) error {
 	srv := &http.Server{
 		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, CSRFProtection: cfg.CSRFProtection,
 			Redaction: regexp.MustCompile(cfg.RedactionRegex), Guard: auth.NewGuard(s.auth, countAuth(m), log.With("component", "auth")),
-			Access: s.access, PeerTLS: peerTLS},
+			Access: s.access, PeerTLS: peerTLS, LoopbackOnly: cfg.LoopbackOnly(), AllowedHosts: cfg.AllowedHosts,
+			MaxRequestsPerUser: cfg.MaxRequestsPerUser},
 			batches, sessions, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnState:         newConnLimit(cfg.MaxConnections).track,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

@@ -89,6 +89,7 @@ type server struct {
 	authorize func(*http.Request)
 	scheme    string       // http, or https when the server serves TLS
 	client    *http.Client // testClient, or one trusting the server's CA
+	prefix    []string     // serverOpts.prefix
 }
 
 type serverOpts struct {
@@ -100,6 +101,8 @@ type serverOpts struct {
 	addr      string // host:port to serve on; a free one when empty
 	// caFile, when set, says the server serves TLS under a certificate of this CA.
 	caFile string
+	// prefix runs the server under a command (prlimit …).
+	prefix []string
 }
 
 func freeAddr(t testing.TB) string {
@@ -126,7 +129,7 @@ func startServer(t testing.TB, o serverOpts) *server {
 	if o.addr == "" {
 		o.addr = freeAddr(t)
 	}
-	s := &server{t: t, addr: o.addr, dataDir: o.dataDir, env: o.env, scheme: "http", client: testClient}
+	s := &server{t: t, addr: o.addr, dataDir: o.dataDir, env: o.env, scheme: "http", client: testClient, prefix: o.prefix}
 	if o.caFile != "" {
 		s.scheme, s.client = "https", trustingClient(t, o.caFile)
 	}
@@ -159,7 +162,8 @@ func examplesDir(t testing.TB) string {
 func (s *server) start() {
 	s.t.Helper()
 	s.mu.Lock()
-	cmd := exec.Command(binPath, s.args...)
+	argv := append(append(slices.Clone(s.prefix), binPath), s.args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	// The race runtime sleeps a second at every exit by default, which would add a second to
 	// each launch (the short-lived "supervise --detach" step).
 	cmd.Env = append(append(os.Environ(), "GORACE=atexit_sleep_ms=0"), s.env...)
@@ -269,7 +273,13 @@ func (s *server) do(method, path, body string, headers ...string) *response {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json") // as every Livy client sends it
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Host" {
+			req.Host = headers[i+1] // Go sends req.Host, never a Host header of req.Header
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	if _, own := req.Header["Authorization"]; s.authorize != nil && !own {
