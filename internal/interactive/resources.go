@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,7 +124,10 @@ func (m *Manager) OpenDriverFile(sess *store.Session, path string) (*os.File, fs
 		if err != nil || !onGatewayDisk(resolved) {
 			return nil, nil, notFound
 		}
-		local = strings.TrimPrefix(resolved, "file:")
+		local = resolved
+		if u, err := url.Parse(resolved); err == nil && u.Scheme == "file" {
+			local = u.Path // Resolve re-encodes a path Spark would decode
+		}
 	}
 	f, err := os.Open(local)
 	if err != nil {

@@ -41,7 +41,9 @@ type Config struct {
 	// LocalDirWhitelist lists the directories local files may be submitted from.
 	LocalDirWhitelist []string
 	ConfBlacklist     []string
-	Impersonation     bool
+	// ConfAllowed opens keys (or patterns) of RestrictedConf to users.
+	ConfAllowed   []string
+	Impersonation bool
 	// AppsDir holds one directory per application tag.
 	AppsDir string
 	// SupervisorCmd runs this binary's "supervise --detach".

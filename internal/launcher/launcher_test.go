@@ -159,3 +159,77 @@ func TestStandaloneClusterModeRefusesPython(t *testing.T) {
 		t.Errorf("Python in standalone client mode: %v", err)
 	}
 }
+
+// The whitelist judges the file Spark will read, for every way of writing a path: escapes
+// Spark would decode, a fragment, a query, a symlink; what passes comes back in a form
+// Spark reads one way only.
+func TestResolveJudgesTheFileSparkReads(t *testing.T) {
+	l, allowed, secret := newTestLauncher(t, "local[*]")
+	os.WriteFile(filepath.Join(allowed, "a b.py"), []byte(""), 0o644)
+	refused := []string{
+		allowed + "/%2e%2e/secret/job.py",                      // a bare path Spark decodes once it has a fragment
+		allowed + "/%2e%2e/%2e%2e" + secret + "/job.py#job.py", // … like this
+		allowed + "/job.py?x",                                  // a query
+		"file://" + allowed + "/%2e%2e/secret/job.py",          // a file: URI decodes to the secret directory
+		"file://" + allowed + "/..%2fsecret/job.py",            // an encoded slash
+		"file:" + allowed + "/link/job.py",                     // through a symlink
+		"file://" + allowed + "/job.py?x=1",                    // a query on a file: URI
+		allowed + "/job.py#../../etc/passwd",                   // a fragment that is a path
+		allowed + "/job.py#..",                                 // a fragment that climbs
+		"local:" + allowed + "/%2e%2e/secret/job.py",           // local: decodes too
+		"file://otherhost" + allowed + "/job.py",               // another host's file
+	}
+	for _, ref := range refused {
+		for _, field := range []string{"file", "spark.files", "uri"} {
+			if got, err := l.Resolve(field, ref); err == nil || errkind.Of(err) != errkind.Invalid {
+				t.Errorf("Resolve(%s, %q) = %q, %v; want a 400", field, ref, got, err)
+			}
+		}
+	}
+	passed := map[string]string{
+		allowed + "/job.py":               allowed + "/job.py",
+		allowed + "/./job.py":             allowed + "/job.py",
+		allowed + "/job.py#renamed.py":    "file://" + allowed + "/job.py#renamed.py",
+		"file://" + allowed + "/a%20b.py": "file://" + allowed + "/a%20b.py",
+		"file:" + allowed + "/a b.py":     "file://" + allowed + "/a%20b.py", // Java's URI would refuse the space
+		"local:" + allowed + "/job.py":    "local://" + allowed + "/job.py",
+		"hdfs:///data/%2e%2e/x.py":        "hdfs:///data/%2e%2e/x.py", // remote: the cluster's business
+	}
+	for ref, want := range passed {
+		if got, err := l.Resolve("file", ref); err != nil || got != want {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", ref, got, err, want)
+		}
+	}
+}
+
+// Conf that lets an application run a program or read a file of this host as the gateway is
+// refused unless the operator opens it; opened, its paths pass the whitelist too.
+func TestRestrictedConfIsRefusedUnlessOpened(t *testing.T) {
+	l, allowed, secret := newTestLauncher(t, "local[*]")
+	for _, conf := range []map[string]string{
+		{"spark.driver.extraJavaOptions": "-XX:OnOutOfMemoryError=/bin/sh"},
+		{"spark.pyspark.driver.python": "/bin/sh"},
+		{"spark.driver.extraClassPath": "/tmp/evil.jar"},
+		{"spark.kerberos.keytab": "/etc/krb5.keytab"},
+		{"spark.driver.resource.gpu.discoveryScript": "/tmp/x.sh"},
+		{"spark.executor.extraLibraryPath": "/tmp"},
+	} {
+		_, err := l.Command(&Spec{File: allowed + "/job.py", Conf: conf}, "t")
+		if err == nil || errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "--spark-conf-allowed") {
+			t.Errorf("%v: %v, want a 400 naming --spark-conf-allowed", conf, err)
+		}
+	}
+	open, err := New(Config{SparkHome: "/spark", Master: "local[*]", LocalDirWhitelist: []string{allowed},
+		ConfAllowed: []string{"spark.driver.extraClassPath", "spark.driver.resource.*.discoveryScript"},
+		AppsDir:     t.TempDir(), SupervisorCmd: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv, err := open.Command(&Spec{File: allowed + "/job.py", Conf: map[string]string{"spark.driver.extraClassPath": allowed + "/a.jar:" + allowed + "/b.jar"}}, "t")
+	if err != nil || !slices.Contains(argv, "--conf=spark.driver.extraClassPath="+allowed+"/a.jar:"+allowed+"/b.jar") {
+		t.Errorf("an opened key within the whitelist: %v, %v", argv, err)
+	}
+	if _, err := open.Command(&Spec{File: allowed + "/job.py", Conf: map[string]string{"spark.driver.extraClassPath": allowed + "/a.jar:" + secret + "/b.jar"}}, "t"); err == nil {
+		t.Error("an opened key's path outside the whitelist passed")
+	}
+}

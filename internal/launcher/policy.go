@@ -5,6 +5,7 @@ package launcher
 
 import (
 	"net/url"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -20,6 +21,32 @@ var DefaultConfBlacklist = []string{
 	"spark.master", "spark.submit.deployMode",
 	"spark.yarn.jar", "spark.yarn.jars", "spark.yarn.archive",
 	"livy.rsc.server.idle-timeout",
+}
+
+// RestrictedConf are the conf keys (path.Match patterns) that let a user run a program, load
+// code or read a file of the host that runs spark-submit and, in local and client mode, the
+// driver, as the gateway's OS user — besides the application's own code: JVM options
+// (-XX:OnOutOfMemoryError=…), class and library paths, the Python or R executable, keytabs,
+// resource discovery scripts. They are refused unless the operator opens them
+// (Config.ConfAllowed; Livy's livy.server.session.allow-custom-classpath, Kyuubi's
+// restricted lists).
+var RestrictedConf = []string{
+	"spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions", "spark.yarn.am.extraJavaOptions",
+	"spark.driver.defaultJavaOptions", "spark.executor.defaultJavaOptions",
+	"spark.driver.extraClassPath", "spark.executor.extraClassPath",
+	"spark.driver.extraLibraryPath", "spark.executor.extraLibraryPath", "spark.yarn.am.extraLibraryPath",
+	"spark.pyspark.python", "spark.pyspark.driver.python", "spark.r.command", "spark.r.driver.command",
+	"spark.kerberos.keytab", "spark.yarn.keytab", "spark.kerberos.principal", "spark.yarn.principal",
+	"spark.driver.resource.*.discoveryScript", "spark.executor.resource.*.discoveryScript",
+	"spark.driver.userClassPathFirst", "spark.executor.userClassPathFirst",
+}
+
+// pathConfs are the conf keys whose value is one local path, or a list of them (separator),
+// each of which passes the path policy (when the key is open to users at all).
+var pathConfs = map[string]string{
+	"spark.jars.ivySettings": "", "spark.kerberos.keytab": "", "spark.yarn.keytab": "",
+	"spark.driver.extraClassPath": ":", "spark.executor.extraClassPath": ":",
+	"spark.driver.extraLibraryPath": ":", "spark.executor.extraLibraryPath": ":",
 }
 
 // fileListConfs are the conf keys whose values are lists of files, each of which passes the
@@ -46,6 +73,10 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 	if len(blocked) > 0 {
 		sort.Strings(blocked)
 		return nil, errkind.Invalidf("Blacklisted configuration values in session config: %s", strings.Join(blocked, ", "))
+	}
+	if restricted := l.restricted(spec.Conf); len(restricted) > 0 {
+		return nil, errkind.Invalidf("conf %s would let the application run a program or read a file of this host as the gateway: refused unless the server opens it with --spark-conf-allowed",
+			strings.Join(restricted, ", "))
 	}
 	if strings.HasPrefix(l.cfg.Master, "spark://") && l.cfg.DeployMode == "cluster" && !spec.ServerFile &&
 		(strings.HasSuffix(spec.File, ".py") || len(spec.PyFiles) > 0) {
@@ -74,6 +105,27 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 		if len(fromRequest) > 0 {
 			conf[key] = strings.Join(append(slices.Clone(fromRequest), conf[key]), ",")
 		}
+	}
+	for key, sep := range pathConfs {
+		v, ok := conf[key]
+		if !ok {
+			continue
+		}
+		parts := []string{v}
+		if sep != "" {
+			parts = strings.Split(v, sep)
+		}
+		for i, p := range parts {
+			r, err := l.Resolve(key, p)
+			if err != nil {
+				return nil, err
+			}
+			if u, err := url.Parse(r); err == nil && u.Scheme == "file" {
+				r = u.Path // these keys take paths, not URIs
+			}
+			parts[i] = r
+		}
+		conf[key] = strings.Join(parts, sep)
 	}
 	for _, key := range fileListConfs {
 		v, ok := conf[key]
@@ -162,9 +214,11 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 // ClusterMode reports whether argv, a command of Command's, submits in cluster deploy mode.
 func ClusterMode(argv []string) bool { return slices.Contains(argv, "--deploy-mode=cluster") }
 
-// Resolve applies the path policy to one file reference: a path without a scheme must be
-// absolute; a local one (no scheme, file: or local:) must lie, once made clean and its
-// symlinks resolved, under a whitelisted directory. Remote schemes pass unchanged.
+// Resolve checks a path-bearing value against the local-path whitelist, judging the file
+// Spark will read: the path decoded as Spark decodes it, cleaned, its symlinks followed. A
+// local file comes back in a form Spark reads one way only: a plain absolute path when the
+// value has nothing Spark would decode, else a file: (or local:) URI re-encoded from the
+// checked path. A remote URI (hdfs://, s3a://, …) comes back as it is.
 func (l *Launcher) Resolve(field, ref string) (string, error) {
 	if strings.ContainsAny(ref, "\x00\n\r") {
 		return "", errkind.Invalidf("%s: %q is not a valid path or URI", field, ref)
@@ -173,37 +227,74 @@ func (l *Launcher) Resolve(field, ref string) (string, error) {
 	if err != nil {
 		return "", errkind.Invalidf("%s: %q is not a valid path or URI: %v", field, ref, err)
 	}
-	var path, scheme string
+	local := &url.URL{Scheme: u.Scheme, Fragment: u.Fragment}
 	switch u.Scheme {
 	case "":
 		if !strings.HasPrefix(ref, "/") {
 			return "", errkind.Invalidf("%s: Path '%s' is not absolute.", field, ref)
 		}
-		path = ref
+		if strings.ContainsAny(ref, "%?") {
+			// Spark decodes a bare path's escapes when it has a fragment, and not otherwise:
+			// which file it reads would depend on the rest of the value
+			return "", errkind.Invalidf("%s: %q has %% or ?, which Spark reads in more than one way: write it as a file: URI", field, ref)
+		}
+		local.Scheme, local.Path = "file", u.Path
 	case "file", "local":
 		if u.Host != "" && u.Host != "localhost" {
 			return "", errkind.Invalidf("%s: %q names a host; a local file URI is file:///absolute/path", field, ref)
 		}
-		path, scheme = u.Path, u.Scheme+":"
+		local.Path = u.Path
 		if u.Opaque != "" {
-			path = u.Opaque
+			local.Path = u.Opaque
 		}
-		if !strings.HasPrefix(path, "/") {
+		if !strings.HasPrefix(local.Path, "/") {
 			return "", errkind.Invalidf("%s: Path '%s' is not absolute.", field, ref)
+		}
+		if u.RawQuery != "" || u.ForceQuery {
+			return "", errkind.Invalidf("%s: %q has a query, which a local file has not", field, ref)
 		}
 	default:
 		return ref, nil
 	}
-	resolved := resolveExisting(filepath.Clean(path))
-	for _, dir := range l.whitelist {
-		if resolved == dir || strings.HasPrefix(resolved, dir+"/") || dir == "/" {
-			return scheme + resolved, nil
+	if f := local.Fragment; f != "" && (strings.ContainsAny(f, "/\\") || f == "." || f == "..") {
+		return "", errkind.Invalidf("%s: %q: the name after # is what the file is called in the application's directory, a plain file name", field, ref)
+	}
+	resolved := resolveExisting(filepath.Clean(local.Path))
+	if !l.whitelisted(resolved) {
+		if len(l.whitelist) == 0 {
+			return "", errkind.Invalidf("%s: Local path %s cannot be added to user sessions: local files are refused until the server lists their directory in --local-dir-whitelist (or use a remote URI such as hdfs:// or s3a://)", field, local.Path)
+		}
+		return "", errkind.Invalidf("%s: Local path %s cannot be added to user sessions: it is not under a directory of --local-dir-whitelist", field, local.Path)
+	}
+	if u.Scheme == "" && local.Fragment == "" {
+		return resolved, nil
+	}
+	local.Path = resolved
+	return local.String(), nil
+}
+
+// restricted lists the keys of conf that RestrictedConf names and the operator did not open.
+func (l *Launcher) restricted(conf map[string]string) []string {
+	matches := func(patterns []string, key string) bool {
+		return slices.ContainsFunc(patterns, func(p string) bool { ok, _ := path.Match(p, key); return ok })
+	}
+	var out []string
+	for k := range conf {
+		if matches(RestrictedConf, k) && !matches(l.cfg.ConfAllowed, k) {
+			out = append(out, k)
 		}
 	}
-	if len(l.whitelist) == 0 {
-		return "", errkind.Invalidf("%s: Local path %s cannot be added to user sessions: local files are refused until the server lists their directory in --local-dir-whitelist (or use a remote URI such as hdfs:// or s3a://)", field, path)
+	sort.Strings(out)
+	return out
+}
+
+func (l *Launcher) whitelisted(path string) bool {
+	for _, dir := range l.whitelist {
+		if path == dir || strings.HasPrefix(path, dir+"/") || dir == "/" {
+			return true
+		}
 	}
-	return "", errkind.Invalidf("%s: Local path %s cannot be added to user sessions: it is not under a directory of --local-dir-whitelist", field, path)
+	return false
 }
 
 // resolveExisting resolves the symlinks of the longest existing ancestor of a clean absolute

@@ -71,7 +71,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	s.launcher = launcher.Config{
 		SparkHome: cfg.SparkHome, Master: cfg.SparkMaster, DeployMode: cfg.DeployMode,
-		LocalDirWhitelist: cfg.LocalDirWhitelist, ConfBlacklist: cfg.ConfBlacklist, Impersonation: cfg.Impersonation,
+		LocalDirWhitelist: cfg.LocalDirWhitelist, ConfBlacklist: cfg.ConfBlacklist, ConfAllowed: cfg.ConfAllowed, Impersonation: cfg.Impersonation,
 		AppsDir: filepath.Join(dataDir, "apps"), SupervisorCmd: []string{self, "supervise", "--detach"},
 		Env: os.Environ(), ClusterTag: cfg.ClusterTag, SubmitWait: cfg.ClusterSubmitWait,
 		WorkDir: filepath.Join(dataDir, "work"),
