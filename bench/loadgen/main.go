@@ -380,7 +380,7 @@ func start(bin, dataDir, sparkHome, whitelist string, env []string, extra ...str
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dataDir, "--spark-home", sparkHome,
-		"--local-dir-whitelist", whitelist, "--log-level", "info", "--max-concurrent-launches", "2")
+		"--local-dir-whitelist", whitelist, "--log-level", "info", "--max-concurrent-launches", "2", "--app-env", "STUB_*")
 	cmd.Args = append(cmd.Args, extra...)
 	cmd.Env = append(os.Environ(), env...)
 	s := &server{cmd: cmd, url: "http://" + addr, log: &syncBuffer{}}

@@ -48,6 +48,8 @@ type Config struct {
 	LocalDirWhitelist     []string
 	ConfBlacklist         []string
 	ConfAllowed           []string
+	AppEnv                []string
+	StorePasswordFile     string
 	MaxConcurrentLaunches int
 	LaunchTimeout         time.Duration
 	RetainFinished        time.Duration
@@ -118,6 +120,8 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.Var(listFlag{&c.LocalDirWhitelist}, "local-dir-whitelist", "comma-separated directories whose local files may be submitted (Livy's livy.file.local-dir-whitelist); empty refuses local paths")
 	c.ConfBlacklist = slices.Clone(launcher.DefaultConfBlacklist)
 	fs.Var(listFlag{&c.ConfBlacklist}, "spark-conf-blacklist", "comma-separated Spark conf keys users may not set")
+	fs.Var(listFlag{&c.AppEnv}, "app-env", "comma-separated environment variables (or patterns, MY_*) of the server that applications get besides Spark's, Hadoop's, Python's and Kerberos' own; the rest (the store's DSN, cloud keys) stays out of their reach")
+	fs.StringVar(&c.StorePasswordFile, "store-password-file", "", "file holding the PostgreSQL password of --store, kept out of the DSN, the command line and the environment (PGPASSFILE and ~/.pgpass work too)")
 	fs.Var(listFlag{&c.ConfAllowed}, "spark-conf-allowed", "comma-separated conf keys (or patterns, spark.driver.resource.*.discoveryScript) to open to users among those that let an application run a program or read a file of this host as the gateway (JVM options, class and library paths, the Python executable, keytabs …); their paths pass --local-dir-whitelist")
 	fs.IntVar(&c.MaxConcurrentLaunches, "max-concurrent-launches", max(2, runtime.NumCPU()), "how many applications may be starting (spark-submit up to a live SparkContext) at once; more wait in a durable queue")
 	fs.DurationVar(&c.LaunchTimeout, "launch-timeout", time.Minute, "longest a launch holds its slot without a sign of a SparkContext")

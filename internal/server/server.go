@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	_ "net/http/pprof" // served only on --debug-addr
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -73,7 +74,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		SparkHome: cfg.SparkHome, Master: cfg.SparkMaster, DeployMode: cfg.DeployMode,
 		LocalDirWhitelist: cfg.LocalDirWhitelist, ConfBlacklist: cfg.ConfBlacklist, ConfAllowed: cfg.ConfAllowed, Impersonation: cfg.Impersonation,
 		AppsDir: filepath.Join(dataDir, "apps"), SupervisorCmd: []string{self, "supervise", "--detach"},
-		Env: os.Environ(), ClusterTag: cfg.ClusterTag, SubmitWait: cfg.ClusterSubmitWait,
+		Env: launcher.AppEnvironment(os.Environ(), cfg.AppEnv), ClusterTag: cfg.ClusterTag, SubmitWait: cfg.ClusterSubmitWait,
 		WorkDir: filepath.Join(dataDir, "work"),
 	}
 	if s.auth, err = authenticator(cfg.Auth, log); err != nil {
@@ -121,7 +122,11 @@ func (s *Server) Run(ctx context.Context) error {
 	} else if _, err := os.Stat(filepath.Join(cfg.SparkHome, "bin", "spark-submit")); err != nil {
 		log.Warn("spark-submit not found under --spark-home; launches will fail", "spark_home", cfg.SparkHome)
 	}
-	st, err := openStore(ctx, cfg.Store, s.dataDir, log.With("component", "store"))
+	dsn, err := storeDSN(cfg.Store, cfg.StorePasswordFile)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, dsn, s.dataDir, log.With("component", "store"))
 	if err != nil {
 		return err
 	}
@@ -274,6 +279,23 @@ func forgetFiles(l *launcher.Launcher, logs *logfile.Index, sess *store.Session,
 }
 
 // openStore opens the embedded store in dataDir, or the PostgreSQL store at url.
+// storeDSN is the store's DSN with the password of passwordFile, if given: in memory only.
+func storeDSN(dsn, passwordFile string) (string, error) {
+	if passwordFile == "" || dsn == "" {
+		return dsn, nil
+	}
+	b, err := os.ReadFile(passwordFile)
+	if err != nil {
+		return "", fmt.Errorf("store password: %w", err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("store: %w", err)
+	}
+	u.User = url.UserPassword(u.User.Username(), strings.TrimRight(string(b), "\r\n"))
+	return u.String(), nil
+}
+
 func openStore(ctx context.Context, url, dataDir string, log *slog.Logger) (store.Store, error) {
 	if url == "" {
 		return bolt.Open(filepath.Join(dataDir, "sparkgate.db"), log)

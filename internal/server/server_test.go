@@ -85,3 +85,17 @@ func waitUntil(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// --store-password-file puts the password into the DSN in memory, from a file: never on the
+// command line or in the environment.
+func TestStoreDSNTakesThePasswordFromItsFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(file, []byte("s3cr@t/x\n"), 0o600)
+	got, err := storeDSN("postgres://gateway@db:5432/sparkgate?sslmode=require", file)
+	if err != nil || got != "postgres://gateway:s3cr%40t%2Fx@db:5432/sparkgate?sslmode=require" {
+		t.Errorf("= %q, %v", got, err)
+	}
+	if got, _ := storeDSN("", file); got != "" {
+		t.Errorf("the embedded store got a DSN: %q", got)
+	}
+}

@@ -134,7 +134,8 @@ func startServer(t testing.TB, o serverOpts) *server {
 		s.scheme, s.client = "https", trustingClient(t, o.caFile)
 	}
 	s.args = append([]string{"serve", "--addr", s.addr, "--data-dir", o.dataDir, "--spark-home", o.sparkHome,
-		"--local-dir-whitelist", testdata(t, "jobs") + "," + examplesDir(t), "--log-level", "debug"}, o.args...)
+		"--local-dir-whitelist", testdata(t, "jobs") + "," + examplesDir(t), "--log-level", "debug",
+		"--app-env", "STUB_*"}, o.args...) // the stub spark-submit's settings
 	if o.store != "" {
 		s.args = append(s.args, "--store", o.store)
 	}

@@ -1,0 +1,33 @@
+package integration
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/sparkgate/sparkgate/internal/store/postgres/pgtest"
+)
+
+// A job that prints its environment finds Spark's settings and what the operator let
+// through, never the gateway's secrets: the store's DSN with its password, a cloud's keys,
+// the gateway's own settings.
+func TestApplicationsDoNotSeeTheGatewaysSecrets(t *testing.T) {
+	t.Parallel()
+	db := pgtest.URL(t)
+	s := startServer(t, serverOpts{sparkHome: testdata(t, "stubspark"), args: []string{"--app-env", "TEAM_*"},
+		env: []string{"SPARKGATE_STORE=" + db, "AWS_SECRET_ACCESS_KEY=do-not-leak", "PGPASSWORD=do-not-leak",
+			"SPARK_CONF_SETTING=kept", "TEAM_BUCKET=kept"}})
+	id := s.createBatch(fmt.Sprintf(`{"file":%q}`, testdata(t, "jobs/printenv.py")))
+	s.waitState(id, sparkTimeout, "success")
+	log := strings.Join(s.allLog(id, 1000), "\n")
+	for _, leaked := range []string{"do-not-leak", "SPARKGATE_STORE", db} {
+		if strings.Contains(log, leaked) {
+			t.Errorf("the job's environment shows %q:\n%s", leaked, log)
+		}
+	}
+	for _, kept := range []string{"SPARK_CONF_SETTING=kept", "TEAM_BUCKET=kept", "SPARK_HOME="} {
+		if !strings.Contains(log, kept) {
+			t.Errorf("the job's environment lacks %q:\n%s", kept, log)
+		}
+	}
+}
