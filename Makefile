@@ -79,7 +79,19 @@ run: deps build ## serve on 127.0.0.1:8998 with the embedded store in ./data and
 .PHONY: test
 test: deps yarn-deps test-services $(VENV_CLIENTS)/.installed build ## run every test (unit, PostgreSQL, LDAP, Kerberos, real-Spark and YARN integration; -race)
 	$(SPARK_ENV) $(YARN_ENV) $(CLIENTS_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_POSTGRES=1 SPARKGATE_REQUIRE_LDAP=1 SPARKGATE_REQUIRE_KERBEROS=1 scripts/with-test-postgres $(GO) test -race -count=1 -timeout 30m ./...
-	$(GO) test -run '^$$' -fuzz FuzzLines -fuzztime 10s ./internal/logfile/
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+# Every fuzz target: each request decoder, the path resolver against Spark's reading of a
+# path, the log index. make test runs each briefly; make fuzz FUZZTIME=10m runs them longer.
+FUZZTIME ?= 1m
+FUZZ_TARGETS := FuzzCreateBodies:./internal/livy/ FuzzStatementBodies:./internal/livy/ FuzzRequestParameters:./internal/api/ \
+	FuzzResolve:./internal/launcher/ FuzzLines:./internal/logfile/
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME (1m) each
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) "$${t#*:}" || exit 1; \
+	done
 
 .PHONY: test-spark35
 test-spark35: $(VENV35)/.installed yarn-deps test-services $(VENV_CLIENTS)/.installed build ## run the integration tests on pyspark $(PYSPARK35_VERSION)

@@ -11,7 +11,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/errkind"
 )
 
-func newTestLauncher(t *testing.T, master string) (*Launcher, string, string) {
+func newTestLauncher(t testing.TB, master string) (*Launcher, string, string) {
 	t.Helper()
 	root := t.TempDir()
 	allowed := filepath.Join(root, "allowed")

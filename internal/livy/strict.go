@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"reflect"
 	"strings"
 	"unicode/utf8"
@@ -25,8 +24,15 @@ func checkStrict(body []byte, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	return walk(dec, fieldsOf(reflect.TypeOf(v)), "")
+	if err := walk(dec, fieldsOf(reflect.TypeOf(v)), ""); !errors.Is(err, errSyntax) {
+		return err
+	}
+	return nil // Decode says what is wrong, with its position
 }
+
+// errSyntax stops the walk at a syntax error: the decoder stands still there, and a loop over
+// More would spin on it forever.
+var errSyntax = errors.New("syntax error")
 
 // fieldsOf are the JSON names of a struct type's fields (nil for other types: any key).
 func fieldsOf(t reflect.Type) map[string]reflect.Type {
@@ -59,10 +65,7 @@ func fieldsOf(t reflect.Type) map[string]reflect.Type {
 func walk(dec *json.Decoder, fields map[string]reflect.Type, path string) error {
 	tok, err := dec.Token()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil // an empty body: Decode says so
-		}
-		return nil // a syntax error: Decode says so, with its position
+		return errSyntax // an empty body too: Decode says so
 	}
 	switch tok {
 	case json.Delim('{'):
@@ -70,7 +73,7 @@ func walk(dec *json.Decoder, fields map[string]reflect.Type, path string) error 
 		for dec.More() {
 			keyTok, err := dec.Token()
 			if err != nil {
-				return nil
+				return errSyntax
 			}
 			key, _ := keyTok.(string)
 			where := joinPath(path, key)
