@@ -35,13 +35,17 @@ type JWTConfig struct {
 	UserClaim string
 	// GroupsClaim names the claim that lists the user's groups (groups when empty).
 	GroupsClaim string
+	// CacheTTL is how long a verified token is remembered (0: never): a client sends the
+	// same token with every request, and a signature check costs more than the request.
+	CacheTTL time.Duration
 }
 
 // JWT authenticates OIDC-style bearer tokens: signed by a key of the issuer's JWKS, of the
 // configured issuer and audience, within their validity (--auth jwt).
 type JWT struct {
-	cfg  JWTConfig
-	keys *keySet
+	cfg   JWTConfig
+	keys  *keySet
+	cache *verified
 }
 
 // NewJWT returns the authenticator of cfg; the JWKS is fetched at the first token.
@@ -59,7 +63,7 @@ func NewJWT(cfg JWTConfig, client *http.Client) (*JWT, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &JWT{cfg: cfg, keys: keys}, nil
+	return &JWT{cfg: cfg, keys: keys, cache: newVerified(cfg.CacheTTL)}, nil
 }
 
 func (*JWT) Name() string      { return "jwt" }
@@ -70,11 +74,15 @@ func (j *JWT) Authenticate(header http.Header, r *http.Request) (Identity, error
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return Identity{}, ErrNoCredentials
 	}
+	token = strings.TrimSpace(token)
+	if id, ok := j.cache.get("", token); ok {
+		return id, nil
+	}
 	bad := func(why error) (Identity, error) {
 		header.Set("WWW-Authenticate", `Bearer realm="sparkgate", error="invalid_token"`)
 		return Identity{}, fmt.Errorf("%w: %v", ErrBadCredentials, why)
 	}
-	parsed, err := jwt.ParseSigned(strings.TrimSpace(token), signatureAlgorithms)
+	parsed, err := jwt.ParseSigned(token, signatureAlgorithms)
 	if err != nil {
 		return bad(err)
 	}
@@ -100,7 +108,11 @@ func (j *JWT) Authenticate(header http.Header, r *http.Request) (Identity, error
 	if user == "" {
 		return bad(fmt.Errorf("no user name in claim %q", j.cfg.UserClaim))
 	}
-	return Identity{User: user, Groups: stringsOf(all[j.cfg.GroupsClaim])}, nil
+	id := Identity{User: user, Groups: stringsOf(all[j.cfg.GroupsClaim])}
+	if time.Until(std.Expiry.Time()) > j.cfg.CacheTTL {
+		j.cache.add("", token, id) // remembered no longer than the token is good
+	}
+	return id, nil
 }
 
 // stringsOf reads a claim that is a list of strings, or one string.

@@ -23,7 +23,7 @@ func bearer(token string) func(*http.Request) {
 
 func newJWT(t *testing.T, iss *authtest.Issuer) *auth.JWT {
 	t.Helper()
-	j, err := auth.NewJWT(auth.JWTConfig{JWKS: iss.JWKS(), Issuer: iss.URL, Audience: iss.Audience, UserClaim: "preferred_username"}, nil)
+	j, err := auth.NewJWT(auth.JWTConfig{JWKS: iss.JWKS(), Issuer: iss.URL, Audience: iss.Audience, UserClaim: "preferred_username", CacheTTL: time.Minute}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func (a *Auth) flags(fs *flag.FlagSet) {
 	fs.StringVar(&a.JWTAudience, "jwt-audience", "", "a value the token's aud claim must hold (this service's client id), with --auth jwt")
 	fs.StringVar(&a.JWTUserClaim, "jwt-user-claim", "sub", "the claim that holds the user name (preferred_username, email …), with --auth jwt")
 	fs.StringVar(&a.JWTGroupsClaim, "jwt-groups-claim", "groups", "the claim that lists the user's groups, with --auth jwt")
-	fs.DurationVar(&a.CacheTTL, "auth-cache-ttl", time.Minute, "how long a verified password is remembered, sparing a client's every request the password hash (0: never)")
+	fs.DurationVar(&a.CacheTTL, "auth-cache-ttl", time.Minute, "how long a verified password or token is remembered, sparing a client's every request the password hash or signature check (0: never; a token no longer than it is valid)")
 }
 
 func (a *Auth) validate(addr string) []error {

@@ -46,7 +46,7 @@ func authenticator(cfg config.Auth, log *slog.Logger) (auth.Authenticator, error
 		return auth.NewKerberos(auth.KerberosConfig{Keytab: cfg.KerberosKeytab, Principal: cfg.KerberosPrincipal})
 	case "jwt":
 		return auth.NewJWT(auth.JWTConfig{JWKS: cfg.JWTJWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
-			UserClaim: cfg.JWTUserClaim, GroupsClaim: cfg.JWTGroupsClaim}, nil)
+			UserClaim: cfg.JWTUserClaim, GroupsClaim: cfg.JWTGroupsClaim, CacheTTL: cfg.CacheTTL}, nil)
 	}
 	return nil, fmt.Errorf("auth %q is not built in", cfg.Type)
 }

@@ -21,10 +21,19 @@ import (
 // htpasswdFile writes an htpasswd file of users (name → password), hashed as htpasswd -B
 // does (bcrypt, cost 5).
 func htpasswdFile(t testing.TB, users map[string]string) string {
+	return htpasswdFileOf(t, users, 5)
+}
+
+// htpasswdFileCost writes an htpasswd file of one user, hashed at cost.
+func htpasswdFileCost(t testing.TB, user, password string, cost int) string {
+	return htpasswdFileOf(t, map[string]string{user: password}, cost)
+}
+
+func htpasswdFileOf(t testing.TB, users map[string]string, cost int) string {
 	t.Helper()
 	var b strings.Builder
 	for user, password := range users {
-		hash, err := bcrypt.GenerateFromPassword([]byte(password), 5)
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 		if err != nil {
 			t.Fatal(err)
 		}
