@@ -233,6 +233,12 @@ func (l *Launcher) Start(ctx context.Context, tag string, argv []string, extraEn
 		return 0, err
 	}
 	env := append(append(slices.Clone(l.cfg.Env), "SPARKGATE_TAG="+tag), extraEnv...)
+	if err := os.MkdirAll(string(d), 0o750); err != nil {
+		return 0, err
+	}
+	if argv, err = l.confOutOfArgv(string(d), argv); err != nil {
+		return 0, err
+	}
 	if l.cfg.WorkDir != "" {
 		if err := os.MkdirAll(l.cfg.WorkDir, 0o750); err != nil {
 			return 0, fmt.Errorf("make the applications' working directory: %w", err)

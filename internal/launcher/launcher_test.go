@@ -233,3 +233,34 @@ func TestRestrictedConfIsRefusedUnlessOpened(t *testing.T) {
 		t.Error("an opened key's path outside the whitelist passed")
 	}
 }
+
+// Settings leave the command line, which every local user reads, for a 0600 properties file
+// that starts with spark-defaults.conf; the application's own arguments stay as they are.
+func TestConfGoesToAPrivatePropertiesFile(t *testing.T) {
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, "conf"), 0o755)
+	os.WriteFile(filepath.Join(home, "conf", "spark-defaults.conf"), []byte("spark.eventLog.enabled true\n"), 0o644)
+	l, err := New(Config{SparkHome: home, AppsDir: t.TempDir(), SupervisorCmd: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	argv := []string{"spark-submit", "--master=local", "--conf=spark.hadoop.fs.s3a.secret.key=s3cr=t", "--conf=odd key:x= v\\1",
+		"--name=n", "/job.py", "--conf=an-argument-of-the-job"}
+	got, err := l.confOutOfArgv(dir, argv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, propertiesFile)
+	if want := []string{"spark-submit", "--master=local", "--name=n", "--properties-file=" + path, "/job.py", "--conf=an-argument-of-the-job"}; !slices.Equal(got, want) {
+		t.Errorf("argv = %q\nwant %q", got, want)
+	}
+	b, _ := os.ReadFile(path)
+	want := "spark.eventLog.enabled true\n\n# the application's settings (sparkgate)\nspark.hadoop.fs.s3a.secret.key=s3cr=t\nodd\\ key\\:x=\\ v\\\\1\n"
+	if string(b) != want {
+		t.Errorf("properties =\n%s\nwant\n%s", b, want)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+}

@@ -39,7 +39,7 @@ func (b *Backend) Start(ctx context.Context, tag string, argv []string, extraEnv
 	props.WriteString("\n# the interactive driver's settings (sparkgate)\n")
 	for _, kv := range extraEnv {
 		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&props, "spark.yarn.appMasterEnv.%s=%s\n", k, escapeProperty(v))
+		fmt.Fprintf(&props, "spark.yarn.appMasterEnv.%s=%s\n", k, launcher.EscapeProperty(v))
 	}
 	path := filepath.Join(string(d), "driver.properties")
 	if err := os.WriteFile(path, []byte(props.String()), 0o600); err != nil {
@@ -60,9 +60,4 @@ func (b *Backend) sparkDefaults() ([]byte, error) {
 		return nil, nil
 	}
 	return content, err
-}
-
-// escapeProperty escapes a value for a Java properties file.
-func escapeProperty(v string) string {
-	return strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`).Replace(v)
 }

@@ -31,3 +31,15 @@ func TestApplicationsDoNotSeeTheGatewaysSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A conf value reaches the application, and no command line: spark-submit reads it from a
+// private properties file, not from an argument that ps shows every local user.
+func TestConfReachesTheApplicationOffTheCommandLine(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	s := startServer(t, serverOpts{sparkHome: home})
+	secret := "s3cr3t-" + strings.Repeat("x", 12)
+	id := s.createBatch(fmt.Sprintf(`{"file":%q,"args":["spark.hadoop.fs.s3a.secret.key"],"conf":{"spark.hadoop.fs.s3a.secret.key":%q}}`,
+		testdata(t, "jobs/confsecret.py"), secret))
+	s.endsAs(t, id, "success", fmt.Sprintf("conf spark.hadoop.fs.s3a.secret.key=%s; on 0 command lines", secret))
+}
