@@ -64,10 +64,10 @@ func (l *launchLog) sparkUI() string {
 
 // appIDFromUI asks a running driver's UI for its application's id (the UI's REST API lists
 // the one application it serves): in local mode Spark prints no id in its log. The UI lists
-// the application a moment after the SparkContext's start, so it is asked again for a few
-// seconds; "" when it told nothing by then.
+// the application a moment after the SparkContext's start (longer on a loaded host), so it is
+// asked again for half a minute; "" when it told nothing by then.
 func appIDFromUI(ctx context.Context, ui string) string {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
 		if id := askUI(ctx, ui); id != "" {

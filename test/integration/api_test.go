@@ -88,7 +88,7 @@ func TestBatchViewsAndPaging(t *testing.T) {
 	for i := range 3 {
 		s.createBatch(fmt.Sprintf(`{"file":"%s","name":"job-%d"}`, job, i))
 	}
-	r := s.do("POST", "/batches/", `{"file":"`+job+`","name":"job-0"}`, "Content-Type", "text/plain")
+	r := s.do("POST", "/batches/", `{"file":"`+job+`","name":"job-0"}`)
 	if r.status != 400 || !strings.Contains(r.json(t)["msg"].(string), "Duplicate session name") {
 		t.Errorf("duplicate name: %d %s", r.status, r.body)
 	}
