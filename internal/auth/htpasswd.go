@@ -47,20 +47,18 @@ func (h *Htpasswd) Authenticate(_ http.Header, r *http.Request) (Identity, error
 	if !ok {
 		return Identity{}, ErrNoCredentials
 	}
-	hash, decoy := h.hashOf(user)
-	if id, ok := h.cache.get(user, password); ok && hash != nil {
-		return id, nil
-	}
-	known := hash != nil
-	if !known {
-		hash = decoy
-	}
-	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil || !known {
+	hash, decoy := h.hashOf(user) // re-reads a changed file first, which forgets what was verified
+	if hash == nil {
+		// an unknown user costs a hash too, so that the time taken tells nothing
+		bcrypt.CompareHashAndPassword(decoy, []byte(password))
 		return Identity{}, fmt.Errorf("%w: user %q", ErrBadCredentials, user)
 	}
-	id := Identity{User: user}
-	h.cache.add(user, password, id)
-	return id, nil
+	return h.cache.check(user, password, func() (Identity, bool, error) {
+		if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil {
+			return Identity{}, false, fmt.Errorf("%w: user %q", ErrBadCredentials, user)
+		}
+		return Identity{User: user}, true, nil
+	})
 }
 
 // hashOf is user's hash, from the file as it is now (re-read when it changed), nil for an

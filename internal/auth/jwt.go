@@ -75,12 +75,17 @@ func (j *JWT) Authenticate(header http.Header, r *http.Request) (Identity, error
 		return Identity{}, ErrNoCredentials
 	}
 	token = strings.TrimSpace(token)
-	if id, ok := j.cache.get("", token); ok {
-		return id, nil
-	}
-	bad := func(why error) (Identity, error) {
+	return j.cache.check("", token, func() (Identity, bool, error) {
+		id, exp, err := j.verify(header, r, token)
+		return id, err == nil && time.Until(exp) > j.cfg.CacheTTL, err // remembered no longer than the token is good
+	})
+}
+
+// verify checks token's signature and claims, and returns whom it names and when it expires.
+func (j *JWT) verify(header http.Header, r *http.Request, token string) (Identity, time.Time, error) {
+	bad := func(why error) (Identity, time.Time, error) {
 		header.Set("WWW-Authenticate", `Bearer realm="sparkgate", error="invalid_token"`)
-		return Identity{}, fmt.Errorf("%w: %v", ErrBadCredentials, why)
+		return Identity{}, time.Time{}, fmt.Errorf("%w: %v", ErrBadCredentials, why)
 	}
 	parsed, err := jwt.ParseSigned(token, signatureAlgorithms)
 	if err != nil {
@@ -91,7 +96,7 @@ func (j *JWT) Authenticate(header http.Header, r *http.Request) (Identity, error
 	}
 	key, err := j.keys.key(r.Context(), parsed.Headers[0].KeyID)
 	if err != nil {
-		return Identity{}, err // ErrBadCredentials for an unknown key, else the JWKS is unavailable
+		return Identity{}, time.Time{}, err // ErrBadCredentials for an unknown key, else the JWKS is unavailable
 	}
 	var std jwt.Claims
 	var all map[string]any
@@ -108,11 +113,7 @@ func (j *JWT) Authenticate(header http.Header, r *http.Request) (Identity, error
 	if user == "" {
 		return bad(fmt.Errorf("no user name in claim %q", j.cfg.UserClaim))
 	}
-	id := Identity{User: user, Groups: stringsOf(all[j.cfg.GroupsClaim])}
-	if time.Until(std.Expiry.Time()) > j.cfg.CacheTTL {
-		j.cache.add("", token, id) // remembered no longer than the token is good
-	}
-	return id, nil
+	return Identity{User: user, Groups: stringsOf(all[j.cfg.GroupsClaim])}, std.Expiry.Time(), nil
 }
 
 // stringsOf reads a claim that is a list of strings, or one string.

@@ -100,15 +100,10 @@ func (l *LDAP) Authenticate(_ http.Header, r *http.Request) (Identity, error) {
 		// answer with success
 		return Identity{}, fmt.Errorf("%w: empty user or password", ErrBadCredentials)
 	}
-	if id, ok := l.cache.get(user, password); ok {
-		return id, nil
-	}
-	id, err := l.check(user, password)
-	if err != nil {
-		return Identity{}, err
-	}
-	l.cache.add(user, password, id)
-	return id, nil
+	return l.cache.check(user, password, func() (Identity, bool, error) {
+		id, err := l.check(user, password)
+		return id, err == nil, err
+	})
 }
 
 // check binds as user, and finds the user's groups.

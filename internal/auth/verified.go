@@ -7,16 +7,19 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // verified remembers credentials checked a moment ago, so that a client's every request does
 // not pay for a password hash. It keeps an HMAC of user and password under a key of this
 // process, never the password, and forgets each after ttl.
 type verified struct {
-	ttl time.Duration
-	key []byte
-	mu  sync.Mutex
-	at  map[[sha256.Size]byte]remembered
+	ttl     time.Duration
+	key     []byte
+	mu      sync.Mutex
+	at      map[[sha256.Size]byte]remembered
+	flights singleflight.Group // checks under way, by credentials
 }
 
 type remembered struct {
@@ -39,6 +42,28 @@ func (v *verified) sum(user, password string) [sha256.Size]byte {
 	var s [sha256.Size]byte
 	copy(s[:], m.Sum(nil))
 	return s
+}
+
+// check returns the identity user and password were verified as a moment ago, or verifies
+// them with verify — once for all the requests that bring the same credentials meanwhile: when
+// a busy client's remembered check expires, its burst of requests pays for one password hash
+// (or directory bind, or signature), not one each. verify says whether to remember its answer.
+func (v *verified) check(user, password string, verify func() (Identity, bool, error)) (Identity, error) {
+	if id, ok := v.get(user, password); ok {
+		return id, nil
+	}
+	s := v.sum(user, password)
+	res, err, _ := v.flights.Do(string(s[:]), func() (any, error) {
+		id, remember, err := verify()
+		if err == nil && remember {
+			v.add(user, password, id)
+		}
+		return id, err
+	})
+	if err != nil {
+		return Identity{}, err
+	}
+	return res.(Identity), nil
 }
 
 // get returns the identity that user and password were verified as, if it was a moment ago.
