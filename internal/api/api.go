@@ -60,6 +60,8 @@ type Config struct {
 	// MaxRequestsPerUser bounds the requests one user (an anonymous client: one address) has
 	// under way at once; more get 429 (no bound when 0).
 	MaxRequestsPerUser int
+	// MetricsElsewhere says /metrics has a listener of its own (--metrics-addr), not the API's.
+	MetricsElsewhere bool
 	// PeerTLS, when set, is how peer instances are reached: over TLS, trusting what it
 	// trusts (plain HTTP when nil).
 	PeerTLS *tls.Config
@@ -168,7 +170,7 @@ func (s *Server) handleLimited(pattern string, maxBody int64, h handler) {
 
 func (s *Server) routes() {
 	s.handle("GET /version", func(*http.Request) (*reply, error) { return ok(s.version) })
-	if s.metrics != nil {
+	if s.metrics != nil && !s.cfg.MetricsElsewhere {
 		s.mux.Handle("GET /metrics", s.metrics.Handler())
 	}
 	for _, p := range []string{"/batches", "/batches/{$}"} {

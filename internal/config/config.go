@@ -28,6 +28,7 @@ type Config struct {
 	ConfigFile            string
 	Addr                  string
 	DebugAddr             string
+	MetricsAddr           string
 	DataDir               string
 	Store                 string
 	InstanceID            string
@@ -100,6 +101,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.ConfigFile, "config", "", "read settings from this file (lines of key = value, keys named as these flags)")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8998", "address to serve Livy's REST API on")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "address of a separate listener for Go's pprof profiles (empty: none)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "address of a listener of its own for /metrics, without authentication, for a Prometheus on a private network (empty: /metrics on --addr, behind --auth)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the session store and the applications' logs")
 	fs.StringVar(&c.Store, "store", "", "session store: empty for the embedded store in --data-dir, or a postgres:// URL shared by several instances")
 	fs.StringVar(&c.InstanceID, "instance-id", "", "this server's name among instances sharing a store (default: host name and port); keep it stable across restarts")

@@ -44,16 +44,17 @@ const ShutdownTimeout = 10 * time.Second
 
 // Server is one sparkgate instance, bound to its address.
 type Server struct {
-	cfg      *config.Config
-	log      *slog.Logger
-	ln       net.Listener
-	debugLn  net.Listener
-	started  time.Time
-	dataDir  string // absolute
-	launcher launcher.Config
-	auth     auth.Authenticator
-	access   *access.Policy
-	cert     *tlsfiles.Certificate // nil: plain HTTP
+	cfg       *config.Config
+	log       *slog.Logger
+	ln        net.Listener
+	debugLn   net.Listener
+	metricsLn net.Listener // --metrics-addr; nil: /metrics on the API's address
+	started   time.Time
+	dataDir   string // absolute
+	launcher  launcher.Config
+	auth      auth.Authenticator
+	access    *access.Policy
+	cert      *tlsfiles.Certificate // nil: plain HTTP
 }
 
 // New checks what the server needs from its machine and binds its listeners; nothing is
@@ -93,8 +94,14 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.DebugAddr != "" {
 		if s.debugLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
-			s.ln.Close()
+			s.Close()
 			return nil, fmt.Errorf("listen on debug address %s: %w", cfg.DebugAddr, err)
+		}
+	}
+	if cfg.MetricsAddr != "" {
+		if s.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("listen on metrics address %s: %w", cfg.MetricsAddr, err)
 		}
 	}
 	return s, nil
@@ -105,9 +112,10 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Close releases the listeners; Run does it itself.
 func (s *Server) Close() {
-	s.ln.Close()
-	if s.debugLn != nil {
-		s.debugLn.Close()
+	for _, ln := range []net.Listener{s.ln, s.debugLn, s.metricsLn} {
+		if ln != nil {
+			ln.Close()
+		}
 	}
 }
 
@@ -197,7 +205,7 @@ func (s *Server) Run(ctx context.Context) error {
 		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, CSRFProtection: cfg.CSRFProtection,
 			Redaction: regexp.MustCompile(cfg.RedactionRegex), Guard: auth.NewGuard(s.auth, countAuth(m), log.With("component", "auth")),
 			Access: s.access, PeerTLS: peerTLS, LoopbackOnly: cfg.LoopbackOnly(), AllowedHosts: cfg.AllowedHosts,
-			MaxRequestsPerUser: cfg.MaxRequestsPerUser},
+			MaxRequestsPerUser: cfg.MaxRequestsPerUser, MetricsElsewhere: s.metricsLn != nil},
 			batches, sessions, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ConnState:         newConnLimit(cfg.MaxConnections).track,
@@ -210,6 +218,13 @@ func (s *Server) Run(ctx context.Context) error {
 		debugSrv := &http.Server{Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
 		go debugSrv.Serve(s.debugLn)
 		defer debugSrv.Close()
+	}
+	if s.metricsLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		metricsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go metricsSrv.Serve(s.metricsLn)
+		defer metricsSrv.Close()
 	}
 	serveErr := make(chan error, 1)
 	ln := s.ln

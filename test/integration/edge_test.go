@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -81,4 +82,28 @@ func TestSilentConnectionsDoNotKeepAClientOut(t *testing.T) {
 		t.Errorf("a normal client: %d", resp.StatusCode)
 	}
 	t.Logf("served in %s beside 10 000 silent connections and a trickling body", time.Since(start).Round(time.Millisecond))
+}
+
+// /metrics can have a listener of its own (--metrics-addr), unauthenticated, for a Prometheus
+// on a private network; the API's address then serves no /metrics, and keeps authenticating.
+func TestMetricsOnAnAddressOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	metrics := freeAddr(t)
+	s := startServer(t, serverOpts{sparkHome: testdata(t, "stubspark"), args: []string{"--metrics-addr", metrics,
+		"--auth", "basic", "--htpasswd", htpasswdFile(t, map[string]string{"alice": "pw"})}})
+	resp, err := http.Get("http://" + metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "sparkgate_http_requests_total") {
+		t.Errorf("GET /metrics on --metrics-addr: %d", resp.StatusCode)
+	}
+	if r := s.do("GET", "/metrics", ""); r.status != 401 {
+		t.Errorf("GET /metrics on the API without credentials: %d, want 401", r.status)
+	}
+	if r := s.do("GET", "/metrics", "", "Authorization", "Basic "+basicHeader("alice", "pw")); r.status != 404 {
+		t.Errorf("GET /metrics on the API: %d, want 404 (it lives on --metrics-addr)", r.status)
+	}
 }
