@@ -113,6 +113,12 @@ func TestBasicAuth(t *testing.T) {
 			t.Fatalf("pylivy: %v\n%s", err, out)
 		}
 	})
+	t.Run("sparkmagic's Basic_Access", func(t *testing.T) {
+		python := requiredEnv(t, "SPARKGATE_CLIENTS_PYTHON", "sparkmagic (make test sets it)")
+		if out, err := exec.Command(python, "../python/sparkmagic_basic.py", s.url(""), "bob", users["bob"]).CombinedOutput(); err != nil {
+			t.Fatalf("sparkmagic: %v\n%s", err, out)
+		}
+	})
 	t.Run("the CLI", func(t *testing.T) {
 		password := filepath.Join(t.TempDir(), "password")
 		os.WriteFile(password, []byte("builder\n"), 0o600)
