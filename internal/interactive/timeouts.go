@@ -10,8 +10,8 @@ import (
 	"github.com/sparkgate/sparkgate/internal/store"
 )
 
-// Timeouts are the server's defaults for ending sessions; a session's own idleTimeout and ttl
-// override them. Zero turns one off.
+// Timeouts are the server's bounds for ending sessions; a session's own idleTimeout and ttl
+// may shorten them, not lengthen them. Zero turns one off.
 type Timeouts struct {
 	// Idle ends a session whose user has done nothing for this long (Livy's
 	// livy.server.session.timeout, 1h); a busy session is never idle.
@@ -35,13 +35,7 @@ func expiry(sess *store.Session, req *livy.CreateInteractiveRequest, now time.Ti
 			return fmt.Sprintf("no client heartbeat for more than %s (heartbeatTimeoutInSecond)", limit)
 		}
 	}
-	idle, ttl := defaults.Idle, defaults.TTL
-	if req.IdleTimeout != nil {
-		idle, _ = livy.ParseTimeout(*req.IdleTimeout)
-	}
-	if req.TTL != nil {
-		ttl, _ = livy.ParseTimeout(*req.TTL)
-	}
+	idle, ttl := within(defaults.Idle, req.IdleTimeout), within(defaults.TTL, req.TTL)
 	if idle > 0 && sess.State == store.StateIdle && now.Sub(sess.LastActive()) > idle {
 		return fmt.Sprintf("inactive for more than %s", idle)
 	}
@@ -49,6 +43,19 @@ func expiry(sess *store.Session, req *livy.CreateInteractiveRequest, now time.Ti
 		return fmt.Sprintf("older than its time to live, %s", ttl)
 	}
 	return ""
+}
+
+// within is a session's own timeout within the server's: a session may end sooner than the
+// server says, never later (idleTimeout "0", off, does not escape the server's idle timeout).
+func within(server time.Duration, own *string) time.Duration {
+	if own == nil {
+		return server
+	}
+	d, _ := livy.ParseTimeout(*own)
+	if server > 0 && (d <= 0 || d > server) {
+		return server
+	}
+	return d
 }
 
 // sweepTimeouts ends, every interval, the sessions this instance supervises that timed out:

@@ -30,7 +30,11 @@ func TestExpiryFollowsLivysTimeouts(t *testing.T) {
 		{name: "busy is never idle", state: store.StateBusy, defaults: hour, now: 5 * time.Hour},
 		{name: "a slow start is not idleness", state: store.StateStarting, defaults: hour, now: 2 * time.Hour},
 		{name: "session idleTimeout overrides", state: store.StateIdle, req: livy.CreateInteractiveRequest{IdleTimeout: str("5m")}, defaults: hour, now: 6 * time.Minute, want: "inactive for more than 5m0s"},
-		{name: "session idleTimeout may be longer", state: store.StateIdle, req: livy.CreateInteractiveRequest{IdleTimeout: str("2h")}, defaults: hour, now: 90 * time.Minute},
+		// beyond Livy: the server's timeouts bound a session's own
+		{name: "session idleTimeout may not be longer", state: store.StateIdle, req: livy.CreateInteractiveRequest{IdleTimeout: str("2h")}, defaults: hour, now: 90 * time.Minute, want: "inactive for more than 1h0m0s"},
+		{name: "idleTimeout 0 does not escape the server's", state: store.StateIdle, req: livy.CreateInteractiveRequest{IdleTimeout: str("0")}, defaults: hour, now: 90 * time.Minute, want: "inactive for more than 1h0m0s"},
+		{name: "session ttl may not be longer", state: store.StateBusy, req: livy.CreateInteractiveRequest{TTL: str("0")}, defaults: Timeouts{TTL: time.Hour}, now: 61 * time.Minute, want: "time to live"},
+		{name: "a session's own without a server's", state: store.StateIdle, req: livy.CreateInteractiveRequest{IdleTimeout: str("2h")}, now: 90 * time.Minute},
 		{name: "idle off", state: store.StateIdle, now: 100 * time.Hour},
 		{name: "ttl ends a busy session", state: store.StateBusy, activeAt: 59 * time.Minute, req: livy.CreateInteractiveRequest{TTL: str("1h")}, now: 61 * time.Minute, want: "time to live"},
 		{name: "server ttl", state: store.StateIdle, activeAt: 59 * time.Minute, defaults: Timeouts{TTL: time.Hour}, now: 61 * time.Minute, want: "time to live"},
