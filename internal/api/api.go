@@ -188,7 +188,8 @@ func (s *Server) routes() {
 // session's secret (interactive.SecretHeader), never with a user's credentials.
 const driverPrefix = "/driver/"
 
-// ServeHTTP authenticates the request (but a driver's) and routes it; unknown routes and wrong methods answer in Livy's JSON shape.
+// ServeHTTP checks the request at the edge, authenticates it (but a driver's) and routes it;
+// unknown routes and wrong methods answer in Livy's JSON shape.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -354,9 +355,9 @@ func queryInt(r *http.Request, key string) (int, bool, error) {
 	return n, true, nil
 }
 
-// resolve finds the session a request's {ref} names (by id or name) among those of from.
-// resolve finds the session a request names, and checks that the caller may do to it what
-// the request does: view it with GET, modify it with any other method.
+// resolve finds the session a request's {ref} names (by id or name) among those of from, and
+// checks that the caller may do to it what the request does: view it with GET, modify it
+// with any other method. Every route about one session goes through here.
 func (s *Server) resolve(r *http.Request, from records.Reader) (*store.Session, error) {
 	ref := r.PathValue("ref")
 	id, name, err := parseRef(ref)
