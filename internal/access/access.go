@@ -57,9 +57,6 @@ func New(cfg Config) *Policy {
 	return &Policy{cfg: cfg}
 }
 
-// Enabled reports whether access control is on.
-func (p *Policy) Enabled() bool { return p.cfg.Enabled }
-
 // groupsOf are id's groups: the authenticator's and the static ones.
 func (p *Policy) groupsOf(id auth.Identity) []string {
 	groups := slices.Clone(id.Groups)

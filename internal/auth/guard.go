@@ -42,9 +42,6 @@ func NewGuard(a Authenticator, outcome func(string), log *slog.Logger) *Guard {
 	return &Guard{auth: a, log: log, outcome: outcome, failures: map[string]*rate.Limiter{}}
 }
 
-// Authenticator is the guard's authenticator.
-func (g *Guard) Authenticator() Authenticator { return g.auth }
-
 // Check tells who r comes from, adding to header what the answer needs (the challenge of a
 // 401, Retry-After of a 429, SPNEGO's token). Its errors carry their errkind: Unauthenticated,
 // TooManyRequests, Unavailable.
