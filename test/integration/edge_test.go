@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -50,6 +51,15 @@ func TestTheEdgeRefusesWhatBrowsersCanBeMadeToSend(t *testing.T) {
 // unaccepted. Loopback only, bounded.
 func TestSilentConnectionsDoNotKeepAClientOut(t *testing.T) {
 	t.Parallel()
+	silent := 10000
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < uint64(silent)+500 {
+		silent = int(lim.Cur) - 500 // this process's own files bound it
+		t.Logf("%d silent connections: this process may open %d files", silent, lim.Cur)
+	}
+	if silent < 5000 || lim.Max < 4096 {
+		t.Skipf("this process may open %d files: too few to outnumber the server's 4096", lim.Cur)
+	}
 	s := startServer(t, serverOpts{sparkHome: testdata(t, "stubspark"), args: []string{"--max-connections", "1000"},
 		prefix: []string{"prlimit", "--nofile=4096:4096", "--"}})
 	slow, err := net.Dial("tcp", s.addr)
@@ -64,7 +74,7 @@ func TestSilentConnectionsDoNotKeepAClientOut(t *testing.T) {
 			c.Close()
 		}
 	}()
-	for range 10000 {
+	for range silent {
 		c, err := net.Dial("tcp", s.addr)
 		if err != nil {
 			t.Fatalf("after %d connections: %v", len(idle), err)
@@ -81,7 +91,7 @@ func TestSilentConnectionsDoNotKeepAClientOut(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("a normal client: %d", resp.StatusCode)
 	}
-	t.Logf("served in %s beside 10 000 silent connections and a trickling body", time.Since(start).Round(time.Millisecond))
+	t.Logf("served in %s beside %d silent connections and a trickling body", time.Since(start).Round(time.Millisecond), silent)
 }
 
 // /metrics can have a listener of its own (--metrics-addr), unauthenticated, for a Prometheus
