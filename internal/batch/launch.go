@@ -136,12 +136,13 @@ func (m *Manager) awaitLaunchPhase(id int64, tag string, pid int) {
 		}
 	}
 	p := &store.UpdateParams{Kind: store.KindBatch, ID: id, Now: m.now()}
-	ui := seen.sparkUI()
-	if seen.appID == "" && ui != "" {
-		seen.appID = appIDFromUI(m.ctx, ui)
+	var appID, ui string
+	if candidates := seen.uiCandidates(); len(candidates) > 0 {
+		// none of them this application's: no link (a cluster backend links its own)
+		appID, ui = appIDFromUI(m.ctx, candidates, tag)
 	}
-	if seen.appID != "" {
-		p.AppID = &seen.appID
+	if appID != "" {
+		p.AppID = &appID
 	}
 	if ui != "" {
 		p.AppInfo = &store.AppInfo{SparkUIURL: ui}

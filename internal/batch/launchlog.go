@@ -5,14 +5,16 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/sparkgate/sparkgate/internal/launcher"
 )
 
 var (
-	// Application ids as YARN, standalone and Kubernetes print them.
-	appIDPattern = regexp.MustCompile(`\b(application_\d+_\d+|app-\d{14}-\d{4,}|spark-[0-9a-f]{32})\b`)
 	// The Spark UI's address, where Spark prints it whole (3.x: "Bound SparkUI to 0.0.0.0, and
 	// started at http://host:4040").
 	uiPattern = regexp.MustCompile(`(?:started at|Spark web UI at) (https?://\S+)`)
@@ -26,78 +28,106 @@ var (
 // the cluster manager gave the application its id).
 const sparkUpMarker = "Registered BlockManager BlockManagerId(driver"
 
-// launchLog gathers what a driver's log tells of its start.
+// launchLog gathers what a driver's log tells of its start. The log holds the application's
+// own output too, so what it tells of the UI is a list of candidates, each checked with the UI
+// itself (appIDFromUI); no application id is ever taken from the log.
 type launchLog struct {
-	appID      string
-	uiURL      string // as printed whole
-	uiPort     string
-	driverHost string
-	up         bool // the SparkContext is up
+	uiURLs      []string // as printed whole
+	uiPorts     []string
+	driverHosts []string
+	up          bool // the SparkContext is up
+}
+
+// maxCandidates bounds what the log may propose of each kind.
+const maxCandidates = 4
+
+func addCandidate(list []string, v string) []string {
+	if len(list) >= maxCandidates || slices.Contains(list, v) {
+		return list
+	}
+	return append(list, v)
 }
 
 func (l *launchLog) scan(line string) {
-	if m := appIDPattern.FindStringSubmatch(line); m != nil && l.appID == "" {
-		l.appID = m[1]
+	if m := uiPattern.FindStringSubmatch(line); m != nil && !strings.Contains(line, "Stopped") {
+		l.uiURLs = addCandidate(l.uiURLs, strings.TrimRight(m[1], ".,"))
 	}
-	if m := uiPattern.FindStringSubmatch(line); m != nil && l.uiURL == "" && !strings.Contains(line, "Stopped") {
-		l.uiURL = strings.TrimRight(m[1], ".,")
+	if m := uiPortPattern.FindStringSubmatch(line); m != nil {
+		l.uiPorts = addCandidate(l.uiPorts, m[1])
 	}
-	if m := uiPortPattern.FindStringSubmatch(line); m != nil && l.uiPort == "" {
-		l.uiPort = m[1]
-	}
-	if m := driverHostPattern.FindStringSubmatch(line); m != nil && l.driverHost == "" {
-		l.driverHost = m[1]
+	if m := driverHostPattern.FindStringSubmatch(line); m != nil {
+		l.driverHosts = addCandidate(l.driverHosts, m[1])
 	}
 	l.up = l.up || strings.Contains(line, sparkUpMarker)
 }
 
-// sparkUI is the Spark UI's URL, if the log told it.
-func (l *launchLog) sparkUI() string {
-	if l.uiURL != "" {
-		return l.uiURL
+// uiCandidates are the Spark UI URLs the log proposes: printed whole (Spark 3), or a port and
+// the driver's host printed apart (Spark 4).
+func (l *launchLog) uiCandidates() []string {
+	out := slices.Clone(l.uiURLs)
+	for _, port := range l.uiPorts {
+		for _, host := range l.driverHosts {
+			out = append(out, "http://"+net.JoinHostPort(host, port))
+		}
 	}
-	if l.uiPort != "" && l.driverHost != "" {
-		return "http://" + net.JoinHostPort(l.driverHost, l.uiPort)
-	}
-	return ""
+	return out
 }
 
-// appIDFromUI asks a running driver's UI for its application's id (the UI's REST API lists
-// the one application it serves): in local mode Spark prints no id in its log. The UI lists
-// the application a moment after the SparkContext's start (longer on a loaded host), so it is
-// asked again for half a minute; "" when it told nothing by then.
-func appIDFromUI(ctx context.Context, ui string) string {
+// appIDFromUI asks the candidate UIs for their application (a UI's REST API lists the one it
+// serves) and returns the id and UI of the one that carries tag: a job that prints look-alikes
+// of Spark's lines proposes UIs of its choosing, whose ids are never taken. A UI lists its
+// application a moment after the SparkContext's start (longer on a loaded host), so the
+// candidates are asked again for half a minute; "" when none told by then.
+func appIDFromUI(ctx context.Context, candidates []string, tag string) (id, ui string) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		if id := askUI(ctx, ui); id != "" {
-			return id
+		for _, c := range candidates {
+			if id := askUI(ctx, c, tag); id != "" {
+				return id, c
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return ""
+			return "", ""
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }
 
-func askUI(ctx context.Context, ui string) string {
+func askUI(ctx context.Context, ui, tag string) string {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(ui, "/")+"/api/v1/applications", nil)
-	if err != nil {
-		return ""
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
+	base := strings.TrimRight(ui, "/") + "/api/v1/applications"
 	var apps []struct {
 		ID string `json:"id"`
 	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&apps) != nil || len(apps) != 1 {
+	if !getJSON(ctx, base, &apps) || len(apps) != 1 {
 		return ""
 	}
-	return apps[0].ID
+	var env struct {
+		SparkProperties [][]string `json:"sparkProperties"`
+	}
+	if !getJSON(ctx, base+"/"+url.PathEscape(apps[0].ID)+"/environment", &env) {
+		return ""
+	}
+	for _, kv := range env.SparkProperties {
+		if len(kv) == 2 && kv[0] == launcher.TagConf && kv[1] == tag {
+			return apps[0].ID
+		}
+	}
+	return "" // another application's UI
+}
+
+func getJSON(ctx context.Context, u string, v any) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(v) == nil
 }

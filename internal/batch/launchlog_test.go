@@ -1,21 +1,28 @@
 package batch
 
-import "testing"
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
 
 // Lines as Spark 3.5 and 4.x print them at a driver's start, in local and standalone mode.
 func TestLaunchLogReadsTheApplicationFromItsDriversLog(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		lines     []string
-		appID, ui string
-		up        bool
+		name  string
+		lines []string
+		ui    string
+		up    bool
 	}{
 		{name: "Spark 4 on standalone, client mode", lines: []string{
 			"26/12/01 12:07:29 INFO SparkContext: Submitted application: PythonPi",
 			"26/12/01 12:07:30 INFO Utils: Successfully started service 'SparkUI' on port 4041.",
 			"26/12/01 12:07:30 INFO StandaloneSchedulerBackend: Connected to Spark cluster with app ID app-20261201120730-0000",
 			"26/12/01 12:07:30 INFO BlockManagerMaster: Registered BlockManager BlockManagerId(driver, 192.0.2.2, 33381, None)",
-		}, appID: "app-20261201120730-0000", ui: "http://192.0.2.2:4041", up: true},
+		}, ui: "http://192.0.2.2:4041", up: true},
 		{name: "Spark 4 in local mode", lines: []string{
 			"26/12/01 12:07:55 INFO SparkContext: Submitted application: PythonPi",
 			"26/12/01 12:07:56 INFO Utils: Successfully started service 'SparkUI' on port 4040.",
@@ -25,7 +32,7 @@ func TestLaunchLogReadsTheApplicationFromItsDriversLog(t *testing.T) {
 			"24/01/01 00:00:00 INFO SparkUI: Bound SparkUI to 0.0.0.0, and started at http://host-a:4040",
 			"24/01/01 00:00:01 INFO YarnClientSchedulerBackend: Submitted application application_1700000000000_0001",
 			"24/01/01 00:00:02 INFO BlockManagerMaster: Registered BlockManager BlockManagerId(driver, host-a, 40000, None)",
-		}, appID: "application_1700000000000_0001", ui: "http://host-a:4040", up: true},
+		}, ui: "http://host-a:4040", up: true},
 		{name: "not up before the block manager registers", lines: []string{
 			"26/12/01 12:07:29 INFO SparkContext: Submitted application: PythonPi",
 		}},
@@ -38,9 +45,44 @@ func TestLaunchLogReadsTheApplicationFromItsDriversLog(t *testing.T) {
 			for _, line := range tc.lines {
 				l.scan(line)
 			}
-			if l.appID != tc.appID || l.sparkUI() != tc.ui || l.up != tc.up {
-				t.Errorf("read app id %q, UI %q, up %v; want %q, %q, %v", l.appID, l.sparkUI(), l.up, tc.appID, tc.ui, tc.up)
+			ui := ""
+			if c := l.uiCandidates(); len(c) > 0 {
+				ui = c[0]
+			}
+			if ui != tc.ui || l.up != tc.up {
+				t.Errorf("read UI %q, up %v; want %q, %v", ui, l.up, tc.ui, tc.up)
 			}
 		})
+	}
+}
+
+// The UI a driver's log names gives the application's id only when the application it serves
+// carries the batch's tag: a job printing a look-alike line names another UI, whose id is not
+// taken.
+func TestAppIDOnlyFromTheApplicationsOwnUI(t *testing.T) {
+	ui := func(tag string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/api/v1/applications":
+				io.WriteString(w, `[{"id":"local-1764590000000"}]`)
+			case "/api/v1/applications/local-1764590000000/environment":
+				fmt.Fprintf(w, `{"sparkProperties":[["spark.master","local[*]"],["spark.sparkgate.tag",%q]]}`, tag)
+			default:
+				http.NotFound(w, r)
+			}
+		}))
+	}
+	own, other := ui("sparkgate-batch-3-ab"), ui("sparkgate-batch-9-cd")
+	defer own.Close()
+	defer other.Close()
+	ctx := context.Background()
+	if got := askUI(ctx, own.URL, "sparkgate-batch-3-ab"); got != "local-1764590000000" {
+		t.Errorf("its own UI: %q", got)
+	}
+	if got := askUI(ctx, other.URL, "sparkgate-batch-3-ab"); got != "" {
+		t.Errorf("another application's UI gave id %q", got)
+	}
+	if got := askUI(ctx, "http://127.0.0.1:1", "sparkgate-batch-3-ab"); got != "" {
+		t.Errorf("no UI gave id %q", got)
 	}
 }

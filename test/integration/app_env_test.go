@@ -43,3 +43,20 @@ func TestConfReachesTheApplicationOffTheCommandLine(t *testing.T) {
 		testdata(t, "jobs/confsecret.py"), secret))
 	s.endsAs(t, id, "success", fmt.Sprintf("conf spark.hadoop.fs.s3a.secret.key=%s; on 0 command lines", secret))
 }
+
+// A job that prints look-alikes of Spark's start lines (another UI, a YARN id) does not set its
+// batch's appId or Spark UI link: they come from the application's own UI, which carries its
+// tag.
+func TestAJobCannotNameItsOwnAppID(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	s := startServer(t, serverOpts{sparkHome: home})
+	id := s.createBatch(fmt.Sprintf(`{"file":%q,"args":["8"]}`, testdata(t, "jobs/lookalike.py")))
+	s.waitState(id, sparkTimeout, "success", "dead")
+	view := s.do("GET", fmt.Sprintf("/batches/%d", id), "").json(t)
+	appID, _ := view["appId"].(string)
+	ui, _ := view["appInfo"].(map[string]any)["sparkUiUrl"].(string)
+	if !strings.HasPrefix(appID, "local-") || strings.HasSuffix(ui, ":1") || ui == "" {
+		t.Errorf("appId %q, sparkUiUrl %q; want the application's own (local-…, its UI), never the job's look-alikes", appID, ui)
+	}
+}
