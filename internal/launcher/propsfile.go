@@ -17,21 +17,16 @@ const propertiesFile = "spark-submit.properties"
 // confOutOfArgv moves argv's --conf settings into a 0600 properties file of the application's
 // directory dir and names it with --properties-file: a command line is every local user's to
 // read (ps, /proc), and a conf value may be a secret. A properties file replaces
-// spark-defaults.conf, so the file starts with the defaults' lines; a file argv names already
-// (the YARN backend's) gets the settings appended.
+// spark-defaults.conf, so the file starts with the defaults' lines.
 func (l *Launcher) confOutOfArgv(dir string, argv []string) ([]string, error) {
 	var conf []string
-	existing := ""
 	out := []string{argv[0]}
 	i := 1
 	for ; i < len(argv) && strings.HasPrefix(argv[i], "--"); i++ { // options, up to the application's file
-		switch a := argv[i]; {
-		case strings.HasPrefix(a, "--conf="):
-			conf = append(conf, strings.TrimPrefix(a, "--conf="))
-		case strings.HasPrefix(a, "--properties-file="):
-			existing = strings.TrimPrefix(a, "--properties-file=")
-		default:
-			out = append(out, a)
+		if kv, ok := strings.CutPrefix(argv[i], "--conf="); ok {
+			conf = append(conf, kv)
+		} else {
+			out = append(out, argv[i])
 		}
 	}
 	if len(conf) == 0 {
@@ -39,20 +34,13 @@ func (l *Launcher) confOutOfArgv(dir string, argv []string) ([]string, error) {
 	}
 	var props strings.Builder
 	path := filepath.Join(dir, propertiesFile)
-	if existing != "" {
-		b, err := os.ReadFile(existing)
-		if err != nil {
-			return nil, fmt.Errorf("read the application's properties: %w", err)
-		}
-		props.Write(b)
-		path = existing
-	} else if err := l.writeDefaults(&props); err != nil {
+	if err := l.writeDefaults(&props); err != nil {
 		return nil, err
 	}
 	props.WriteString("\n# the application's settings (sparkgate)\n")
 	for _, kv := range conf {
 		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&props, "%s=%s\n", escapePropertyKey(k), EscapeProperty(v))
+		fmt.Fprintf(&props, "%s=%s\n", escapePropertyKey(k), escapeProperty(v))
 	}
 	if err := supervisor.WriteFileAtomic(path, []byte(props.String())); err != nil {
 		return nil, fmt.Errorf("write the application's properties: %w", err)
@@ -78,8 +66,8 @@ func (l *Launcher) writeDefaults(w *strings.Builder) error {
 	return nil
 }
 
-// EscapeProperty escapes a value for a Java properties file.
-func EscapeProperty(v string) string {
+// escapeProperty escapes a value for a Java properties file.
+func escapeProperty(v string) string {
 	v = strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`).Replace(v)
 	if strings.HasPrefix(v, " ") || strings.HasPrefix(v, "\t") {
 		v = `\` + v // leading blanks would be dropped

@@ -228,7 +228,7 @@ func TestAClusterModeDriverGetsItsSettingsThroughAPrivatePropertiesFile(t *testi
 	if strings.Contains(string(args), "s3cr3t") {
 		t.Errorf("the secret is on spark-submit's command line:\n%s", args)
 	}
-	props := filepath.Join(filepath.Dir(l.LogPath("sparkgate-session-1-x")), "driver.properties")
+	props := filepath.Join(filepath.Dir(l.LogPath("sparkgate-session-1-x")), "spark-submit.properties")
 	if !strings.Contains(string(args), "--properties-file="+props) {
 		t.Errorf("spark-submit is not given the properties file:\n%s", args)
 	}
