@@ -106,7 +106,8 @@ func measure(bin string, cm *stubCluster, n int, window, poll time.Duration) {
 	check(os.WriteFile(filepath.Join(jobs, "job.py"), nil, 0o600))
 	check(os.WriteFile(filepath.Join(jobs, "job.jar"), nil, 0o600))
 	addr := freeAddr()
-	cmd := exec.Command(bin, append(append([]string{"serve", "--addr", addr, "--data-dir", filepath.Join(data, "data")}, cm.args...),
+	cmd := exec.Command(bin, append(append([]string{"serve", "--addr", addr, "--data-dir", filepath.Join(data, "data"),
+		"--max-active-per-user", "0"}, cm.args...),
 		"--cluster-poll-interval", poll.String(), "--local-dir-whitelist", jobs, "--max-concurrent-launches", "8", "--log-level", "warn", "--app-env", "STUB_*")...)
 	if debugAddr != "" {
 		cmd.Args = append(cmd.Args, "--debug-addr", debugAddr)

@@ -380,7 +380,8 @@ func start(bin, dataDir, sparkHome, whitelist string, env []string, extra ...str
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", dataDir, "--spark-home", sparkHome,
-		"--local-dir-whitelist", whitelist, "--log-level", "info", "--max-concurrent-launches", "2", "--app-env", "STUB_*")
+		"--local-dir-whitelist", whitelist, "--log-level", "info", "--max-concurrent-launches", "2", "--app-env", "STUB_*",
+		"--max-active-per-user", "0") // its bursts hold more applications at once than one user's default bound
 	cmd.Args = append(cmd.Args, extra...)
 	cmd.Env = append(os.Environ(), env...)
 	s := &server{cmd: cmd, url: "http://" + addr, log: &syncBuffer{}}

@@ -41,6 +41,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxUploadBytes bounds a file uploaded to a session (upload-jar, -pyfile, -file).
 	MaxUploadBytes int64
+	// MaxOutputBytes is the largest statement output a driver sends (interactive.Config's):
+	// the bound of a result's body, beyond MaxBodyBytes.
+	MaxOutputBytes int64
 	// CSRFProtection requires the X-Requested-By header on requests that change state, as
 	// Livy's livy.server.csrf-protection.enabled does (off by default: common clients omit it).
 	CSRFProtection bool

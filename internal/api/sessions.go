@@ -38,7 +38,8 @@ func (s *Server) sessionRoutes() {
 	// The driver's channel, authenticated by the session's secret.
 	s.handle(interactive.RouteReady, s.asDriver(s.driverReady))
 	s.handle(interactive.RouteNext, s.asDriver(s.driverNext))
-	s.handle(interactive.RouteResult, s.asDriver(s.driverResult))
+	// a result carries an output of up to MaxOutputBytes, and its envelope
+	s.handleLimited(interactive.RouteResult, max(s.cfg.MaxBodyBytes, s.cfg.MaxOutputBytes+64<<10), requireJSON(s.asDriver(s.driverResult)))
 	s.handle(interactive.RouteAnswer, s.asDriver(s.driverAnswer))
 	s.mux.HandleFunc(interactive.RouteFile, s.driverFile)
 }

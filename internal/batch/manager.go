@@ -31,8 +31,8 @@ import (
 // Config tunes the manager.
 type Config struct {
 	launcher.Limits
-	// ReservationTTL is how long a reserved id waits for its PUT.
-	ReservationTTL time.Duration
+	// Bounds are what one user may hold, and how long a reserved id waits for its PUT.
+	Bounds idempotency.Bounds
 	// InstanceID names this server among the instances sharing the store (instance.Instance
 	// keeps its lease and hands the manager the batches it adopts).
 	InstanceID string
@@ -43,9 +43,7 @@ type Config struct {
 
 func (c *Config) withDefaults() {
 	c.Limits = c.Limits.WithDefaults()
-	if c.ReservationTTL <= 0 {
-		c.ReservationTTL = 24 * time.Hour
-	}
+	c.Bounds = c.Bounds.WithDefaults()
 	if c.InstanceID == "" {
 		c.InstanceID = "sparkgate"
 	}
@@ -172,7 +170,7 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateBatchRequest, opts
 		Tag: "sparkgate-batch-{id}-" + launcher.RandomSuffix(), Now: m.now(),
 		Name: livy.Value(req.Name), ProxyUser: livy.Value(req.ProxyUser),
 	}
-	created, err := idempotency.Create(ctx, m.store, p, req.Canonical(), opts, m.cfg.ReservationTTL, func() error {
+	created, err := idempotency.Create(ctx, m.store, p, req.Canonical(), opts, m.cfg.Bounds, func() error {
 		if err := req.Validate(); err != nil {
 			return err
 		}
@@ -204,7 +202,7 @@ func (m *Manager) resumeLaunch(sess *store.Session) {
 
 // ReserveID reserves the next batch id for a later PUT /batches/{id} with the returned putKey.
 func (m *Manager) ReserveID(ctx context.Context, owner string) (int64, string, error) {
-	return idempotency.Reserve(ctx, m.store, store.KindBatch, owner, m.now())
+	return idempotency.Reserve(ctx, m.store, store.KindBatch, owner, m.now(), m.cfg.Bounds)
 }
 
 func specOf(req *livy.CreateBatchRequest) *launcher.Spec {

@@ -67,6 +67,7 @@ type Config struct {
 	AllowedHosts          []string
 	MaxConnections        int
 	MaxRequestsPerUser    int
+	Bounds                Bounds
 	Auth                  Auth
 	Access                Access
 	TLS                   TLS
@@ -137,6 +138,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.Var(listFlag{&c.AllowedHosts}, "allowed-hosts", "comma-separated host names requests may address this server by (the Host header); with none, a server on loopback answers loopback names only (against DNS rebinding) and any other server every name")
 	fs.IntVar(&c.MaxConnections, "max-connections", 10000, "open connections at most; over it, the one waiting longest without a request (silent, or idle) is closed")
 	fs.IntVar(&c.MaxRequestsPerUser, "max-requests-per-user", 256, "requests one user (an anonymous client: one address) may have under way at once; more get 429")
+	c.Bounds.flags(fs)
 	c.Auth.flags(fs)
 	c.Access.flags(fs)
 	c.TLS.flags(fs)
@@ -339,6 +341,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("local-dir-whitelist entry %q must be a directory, not a URI", d))
 		}
 	}
+	errs = append(errs, c.Bounds.validate(c.MaxUploadBytes)...)
 	errs = append(errs, c.Auth.validate(c.Addr)...)
 	errs = append(errs, c.Access.validate(c.Auth.Type)...)
 	errs = append(errs, c.TLS.validate()...)

@@ -21,7 +21,7 @@ const (
 	Unavailable                      // a dependency is down; retry later (503)
 	NotImplemented                   // a part of Livy's API sparkgate does not serve (501)
 	Unauthenticated                  // the request carries no valid credentials (401)
-	TooManyRequests                  // the caller is over a rate; retry later (429)
+	TooManyRequests                  // the caller is over a rate or one of its bounds (429)
 	UnsupportedMediaType             // the body is not of the type the route reads (415)
 )
 

@@ -51,9 +51,15 @@ type Config struct {
 	launcher.Limits
 	// PollWait is how long a driver's poll waits for a statement before an empty answer.
 	PollWait time.Duration
-	// ReservationTTL is how long a reserved session id waits for its PUT.
-	ReservationTTL time.Duration
-	Timeouts       Timeouts
+	// Bounds are what one user may hold, and how long a reserved id waits for its PUT.
+	Bounds idempotency.Bounds
+	// MaxStatements is the most statements one session may run (0: no bound).
+	MaxStatements int
+	// MaxOutputBytes bounds the output of one statement, which the driver cuts to fit.
+	MaxOutputBytes int64
+	// MaxSessionUploadBytes bounds the bytes of the files uploaded to one session.
+	MaxSessionUploadBytes int64
+	Timeouts              Timeouts
 	// SweepInterval is how often timeouts are checked.
 	SweepInterval time.Duration
 	// GatewayTimeout is how long a driver that reaches no gateway keeps trying before it exits.
@@ -79,6 +85,8 @@ type Manager struct {
 	mailbox  *mailbox
 	apps     *tracking.Tracker // the drivers followed; made by Start
 	starting chan struct{}     // a token per driver starting
+	// uploadsChecked serialises the checks of the sessions' uploads against their bound.
+	uploadsChecked sync.Mutex
 
 	// pollsEnded is closed by EndPolls: long polls and calls answer at once from then on.
 	pollsEnded chan struct{}
@@ -94,8 +102,12 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 	if cfg.PollWait <= 0 {
 		cfg.PollWait = 20 * time.Second
 	}
-	if cfg.ReservationTTL <= 0 {
-		cfg.ReservationTTL = 24 * time.Hour
+	cfg.Bounds = cfg.Bounds.WithDefaults()
+	if cfg.MaxOutputBytes <= 0 {
+		cfg.MaxOutputBytes = 1 << 20
+	}
+	if cfg.MaxSessionUploadBytes <= 0 {
+		cfg.MaxSessionUploadBytes = 2 << 30
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Second
@@ -198,7 +210,7 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateInteractiveRequest
 		SecretHash: hashSecret(hex.EncodeToString(secret)), Now: m.now(),
 		Name: livy.Value(req.Name), ProxyUser: livy.Value(req.ProxyUser),
 	}
-	created, err := idempotency.Create(ctx, m.store, p, req.Canonical(), opts, m.cfg.ReservationTTL, func() error {
+	created, err := idempotency.Create(ctx, m.store, p, req.Canonical(), opts, m.cfg.Bounds, func() error {
 		if err := req.Validate(); err != nil {
 			return err
 		}
@@ -217,7 +229,7 @@ func (m *Manager) Create(ctx context.Context, req *livy.CreateInteractiveRequest
 
 // ReserveID reserves the next session id for a later PUT /sessions/{id}.
 func (m *Manager) ReserveID(ctx context.Context, owner string) (int64, string, error) {
-	return idempotency.Reserve(ctx, m.store, store.KindInteractive, owner, m.now())
+	return idempotency.Reserve(ctx, m.store, store.KindInteractive, owner, m.now(), m.cfg.Bounds)
 }
 
 func hashSecret(secret string) string {
@@ -272,7 +284,8 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 	var pid int
 	if err == nil {
 		env := []string{EnvURL + "=" + m.cfg.DriverURL, fmt.Sprintf("%s=%d", EnvSessionID, sess.ID), secretEnv,
-			EnvKind + "=" + kind, EnvWorkDir + "=" + dir, fmt.Sprintf("%s=%g", EnvGatewayTimeout, m.cfg.GatewayTimeout.Seconds())}
+			EnvKind + "=" + kind, EnvWorkDir + "=" + dir, fmt.Sprintf("%s=%g", EnvGatewayTimeout, m.cfg.GatewayTimeout.Seconds()),
+			fmt.Sprintf("%s=%d", EnvMaxOutputBytes, m.cfg.MaxOutputBytes)}
 		if m.cfg.DriverCAFile != "" {
 			env = append(env, EnvCAFile+"="+m.cfg.DriverCAFile)
 		}
@@ -356,6 +369,7 @@ func (m *Manager) ended(id int64, end *launcher.End) {
 		reason += ": " + end.Reason
 	}
 	code := end.ExitCode
+	m.removeUploads(id)
 	_, err := store.UpdateUntilRecorded(m.ctx, m.store, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
 		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &state,
 		Reason: &reason, ExitCode: &code, Now: m.now()}, m.log)
@@ -380,9 +394,7 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 		return err
 	}
 	m.mailbox.notify(id)
-	if err := os.RemoveAll(m.uploadDir(before.Tag)); err != nil {
-		m.log.Warn("remove session uploads", "id", id, "err", err)
-	}
+	m.removeUploadsOf(id, before.Tag)
 	if before.State.Terminal() {
 		return nil
 	}
@@ -406,7 +418,12 @@ func (m *Manager) AddStatement(ctx context.Context, sess *store.Session, req *li
 	if err != nil {
 		return nil, err
 	}
-	st, err := m.store.AddStatement(ctx, &store.AddStatementParams{SessionID: id, Code: *req.Code, Kind: kind, Now: m.now()})
+	st, err := m.store.AddStatement(ctx, &store.AddStatementParams{SessionID: id, Code: *req.Code, Kind: kind,
+		MaxStatements: m.cfg.MaxStatements, Now: m.now()})
+	if errors.Is(err, store.ErrLimit) {
+		return nil, errkind.Wrap(errkind.TooManyRequests, err,
+			"session %d has run %d statements, the most one session may (--max-statements-per-session); start a new session", id, m.cfg.MaxStatements)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,8 @@ const (
 	EnvKind           = "SPARKGATE_SESSION_KIND"
 	EnvWorkDir        = "SPARKGATE_WORK_DIR" // the session's application directory
 	EnvGatewayTimeout = "SPARKGATE_GATEWAY_TIMEOUT_SECONDS"
+	// EnvMaxOutputBytes bounds a statement's output, as JSON: the driver cuts a larger one.
+	EnvMaxOutputBytes = "SPARKGATE_MAX_OUTPUT_BYTES"
 	// EnvCAFile names the CAs the driver trusts for an https:// gateway (the system's
 	// when unset).
 	EnvCAFile = "SPARKGATE_CA_FILE"

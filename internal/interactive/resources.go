@@ -3,6 +3,7 @@ package interactive
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -101,7 +102,60 @@ func (m *Manager) Upload(ctx context.Context, id int64, op, filename string, con
 		os.RemoveAll(dir)
 		return fmt.Errorf("store upload: %w", err)
 	}
-	return m.addResource(ctx, id, op, path)
+	if err := m.checkUploads(sess); err != nil {
+		os.RemoveAll(dir)
+		return err
+	}
+	err = m.addResource(ctx, id, op, path)
+	if errkind.Of(err) == errkind.Invalid {
+		os.RemoveAll(dir) // the driver refused it: nothing will read it (an unanswered call might)
+	}
+	return err
+}
+
+// checkUploads refuses the upload just written when the session's uploads, with it, are over
+// their bound. Each check sees every upload finished before it (and some under way), so
+// concurrent uploads may all be refused near the bound but never all pass beyond it.
+func (m *Manager) checkUploads(sess *store.Session) error {
+	m.uploadsChecked.Lock()
+	defer m.uploadsChecked.Unlock()
+	var total int64
+	err := filepath.WalkDir(m.uploadDir(sess.Tag), func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if info, err := d.Info(); err == nil && info.Mode().IsRegular() {
+			total += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("count session %d's uploads: %w", sess.ID, err)
+	}
+	if total > m.cfg.MaxSessionUploadBytes {
+		return errkind.New(errkind.TooLarge, "session %d's uploads would take %d bytes with this file, over the %d one session may hold (--max-session-upload-bytes)",
+			sess.ID, total, m.cfg.MaxSessionUploadBytes)
+	}
+	return nil
+}
+
+// removeUploads removes the files uploaded to a session whose driver ended: nothing reads
+// them any more (the session's record stays until deleted or retention).
+func (m *Manager) removeUploads(id int64) {
+	sess, err := m.store.GetSession(m.ctx, store.KindInteractive, id)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			m.log.Warn("remove session uploads", "id", id, "err", err)
+		}
+		return
+	}
+	m.removeUploadsOf(id, sess.Tag)
+}
+
+func (m *Manager) removeUploadsOf(id int64, tag string) {
+	if err := os.RemoveAll(m.uploadDir(tag)); err != nil {
+		m.log.Warn("remove session uploads", "id", id, "err", err)
+	}
 }
 
 // maxFileName is the longest file name the file systems of Linux take (NAME_MAX).

@@ -25,6 +25,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/auth"
 	"github.com/sparkgate/sparkgate/internal/batch"
 	"github.com/sparkgate/sparkgate/internal/config"
+	"github.com/sparkgate/sparkgate/internal/idempotency"
 	"github.com/sparkgate/sparkgate/internal/instance"
 	"github.com/sparkgate/sparkgate/internal/interactive"
 	"github.com/sparkgate/sparkgate/internal/launcher"
@@ -170,14 +171,17 @@ func (s *Server) Run(ctx context.Context) error {
 	if yarnClusterMode(cfg) {
 		limits.ResubmitGrace = max(2*cfg.LaunchTimeout, 2*time.Minute)
 	}
-	batches := batch.New(batch.Config{Limits: limits, InstanceID: cfg.InstanceID, ReservationTTL: cfg.ReservationTTL,
+	bounds := idempotency.Bounds{ReservationTTL: cfg.ReservationTTL, MaxActive: cfg.Bounds.MaxActivePerUser,
+		MaxReservations: cfg.Bounds.MaxReservationsPerUser}
+	batches := batch.New(batch.Config{Limits: limits, InstanceID: cfg.InstanceID, Bounds: bounds,
 		SweepInterval: cfg.Lease / 3}, st, backend, logs, m, log.With("component", "batches"))
 	if err := batches.Start(ctx); err != nil {
 		return err
 	}
 	defer batches.Stop()
 	sessions := interactive.New(interactive.Config{DataDir: s.dataDir, DriverURL: cfg.DriverURL, InstanceID: cfg.InstanceID,
-		Limits: limits, ReservationTTL: cfg.ReservationTTL,
+		Limits: limits, Bounds: bounds, MaxStatements: cfg.Bounds.MaxStatementsPerSession,
+		MaxOutputBytes: cfg.Bounds.MaxStatementOutputBytes, MaxSessionUploadBytes: cfg.Bounds.MaxSessionUploadBytes,
 		Timeouts:       interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL},
 		GatewayTimeout: cfg.DriverGatewayTimeout, RemoteDrivers: yarnClusterMode(cfg), DriverCAFile: cfg.TLS.CAFile},
 		st, backend, logs, log.With("component", "sessions"))
@@ -202,7 +206,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, CSRFProtection: cfg.CSRFProtection,
+		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, MaxOutputBytes: cfg.Bounds.MaxStatementOutputBytes, CSRFProtection: cfg.CSRFProtection,
 			Redaction: regexp.MustCompile(cfg.RedactionRegex), Guard: auth.NewGuard(s.auth, countAuth(m), log.With("component", "auth")),
 			Access: s.access, PeerTLS: peerTLS, LoopbackOnly: cfg.LoopbackOnly(), AllowedHosts: cfg.AllowedHosts,
 			MaxRequestsPerUser: cfg.MaxRequestsPerUser, MetricsElsewhere: s.metricsLn != nil},

@@ -36,7 +36,23 @@ type CreateParams struct {
 	ReservedID    *int64
 	PutKey        string
 	ReservedAfter time.Time
-	Now           time.Time
+	// MaxActive, when positive, bounds the Owner's sessions of every kind that are not in a
+	// terminal state: a create beyond it gives ErrLimit (a replay is still answered).
+	MaxActive int
+	Now       time.Time
+}
+
+// ReserveParams describes a reservation: an id of Kind kept for a later create by Owner with
+// PutKey.
+type ReserveParams struct {
+	Kind   Kind
+	Owner  string
+	PutKey string
+	// MaxUnused, when positive, bounds the Owner's reservations of the kind that are neither
+	// used nor expired (made at or after UnusedAfter): one more gives ErrLimit.
+	MaxUnused   int
+	UnusedAfter time.Time
+	Now         time.Time
 }
 
 // CheckReplay reports whether sess, found under p's key or reserved id, answers p: a replay
@@ -157,7 +173,10 @@ type AddStatementParams struct {
 	SessionID int64
 	Code      string
 	Kind      string
-	Now       time.Time
+	// MaxStatements, when positive, is the most statements the session may have: one more
+	// gives ErrLimit.
+	MaxStatements int
+	Now           time.Time
 }
 
 // ListStatementsParams selects a page of a session's statements: at most Size of them after

@@ -45,9 +45,9 @@ type Store interface {
 	// supervisor is unknown or let its lease expire before p.Now, on the same volume, and
 	// returns those sessions. Each session is adopted by one instance.
 	AdoptSessions(ctx context.Context, p *AdoptParams) ([]*Session, error)
-	// ReserveID takes the next id of the kind for a later create with ReservedID, guarded by
-	// putKey. A reserved id is not a session: it is neither listed nor found.
-	ReserveID(ctx context.Context, kind Kind, putKey string, now time.Time) (int64, error)
+	// ReserveID takes the next id of p.Kind for a later create with ReservedID, guarded by
+	// p.PutKey. A reserved id is not a session: it is neither listed nor found.
+	ReserveID(ctx context.Context, p *ReserveParams) (int64, error)
 	// GetSession returns a live session; a deleted or unknown one gives ErrNotFound.
 	GetSession(ctx context.Context, kind Kind, id int64) (*Session, error)
 	// GetSessionByName returns the live session with that name, or ErrNotFound.
@@ -81,6 +81,9 @@ var (
 	ErrKeyMismatch = errors.New("idempotency key reused with a different request")
 	// ErrPutKeyMismatch: the putKey is not the one issued with the reserved id.
 	ErrPutKeyMismatch = errors.New("putKey does not match the reservation")
+	// ErrLimit: one of the owner's bounds (CreateParams.MaxActive, ReserveParams.MaxUnused,
+	// AddStatementParams.MaxStatements) is reached; nothing was written.
+	ErrLimit = errors.New("limit reached")
 	// ErrUnavailable means the store could not be reached or is closed; the caller may retry.
 	ErrUnavailable = errors.New("session store unavailable")
 )
@@ -90,6 +93,6 @@ var (
 func Known(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrNameTaken) ||
 		errors.Is(err, ErrStateConflict) || errors.Is(err, ErrUnavailable) ||
-		errors.Is(err, ErrKeyMismatch) || errors.Is(err, ErrPutKeyMismatch) ||
+		errors.Is(err, ErrKeyMismatch) || errors.Is(err, ErrPutKeyMismatch) || errors.Is(err, ErrLimit) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

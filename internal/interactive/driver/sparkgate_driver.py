@@ -38,6 +38,8 @@ URL = SESSION = SECRET = KIND = WORK_DIR = CA_FILE = None
 # exits (Livy's driver: livy.rsc.server.idle-timeout). Any HTTP answer counts as contact.
 GATEWAY_TIMEOUT_SECONDS = 15 * 60
 POLL_SECONDS = 25
+# The largest output, as JSON, that the gateway keeps of a statement; a larger one is cut.
+MAX_OUTPUT_BYTES = 1 << 20
 CANCEL_GRACE_SECONDS = 2  # after cancelJobGroup, before interrupting the statement's thread
 
 
@@ -53,7 +55,7 @@ _last_contact = time.monotonic()  # when a gateway last answered any request of 
 
 def configure(environ):
     """Reads the driver's settings from its environment."""
-    global URL, SESSION, SECRET, KIND, WORK_DIR, GATEWAY_TIMEOUT_SECONDS, CA_FILE
+    global URL, SESSION, SECRET, KIND, WORK_DIR, GATEWAY_TIMEOUT_SECONDS, CA_FILE, MAX_OUTPUT_BYTES
     URL = environ["SPARKGATE_URL"].rstrip("/")
     SESSION = environ["SPARKGATE_SESSION_ID"]
     SECRET = read_secret(environ)
@@ -61,6 +63,7 @@ def configure(environ):
     WORK_DIR = environ.get("SPARKGATE_WORK_DIR")
     CA_FILE = environ.get("SPARKGATE_CA_FILE")
     GATEWAY_TIMEOUT_SECONDS = float(environ.get("SPARKGATE_GATEWAY_TIMEOUT_SECONDS", GATEWAY_TIMEOUT_SECONDS))
+    MAX_OUTPUT_BYTES = int(environ.get("SPARKGATE_MAX_OUTPUT_BYTES", MAX_OUTPUT_BYTES))
 
 
 def read_secret(environ):
@@ -159,6 +162,33 @@ def error_output(e):
     frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == "<stdin>"]
     tb = traceback.format_list(frames) + traceback.format_exception_only(type(e), e)
     return {"status": "error", "ename": type(e).__name__, "evalue": str(e), "traceback": tb}
+
+
+def bounded(output, limit):
+    """The output as the gateway keeps it: whole when its JSON fits in limit bytes; else cut
+    to fit, with a note saying so: an ok output keeps the start of its text/plain (its other
+    representations, which a cut would break, go), an error the start of its evalue."""
+    size = len(json.dumps(output).encode())
+    if size <= limit:
+        return output
+    note = "\n[output cut: it was %d bytes, and the gateway keeps %d at most]" % (size, limit)
+    if output.get("status") == "ok":
+        text = str(output.get("data", {}).get("text/plain", ""))
+        cut = {"status": "ok", "data": {}}
+        put = lambda t: cut["data"].__setitem__("text/plain", t)
+    else:
+        text = str(output.get("evalue", ""))
+        cut = {"status": "error", "ename": str(output.get("ename", "Error"))[:200], "traceback": []}
+        put = lambda t: cut.__setitem__("evalue", t)
+    if "execution_count" in output:
+        cut["execution_count"] = output["execution_count"]
+    keep = min(len(text), limit)  # a character takes 1 to 12 bytes of JSON
+    while True:
+        put(text[:keep] + note)
+        size = len(json.dumps(cut).encode())
+        if size <= limit or keep == 0:
+            return cut
+        keep = min(keep - 1, keep * limit // size)
 
 
 def ok_output(text, data=None):
@@ -622,6 +652,7 @@ class Driver:
             except (TypeError, ValueError) as e:  # %json of a value JSON cannot hold
                 output = {"status": "error", "ename": type(e).__name__, "evalue": str(e), "traceback": [],
                           "execution_count": sid}
+            output = bounded(output, MAX_OUTPUT_BYTES)
             sys.stdout.flush()
             self.answered[sid] = output
             for old in [k for k in self.answered if k < sid - 100]:

@@ -6,6 +6,7 @@ Run by the Go test TestDriverUnitTests (make test), or alone:
 import datetime
 import decimal
 import http.server
+import json
 import os
 import shutil
 import tempfile
@@ -44,6 +45,32 @@ class TableTest(unittest.TestCase):
     def test_mixed_types_in_a_column_are_refused(self):
         with self.assertRaises(ValueError):
             drv.table([[1], ["x"]])
+
+
+class BoundedOutputTest(unittest.TestCase):
+    def size(self, output):
+        return len(json.dumps(output).encode())
+
+    def test_an_output_that_fits_is_kept_whole(self):
+        out = {"status": "ok", "execution_count": 3, "data": {"text/plain": "x" * 100, "text/html": "<b/>"}}
+        self.assertIs(drv.bounded(out, 1024), out)
+
+    def test_a_larger_output_is_cut_to_fit_with_a_note(self):
+        for text in ["x" * 100000, "\u00e9\u4e2d\U0001F600\x00" * 20000]:  # 1 to 12 bytes of JSON a character
+            out = {"status": "ok", "execution_count": 3, "data": {"text/plain": text, "image/png": "A" * 5000}}
+            cut = drv.bounded(out, 4096)
+            self.assertLessEqual(self.size(cut), 4096)
+            self.assertEqual(list(cut["data"]), ["text/plain"])
+            self.assertTrue(cut["data"]["text/plain"].startswith(text[:100]))
+            self.assertIn("output cut", cut["data"]["text/plain"])
+            self.assertEqual(cut["execution_count"], 3)
+
+    def test_a_larger_error_keeps_the_start_of_its_message(self):
+        out = {"status": "error", "ename": "ValueError", "evalue": "bad " * 10000, "traceback": ["line\n"] * 10000}
+        cut = drv.bounded(out, 2048)
+        self.assertLessEqual(self.size(cut), 2048)
+        self.assertEqual((cut["status"], cut["ename"]), ("error", "ValueError"))
+        self.assertTrue(cut["evalue"].startswith("bad bad"))
 
 
 class PythonInterpreterTest(unittest.TestCase):

@@ -71,6 +71,9 @@ func Open(path string, log *slog.Logger) (*Store, error) {
 		if err := indexUnfinished(tx); err != nil {
 			return err
 		}
+		if err := indexActiveByOwner(tx); err != nil {
+			return err
+		}
 		_, err := tx.CreateBucketIfNotExists(metaBucket)
 		return err
 	})

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -59,18 +60,21 @@ func (s *Store) replay(tx *bbolt.Tx, p *store.CreateParams, id int64) (*store.Se
 	return sess, nil
 }
 
-func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, now time.Time) (int64, error) {
-	if err := kind.Check(); err != nil {
+func (s *Store) ReserveID(ctx context.Context, p *store.ReserveParams) (int64, error) {
+	if err := p.Kind.Check(); err != nil {
 		return 0, err
 	}
 	var id int64
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		b := bucketsOf(kind)
+		b := bucketsOf(p.Kind)
+		if p.MaxUnused > 0 && unusedOf(tx, b, p.Owner, p.UnusedAfter, p.MaxUnused) >= p.MaxUnused {
+			return fmt.Errorf("%d unused reservations: %w", p.MaxUnused, store.ErrLimit)
+		}
 		seq, err := tx.Bucket(b.live).NextSequence()
 		if err != nil {
 			return err
 		}
-		enc, err := json.Marshal(&reservation{PutKey: putKey, CreatedAt: now})
+		enc, err := json.Marshal(&reservation{PutKey: p.PutKey, Owner: p.Owner, CreatedAt: p.Now})
 		if err != nil {
 			return err
 		}
@@ -78,7 +82,10 @@ func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, n
 		if err := tx.Bucket(b.reservations).Put(idKey(rid), enc); err != nil {
 			return err
 		}
-		if err := tx.Bucket(b.unusedExpiry).Put(expiryKey(now, expiresReservation, idKey(rid)), nil); err != nil {
+		if err := tx.Bucket(b.unusedExpiry).Put(expiryKey(p.Now, expiresReservation, idKey(rid)), nil); err != nil {
+			return err
+		}
+		if err := tx.Bucket(b.unusedBy).Put(ownerKey(p.Owner, rid), timeKey(p.Now)); err != nil {
 			return err
 		}
 		id = rid
@@ -87,8 +94,23 @@ func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, n
 	return id, err
 }
 
+// unusedOf counts owner's unused reservations made at or after since, up to max: the
+// expired ones, which purging has not reached yet, do not count.
+func unusedOf(tx *bbolt.Tx, b buckets, owner string, since time.Time, max int) int {
+	n := 0
+	prefix := ownerPrefix(owner)
+	c := tx.Bucket(b.unusedBy).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && n < max; k, v = c.Next() {
+		if len(v) >= timeLen && !parseTimeKey(v).Before(since) {
+			n++
+		}
+	}
+	return n
+}
+
 type reservation struct {
 	PutKey    string    `json:"putKey"`
+	Owner     string    `json:"owner,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	Used      bool      `json:"used,omitempty"`
 }
@@ -116,6 +138,9 @@ func useReservation(tx *bbolt.Tx, b buckets, id int64, r *reservation) error {
 		return err
 	}
 	if err := tx.Bucket(b.unusedExpiry).Delete(expiryKey(r.CreatedAt, expiresReservation, idKey(id))); err != nil {
+		return err
+	}
+	if err := tx.Bucket(b.unusedBy).Delete(ownerKey(r.Owner, id)); err != nil {
 		return err
 	}
 	return tx.Bucket(b.keyExpiry).Put(expiryKey(r.CreatedAt, expiresReservation, idKey(id)), nil)

@@ -24,11 +24,13 @@ var (
 
 // buckets of one kind. Records live in "live" while visible and in "deleted" once deleted or
 // hidden; "keys" maps scope+requestId to an id; "reservations" maps reserved ids to their
-// putKey; the other buckets are indexes ordered for recovery, retention and expiry.
+// putKey, and "unusedby" indexes the unused ones by owner, as "activeby" does the sessions
+// of "active"; the other buckets are indexes ordered for recovery, retention and expiry.
 type buckets struct {
 	live, deleted, names, active, finished []byte
+	activeBy                               []byte
 	keys, keyExpiry                        []byte
-	reservations, unusedExpiry             []byte
+	reservations, unusedExpiry, unusedBy   []byte
 }
 
 func bucketsOf(k store.Kind) buckets {
@@ -37,17 +39,19 @@ func bucketsOf(k store.Kind) buckets {
 		deleted:      []byte("deleted:" + string(k)),
 		names:        []byte("names:" + string(k)),
 		active:       []byte("active:" + string(k)),
+		activeBy:     []byte("activeby:" + string(k)),
 		finished:     []byte("finished:" + string(k)),
 		keys:         []byte("keys:" + string(k)),
 		keyExpiry:    []byte("keyexpiry:" + string(k)),
 		reservations: []byte("reservations:" + string(k)),
 		unusedExpiry: []byte("unusedexpiry:" + string(k)),
+		unusedBy:     []byte("unusedby:" + string(k)),
 	}
 }
 
 func bucketNames(k store.Kind) [][]byte {
 	b := bucketsOf(k)
-	return [][]byte{b.live, b.deleted, b.names, b.active, b.finished, b.keys, b.keyExpiry, b.reservations, b.unusedExpiry}
+	return [][]byte{b.live, b.deleted, b.names, b.active, b.activeBy, b.finished, b.keys, b.keyExpiry, b.reservations, b.unusedExpiry, b.unusedBy}
 }
 
 // The lengths of an encoded id, time (Unix nanoseconds) and count.
@@ -63,6 +67,16 @@ func idKey(id int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(i
 
 // parseIDKey decodes idKey (its first idLen bytes).
 func parseIDKey(k []byte) int64 { return int64(binary.BigEndian.Uint64(k)) }
+
+// ownerKey is the key of the unusedBy and activeBy buckets: the owner (its length first, so that one
+// owner's keys are a prefix no other owner's start with) and the reserved id.
+func ownerKey(owner string, id int64) []byte {
+	return append(ownerPrefix(owner), idKey(id)...)
+}
+
+func ownerPrefix(owner string) []byte {
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(owner))), owner...)
+}
 
 // nameKey is the key of the names bucket: a live session's name.
 func nameKey(name string) []byte { return []byte(name) }

@@ -140,6 +140,11 @@ func (s *Store) PurgeKeys(ctx context.Context, p *store.PurgeKeysParams) ([]*sto
 				return err
 			}
 			_, _, payload := parseExpiryKey(k)
+			if r, err := getReservation(tx, b, parseIDKey(payload)); err == nil {
+				if err := tx.Bucket(b.unusedBy).Delete(ownerKey(r.Owner, parseIDKey(payload))); err != nil {
+					return err
+				}
+			}
 			if err := tx.Bucket(b.reservations).Delete(payload); err != nil {
 				return err
 			}

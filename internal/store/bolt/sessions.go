@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -58,6 +59,9 @@ func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*stor
 			if err := useReservation(tx, b, id, r); err != nil {
 				return err
 			}
+		}
+		if p.MaxActive > 0 && activeOf(tx, p.Owner, p.MaxActive) >= p.MaxActive {
+			return fmt.Errorf("%d unfinished sessions: %w", p.MaxActive, store.ErrLimit)
 		}
 		names := tx.Bucket(b.names)
 		if p.Name != "" && names.Get(nameKey(p.Name)) != nil {
@@ -117,9 +121,44 @@ func (s *Store) put(tx *bbolt.Tx, b buckets, sess *store.Session) error {
 		if err := tx.Bucket(b.active).Delete(key); err != nil {
 			return err
 		}
+		if err := tx.Bucket(b.activeBy).Delete(ownerKey(sess.Owner, sess.ID)); err != nil {
+			return err
+		}
 		return tx.Bucket(b.finished).Put(finishedKey(sess.FinishedAt, sess.ID), nil)
 	}
+	if err := tx.Bucket(b.activeBy).Put(ownerKey(sess.Owner, sess.ID), nil); err != nil {
+		return err
+	}
 	return tx.Bucket(b.active).Put(key, nil)
+}
+
+// indexActiveByOwner rebuilds the activeBy buckets from the active ones (a store written by
+// an older sparkgate has none).
+func indexActiveByOwner(tx *bbolt.Tx) error {
+	for _, kind := range []store.Kind{store.KindBatch, store.KindInteractive} {
+		b := bucketsOf(kind)
+		if err := tx.DeleteBucket(b.activeBy); err != nil {
+			return err
+		}
+		byOwner, err := tx.CreateBucket(b.activeBy)
+		if err != nil {
+			return err
+		}
+		err = tx.Bucket(b.active).ForEach(func(k, _ []byte) error {
+			v := tx.Bucket(b.live).Get(k)
+			if v == nil {
+				v = tx.Bucket(b.deleted).Get(k)
+			}
+			if sess, err := store.DecodeRecord(v); err == nil {
+				return byOwner.Put(ownerKey(sess.Owner, sess.ID), nil)
+			}
+			return nil // an unreadable record is skipped everywhere
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func addCount(tx *bbolt.Tx, k store.Kind, delta int64) error {
@@ -293,4 +332,17 @@ func (s *Store) DeleteSession(ctx context.Context, kind store.Kind, id int64, no
 		return nil, err
 	}
 	return before, nil
+}
+
+// activeOf counts owner's sessions of every kind not in a terminal state, up to max.
+func activeOf(tx *bbolt.Tx, owner string, max int) int {
+	n := 0
+	prefix := ownerPrefix(owner)
+	for _, kind := range []store.Kind{store.KindBatch, store.KindInteractive} {
+		c := tx.Bucket(bucketsOf(kind).activeBy).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && n < max; k, _ = c.Next() {
+			n++
+		}
+	}
+	return n
 }

@@ -48,6 +48,9 @@ func (s *Store) AddStatement(ctx context.Context, p *store.AddStatementParams) (
 			return err
 		}
 		id := nextStatementID(tx, p.SessionID)
+		if p.MaxStatements > 0 && id >= int64(p.MaxStatements) {
+			return fmt.Errorf("%d statements: %w", p.MaxStatements, store.ErrLimit)
+		}
 		st := store.NewStatement(p, id)
 		enc, err := json.Marshal(st)
 		if err != nil {

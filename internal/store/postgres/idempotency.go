@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -86,14 +85,36 @@ func (s *Store) FindReplay(ctx context.Context, p *store.CreateParams) (*store.S
 	return out, err
 }
 
-func (s *Store) ReserveID(ctx context.Context, kind store.Kind, putKey string, now time.Time) (int64, error) {
-	if err := kind.Check(); err != nil {
+func (s *Store) ReserveID(ctx context.Context, p *store.ReserveParams) (int64, error) {
+	if err := p.Kind.Check(); err != nil {
 		return 0, err
 	}
 	var id int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO reservations (kind, id, put_key, created_at)
-		VALUES ($1, nextval('`+sequenceOf(kind)+`'), $2, $3) RETURNING id`, kind, putKey, now).Scan(&id)
-	return id, interpret(err)
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if p.MaxUnused > 0 {
+			if err := lockOwner(ctx, tx, "reserve/"+string(p.Kind), p.Owner); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM reservations WHERE kind = $1 AND owner = $2 AND NOT used AND created_at >= $3`,
+				p.Kind, p.Owner, p.UnusedAfter).Scan(&n); err != nil {
+				return err
+			}
+			if n >= p.MaxUnused {
+				return fmt.Errorf("%d unused reservations: %w", p.MaxUnused, store.ErrLimit)
+			}
+		}
+		return tx.QueryRow(ctx, `INSERT INTO reservations (kind, id, put_key, owner, created_at)
+			VALUES ($1, nextval('`+sequenceOf(p.Kind)+`'), $2, $3, $4) RETURNING id`, p.Kind, p.PutKey, p.Owner, p.Now).Scan(&id)
+	})
+	return id, err
+}
+
+// lockOwner serialises, until tx ends, the transactions that check and then grow one of
+// owner's bounds (what: which one), so that concurrent ones on any instance cannot both pass.
+func lockOwner(ctx context.Context, tx pgx.Tx, what, owner string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, fmt.Sprintf("%s/%d:%s", what, len(owner), owner))
+	return err
 }
 
 // namedByKey reports whether an unexpired key or reservation still names the session.

@@ -71,11 +71,27 @@ func (s *Store) CreateSession(ctx context.Context, p *store.CreateParams) (*stor
 	var out *store.Created
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		out = nil
+		if p.MaxActive > 0 {
+			// before looking for a replay: a concurrent create of the same key is then seen
+			// committed, and answered as a replay rather than counted
+			if err := lockOwner(ctx, tx, "active", p.Owner); err != nil {
+				return err
+			}
+		}
 		if sess, err := findReplay(ctx, tx, p, true); err == nil {
 			out = &store.Created{Session: sess, Replayed: true}
 			return nil
 		} else if !errors.Is(err, store.ErrNotFound) || (p.ReservedID != nil && !errors.Is(err, errUnused)) {
 			return err
+		}
+		if p.MaxActive > 0 {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE NOT terminal AND owner = $1`, p.Owner).Scan(&n); err != nil {
+				return err
+			}
+			if n >= p.MaxActive {
+				return fmt.Errorf("%d unfinished sessions: %w", p.MaxActive, store.ErrLimit)
+			}
 		}
 		var id int64
 		if p.ReservedID != nil {

@@ -24,6 +24,9 @@ func (s *Store) AddStatement(ctx context.Context, p *store.AddStatementParams) (
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(id) + 1, 0) FROM statements WHERE session_id = $1`, p.SessionID).Scan(&id); err != nil {
 			return err
 		}
+		if p.MaxStatements > 0 && id >= int64(p.MaxStatements) {
+			return fmt.Errorf("%d statements: %w", p.MaxStatements, store.ErrLimit)
+		}
 		st := store.NewStatement(p, id)
 		enc, err := json.Marshal(st)
 		if err != nil {

@@ -125,7 +125,7 @@ var idempotencyTests = []storeTest{
 	{"ReservedIDs", func(t *testing.T, s store.Store) {
 		ctx := context.Background()
 		plain := create(t, s, store.KindBatch, "")
-		id, err := s.ReserveID(ctx, store.KindBatch, "pk", t0)
+		id, err := s.ReserveID(ctx, &store.ReserveParams{Kind: store.KindBatch, PutKey: "pk", Now: t0})
 		if err != nil || id != plain.ID+1 {
 			t.Fatalf("ReserveID = %d, %v; want %d from the same counter", id, err, plain.ID+1)
 		}
@@ -171,7 +171,7 @@ var idempotencyTests = []storeTest{
 			ReservedID: &never, PutKey: "pk", Now: t0}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("never reserved: %v", err)
 		}
-		unused, _ := s.ReserveID(ctx, store.KindBatch, "pk2", t0)
+		unused, _ := s.ReserveID(ctx, &store.ReserveParams{Kind: store.KindBatch, PutKey: "pk2", Now: t0})
 		s.PurgeKeys(ctx, &store.PurgeKeysParams{Kind: store.KindBatch, KeysBefore: t0, UnusedBefore: t0.Add(time.Second)})
 		if _, err := s.CreateSession(ctx, &store.CreateParams{Kind: store.KindBatch, State: store.StateStarting, Tag: "x",
 			ReservedID: &unused, PutKey: "pk2", Now: t0}); !errors.Is(err, store.ErrNotFound) {
