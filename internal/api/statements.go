@@ -23,6 +23,11 @@ func (s *Server) createStatement(r *http.Request, sess *store.Session) (*reply, 
 		"/sessions/" + strconv.FormatInt(sess.ID, 10) + "/statements/" + strconv.FormatInt(st.ID, 10)}}}, nil
 }
 
+// maxStatementPage is the most statements a page holds: each may carry an output of up to
+// --max-statement-output-bytes. Livy's lists never hold more either: its driver keeps the
+// last 100 statements (livy.rsc.retained-statements).
+const maxStatementPage = 100
+
 func (s *Server) listStatements(r *http.Request, sess *store.Session) (*reply, error) {
 	from, _, err := queryInt(r, "from")
 	if err != nil {
@@ -33,11 +38,11 @@ func (s *Server) listStatements(r *http.Request, sess *store.Session) (*reply, e
 		return nil, err
 	}
 	if !given {
-		size = maxPageSize // Livy lists every statement; this many at most
+		size = maxStatementPage
 	}
 	order := strings.TrimSpace(r.URL.Query().Get("order"))
 	page, err := s.sessions.Statements(r.Context(), &store.ListStatementsParams{SessionID: sess.ID,
-		From: from, Size: min(size, maxPageSize), Desc: strings.EqualFold(order, "desc")})
+		From: from, Size: min(size, maxStatementPage), Desc: strings.EqualFold(order, "desc")})
 	if err != nil {
 		return nil, err
 	}

@@ -68,6 +68,7 @@ type Config struct {
 	MaxConnections        int
 	MaxRequestsPerUser    int
 	Bounds                Bounds
+	LaunchKerberos        LaunchKerberos
 	Auth                  Auth
 	Access                Access
 	TLS                   TLS
@@ -139,6 +140,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.MaxConnections, "max-connections", 10000, "open connections at most; over it, the one waiting longest without a request (silent, or idle) is closed")
 	fs.IntVar(&c.MaxRequestsPerUser, "max-requests-per-user", 256, "requests one user (an anonymous client: one address) may have under way at once; more get 429")
 	c.Bounds.flags(fs)
+	c.LaunchKerberos.flags(fs)
 	c.Auth.flags(fs)
 	c.Access.flags(fs)
 	c.TLS.flags(fs)
@@ -342,6 +344,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Bounds.validate(c.MaxUploadBytes)...)
+	errs = append(errs, c.LaunchKerberos.validate()...)
 	errs = append(errs, c.Auth.validate(c.Addr)...)
 	errs = append(errs, c.Access.validate(c.Auth.Type)...)
 	errs = append(errs, c.TLS.validate()...)

@@ -4,13 +4,17 @@ package server
 // from the configuration.
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sparkgate/sparkgate/internal/access"
+	"github.com/sparkgate/sparkgate/internal/kinit"
+	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/tlsfiles"
 
 	"github.com/sparkgate/sparkgate/internal/auth"
@@ -87,4 +91,16 @@ func peerTLSConfig(cfg config.TLS) (*tls.Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// launchTicket keeps the gateway's own ticket, from the launch keytab, in a cache of its own
+// in dataDir, which spark-submit then submits with; it fails when the first kinit does.
+func launchTicket(ctx context.Context, cfg config.LaunchKerberos, dataDir string, log *slog.Logger) (*kinit.Keeper, error) {
+	k := kinit.New(kinit.Config{Principal: cfg.Principal, Keytab: cfg.Keytab, Refresh: cfg.Refresh,
+		Cache: filepath.Join(dataDir, "kerberos", "launch.ccache"), Env: launcher.AppEnvironment(os.Environ(), nil)},
+		log.With("component", "kinit"))
+	if err := k.Start(ctx); err != nil {
+		return nil, fmt.Errorf("launch-kerberos-principal: %w", err)
+	}
+	return k, nil
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -140,6 +141,15 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer st.Close()
+	if cfg.LaunchKerberos.On() {
+		keeper, err := launchTicket(ctx, cfg.LaunchKerberos, s.dataDir, log)
+		if err != nil {
+			return err
+		}
+		defer keeper.Stop()
+		s.launcher.Env = append(slices.DeleteFunc(s.launcher.Env, func(kv string) bool { return strings.HasPrefix(kv, "KRB5CCNAME=") }),
+			keeper.CacheEnv())
+	}
 	l, err := launcher.New(s.launcher)
 	if err != nil {
 		return err
