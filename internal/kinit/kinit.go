@@ -1,7 +1,8 @@
-// Package kinit keeps the gateway's own Kerberos credentials fresh: a ticket cache of its
-// own, filled by MIT kinit from the launch keytab and renewed at an interval, from which
-// spark-submit submits to a kerberized cluster (and impersonates users with --proxy-user), as
-// Livy's livy.server.launch.kerberos.* settings do.
+// Package kinit owns the gateway's own Kerberos credentials, from the launch keytab: a ticket
+// cache of its own, filled by MIT kinit and renewed at an interval, from which spark-submit
+// submits to a kerberized cluster (and impersonates users with --proxy-user), as Livy's
+// livy.server.launch.kerberos.* settings do; and an HTTP transport that authenticates to the
+// cluster's REST APIs with SPNEGO.
 package kinit
 
 import (

@@ -29,6 +29,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/idempotency"
 	"github.com/sparkgate/sparkgate/internal/instance"
 	"github.com/sparkgate/sparkgate/internal/interactive"
+	"github.com/sparkgate/sparkgate/internal/kinit"
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/leakcheck"
 	"github.com/sparkgate/sparkgate/internal/logfile"
@@ -164,7 +165,16 @@ func (s *Server) Run(ctx context.Context) error {
 		volume = "yarn-cluster " + cfg.YarnRMURL + " " + cfg.ClusterTag
 	}
 	m := metrics.New()
-	backend := clusterBackend(cfg, l, s.launcher.SupervisorCmd[0], m, log)
+	var clusterTransport http.RoundTripper
+	if cfg.SparkMaster == "yarn" && cfg.LaunchKerberos.On() {
+		spnego, err := kinit.NewSPNEGO(cfg.LaunchKerberos.Principal, cfg.LaunchKerberos.Keytab, kinit.KRB5Config(), nil)
+		if err != nil {
+			return fmt.Errorf("launch-kerberos-principal, for YARN's REST APIs: %w", err)
+		}
+		defer spnego.Close()
+		clusterTransport = spnego
+	}
+	backend := clusterBackend(cfg, l, s.launcher.SupervisorCmd[0], clusterTransport, m, log)
 	logs := logfile.New()
 	inst := instance.New(instance.Config{ID: cfg.InstanceID, Addr: cfg.Addr, Volume: volume, Lease: cfg.Lease,
 		RetainFinished: cfg.RetainFinished, IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL},
@@ -281,8 +291,9 @@ func yarnClusterMode(cfg *config.Config) bool {
 }
 
 // clusterBackend is where applications run: YARN's, followed through its ResourceManager, or
-// the local launcher's processes (local mode, and Spark standalone in client mode).
-func clusterBackend(cfg *config.Config, l *launcher.Launcher, self string, m *metrics.Metrics, log *slog.Logger) launcher.Backend {
+// the local launcher's processes (local mode, and Spark standalone in client mode). transport
+// carries the requests to the cluster manager (the default when nil).
+func clusterBackend(cfg *config.Config, l *launcher.Launcher, self string, transport http.RoundTripper, m *metrics.Metrics, log *slog.Logger) launcher.Backend {
 	requests := func(outcome string) { m.ClusterRequests.WithLabelValues(outcome).Inc() }
 	if strings.HasPrefix(cfg.SparkMaster, "spark://") && cfg.DeployMode == "cluster" {
 		log.Info("drivers run on the Spark standalone cluster", "rest", cfg.StandaloneRESTURLs, "web", cfg.StandaloneWebURLs)
@@ -294,7 +305,7 @@ func clusterBackend(cfg *config.Config, l *launcher.Launcher, self string, m *me
 		return l
 	}
 	log.Info("applications run on YARN", "rm", cfg.YarnRMURL, "deploy_mode", cfg.DeployMode)
-	return yarn.New(l, yarn.NewResourceManager(cfg.YarnRMURL), yarn.Config{PollInterval: cfg.ClusterPollInterval,
+	return yarn.New(l, yarn.NewResourceManager(cfg.YarnRMURL, transport), yarn.Config{PollInterval: cfg.ClusterPollInterval,
 		Requests: requests}, log.With("component", "yarn"))
 }
 

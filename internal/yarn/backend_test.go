@@ -24,7 +24,7 @@ func newBackend(t *testing.T, rm *yarntest.RM, poll time.Duration) *yarn.Backend
 	if err != nil {
 		t.Fatal(err)
 	}
-	return yarn.New(l, yarn.NewResourceManager(rm.URL), yarn.Config{PollInterval: poll}, slog.New(slog.DiscardHandler))
+	return yarn.New(l, yarn.NewResourceManager(rm.URL, nil), yarn.Config{PollInterval: poll}, slog.New(slog.DiscardHandler))
 }
 
 func runningApp(rm *yarntest.RM, id, tag string) yarn.Application {
@@ -216,7 +216,7 @@ func TestAClusterModeDriverGetsItsSettingsThroughAPrivatePropertiesFile(t *testi
 	}
 	rm := yarntest.New()
 	defer rm.Close()
-	b := yarn.New(l, yarn.NewResourceManager(rm.URL), yarn.Config{}, slog.New(slog.DiscardHandler))
+	b := yarn.New(l, yarn.NewResourceManager(rm.URL, nil), yarn.Config{}, slog.New(slog.DiscardHandler))
 	argv := []string{"/spark/bin/spark-submit", "--master=yarn", "--deploy-mode=cluster", "/gateway/driver.py"}
 	if _, err := b.Start(context.Background(), "sparkgate-session-1-x", argv, "SPARKGATE_SECRET=s3cr3t", "SPARKGATE_URL=http://gw:8998"); err != nil {
 		t.Fatal(err)

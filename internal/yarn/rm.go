@@ -47,8 +47,10 @@ type ResourceManager struct {
 }
 
 // NewResourceManager returns a client of the RM whose web address is base (http://host:port).
-func NewResourceManager(base string) *ResourceManager {
-	return &ResourceManager{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: 10 * time.Second}}
+// Its requests, and those to the NodeManagers, go through transport (http.DefaultTransport
+// when nil; kinit.SPNEGO on a kerberized cluster).
+func NewResourceManager(base string, transport http.RoundTripper) *ResourceManager {
+	return &ResourceManager{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: 10 * time.Second, Transport: transport}}
 }
 
 // URL is the RM's web address.

@@ -112,7 +112,7 @@ func TestYarnBackendConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return yarn.New(l, yarn.NewResourceManager(y.RMURL), yarn.Config{PollInterval: 500 * time.Millisecond},
+			return yarn.New(l, yarn.NewResourceManager(y.RMURL, nil), yarn.Config{PollInterval: 500 * time.Millisecond},
 				slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 		},
 		Marker:  func(dir, name string) *launcher.Spec { return spec("marker.py", dir, name) },
