@@ -81,10 +81,11 @@ test: deps yarn-deps test-services $(VENV_CLIENTS)/.installed build ## run every
 	$(SPARK_ENV) $(YARN_ENV) $(CLIENTS_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_POSTGRES=1 SPARKGATE_REQUIRE_LDAP=1 SPARKGATE_REQUIRE_KERBEROS=1 scripts/with-test-postgres $(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
-# Every fuzz target: each request decoder, the path resolver against Spark's reading of a
+# Every fuzz target: each request decoder (clients' and drivers', uploads), the path resolver against Spark's reading of a
 # path, the log index. make test runs each briefly; make fuzz FUZZTIME=10m runs them longer.
 FUZZTIME ?= 1m
 FUZZ_TARGETS := FuzzCreateBodies:./internal/livy/ FuzzStatementBodies:./internal/livy/ FuzzRequestParameters:./internal/api/ \
+	FuzzUploads:./internal/api/ FuzzDriverBodies:./internal/interactive/ FuzzUploadName:./internal/interactive/ \
 	FuzzResolve:./internal/launcher/ FuzzLines:./internal/logfile/
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME (1m) each

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"mime/multipart"
 	"net/http"
 	"strings"
 
@@ -40,12 +41,9 @@ func (s *Server) addResource(op string) sessionHandler {
 
 func (s *Server) uploadResource(field, op string) sessionHandler {
 	return func(r *http.Request, sess *store.Session) (*reply, error) {
-		file, header, err := r.FormFile(field)
+		file, header, err := uploadedFile(r, field)
 		if err != nil {
-			if errors.As(err, new(*http.MaxBytesError)) {
-				return nil, err
-			}
-			return nil, errkind.Invalidf("expected a multipart form with the file in field %q: %v", field, err)
+			return nil, err
 		}
 		defer file.Close()
 		if err := s.sessions.Upload(r.Context(), sess.ID, op, header.Filename, file); err != nil {
@@ -53,4 +51,17 @@ func (s *Server) uploadResource(field, op string) sessionHandler {
 		}
 		return &reply{status: http.StatusOK}, nil
 	}
+}
+
+// uploadedFile is the file in field of r's multipart form: a 400 for any other body, a 413
+// (the MaxBytesError) for one over the route's bound.
+func uploadedFile(r *http.Request, field string) (multipart.File, *multipart.FileHeader, error) {
+	file, header, err := r.FormFile(field)
+	if err != nil {
+		if errors.As(err, new(*http.MaxBytesError)) {
+			return nil, nil, err
+		}
+		return nil, nil, errkind.Invalidf("expected a multipart form with the file in field %q: %v", field, err)
+	}
+	return file, header, nil
 }

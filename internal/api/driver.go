@@ -1,12 +1,10 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/interactive"
@@ -36,11 +34,8 @@ func (s *Server) driverSession(r *http.Request) (*store.Session, error) {
 }
 
 func (s *Server) driverReady(r *http.Request, sess *store.Session) (*reply, error) {
-	var body struct {
-		AppID      string `json:"appId"`
-		SparkUIURL string `json:"sparkUiUrl"`
-	}
-	if err := livy.Decode(r.Body, &body); err != nil {
+	body, err := interactive.DecodeReady(r.Body)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.sessions.Ready(r.Context(), sess, body.AppID, body.SparkUIURL); err != nil {
@@ -70,11 +65,11 @@ func (s *Server) driverNext(r *http.Request, sess *store.Session) (*reply, error
 }
 
 func (s *Server) driverAnswer(r *http.Request, sess *store.Session) (*reply, error) {
-	var answer interactive.CallAnswer
-	if err := livy.Decode(r.Body, &answer); err != nil {
+	answer, err := interactive.DecodeAnswer(r.Body)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.sessions.Answer(sess, r.PathValue("cid"), answer); err != nil {
+	if err := s.sessions.Answer(sess, r.PathValue("cid"), *answer); err != nil {
 		return nil, err
 	}
 	return ok(livy.Message{Msg: "ok"})
@@ -85,23 +80,15 @@ func (s *Server) driverResult(r *http.Request, sess *store.Session) (*reply, err
 	if err != nil {
 		return nil, err
 	}
-	var body struct {
-		Output   json.RawMessage `json:"output"`
-		Progress *float64        `json:"progress"`
-	}
-	if err := livy.Decode(r.Body, &body); err != nil {
+	body, err := interactive.DecodeResult(r.Body)
+	if err != nil {
 		return nil, err
 	}
-	if body.Progress != nil && len(body.Output) == 0 {
+	if body.Output == nil {
 		if err := s.sessions.Progress(r.Context(), sess, sid, *body.Progress); err != nil {
 			return nil, err
 		}
-		return ok(livy.Message{Msg: "ok"})
-	}
-	if len(body.Output) == 0 || strings.TrimSpace(string(body.Output)) == "null" {
-		return nil, errkind.Invalidf("output is required")
-	}
-	if err := s.sessions.Result(r.Context(), sess, sid, body.Output); err != nil {
+	} else if err := s.sessions.Result(r.Context(), sess, sid, body.Output); err != nil {
 		return nil, err
 	}
 	return ok(livy.Message{Msg: "ok"})

@@ -1,6 +1,10 @@
 package api
 
 import (
+	"bytes"
+	"errors"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -34,6 +38,42 @@ func FuzzRequestParameters(f *testing.F) {
 		}
 		if _, err := requestIDFrom(http.Header{"Requestid": {ref}}); err != nil && errkind.Of(err) != errkind.Invalid {
 			t.Fatalf("requestIDFrom(%q): %v, not a 400", ref, err)
+		}
+	})
+}
+
+// Every body sent to an upload route: never a panic, a 400 for anything but a multipart form
+// with the file, a 413 past the bound, and an accepted file whole.
+func FuzzUploads(f *testing.F) {
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, _ := mw.CreateFormFile("file", "notes.txt")
+	fw.Write([]byte("words"))
+	mw.Close()
+	f.Add(mw.FormDataContentType(), form.Bytes())
+	f.Add("multipart/form-data; boundary=x", []byte("--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nabc\r\n--x--"))
+	f.Add("multipart/form-data; boundary=x", []byte("--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nnot a file\r\n--x--"))
+	f.Add("multipart/form-data", []byte("--\r\n"))
+	f.Add("text/plain", []byte("hello"))
+	f.Add("multipart/mixed; boundary=\"\"", []byte{})
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		r := httptest.NewRequest("POST", "/sessions/0/upload-file", bytes.NewReader(body))
+		r.Header.Set("Content-Type", contentType)
+		r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 4096)
+		file, header, err := uploadedFile(r, "file")
+		if r.MultipartForm != nil {
+			defer r.MultipartForm.RemoveAll()
+		}
+		if err != nil {
+			if errkind.Of(err) != errkind.Invalid && !errors.As(err, new(*http.MaxBytesError)) {
+				t.Fatalf("uploadedFile(%q, %q): %v, neither a 400 nor a 413", contentType, body, err)
+			}
+			return
+		}
+		defer file.Close()
+		content, err := io.ReadAll(file)
+		if err != nil || int64(len(content)) != header.Size {
+			t.Fatalf("an accepted upload reads %d bytes, %v; its header says %d", len(content), err, header.Size)
 		}
 	})
 }

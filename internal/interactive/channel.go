@@ -213,11 +213,8 @@ func (m *Manager) Result(ctx context.Context, sess *store.Session, sid int64, ou
 	return err
 }
 
-// Progress records how far a running statement's Spark jobs are (0 to 1).
+// Progress records how far a running statement's Spark jobs are (0 to 1, as DecodeResult checks).
 func (m *Manager) Progress(ctx context.Context, sess *store.Session, sid int64, progress float64) error {
-	if progress < 0 || progress > 1 {
-		return errkind.Invalidf("progress must be between 0 and 1")
-	}
 	_, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: sess.ID, ID: sid,
 		IfStates: []store.StatementState{store.StatementRunning, store.StatementCancelling}, Progress: &progress})
 	if errors.Is(err, store.ErrStateConflict) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sparkgate/sparkgate/internal/errkind"
@@ -74,12 +75,9 @@ func (m *Manager) addResource(ctx context.Context, id int64, op, uri string) err
 // Upload stores a file sent to the session in its application directory (removed when the
 // session is deleted, or with the directory at retention) and adds it as AddResource does.
 func (m *Manager) Upload(ctx context.Context, id int64, op, filename string, content io.Reader) error {
-	name := filepath.Base(filepath.Clean("/" + filename))
-	if name == "/" || name == "." || strings.ContainsAny(name, "\x00") {
-		return errkind.Invalidf("the uploaded file needs a name")
-	}
-	if len(name) > maxFileName {
-		return errkind.Invalidf("the uploaded file's name is longer than %d bytes", maxFileName)
+	name, err := uploadName(filename)
+	if err != nil {
+		return err
 	}
 	sess, err := m.store.GetSession(ctx, store.KindInteractive, id)
 	if err != nil {
@@ -156,6 +154,23 @@ func (m *Manager) removeUploadsOf(id int64, tag string) {
 	if err := os.RemoveAll(m.uploadDir(tag)); err != nil {
 		m.log.Warn("remove session uploads", "id", id, "err", err)
 	}
+}
+
+// uploadName is the name an upload is stored under: the last element of the name the client
+// gave, one that Spark and the file system take as it is.
+func uploadName(filename string) (string, error) {
+	name := filepath.Base(filepath.Clean("/" + filename))
+	switch {
+	case name == "/" || name == ".":
+		return "", errkind.Invalidf("the uploaded file needs a name")
+	case len(name) > maxFileName:
+		return "", errkind.Invalidf("the uploaded file's name is longer than %d bytes", maxFileName)
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		return "", errkind.Invalidf("the uploaded file's name %q is not UTF-8 text without control characters", name)
+	case strings.ContainsAny(name, "%?#"):
+		return "", errkind.Invalidf("the uploaded file's name %q has %%, ? or #, which Spark reads as parts of a URI", name)
+	}
+	return name, nil
 }
 
 // maxFileName is the longest file name the file systems of Linux take (NAME_MAX).
