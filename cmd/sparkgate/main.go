@@ -116,6 +116,9 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
+	for _, note := range cfg.Notes {
+		log.Warn(note)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.New(cfg, log)

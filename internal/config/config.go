@@ -5,6 +5,7 @@ package config
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,7 +26,11 @@ import (
 
 // Config is every setting of "sparkgate serve".
 type Config struct {
-	ConfigFile            string
+	ConfigFile string
+	LivyConf   string
+	// Notes are what the operator should read at start: the settings of livy.conf that have
+	// no meaning here.
+	Notes                 []string
 	Addr                  string
 	DebugAddr             string
 	MetricsAddr           string
@@ -101,6 +106,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("sparkgate serve", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.ConfigFile, "config", "", "read settings from this file (lines of key = value, keys named as these flags)")
+	fs.StringVar(&c.LivyConf, "livy-conf", "", "read Apache Livy's livy.conf (default: $LIVY_CONF_DIR/livy.conf when present), and spark-blacklist.conf beside it; every other source of settings overrides it")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8998", "address to serve Livy's REST API on")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "address of a separate listener for Go's pprof profiles (empty: none)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "address of a listener of its own for /metrics, without authentication, for a Prometheus on a private network (empty: /metrics on --addr, behind --auth)")
@@ -171,18 +177,34 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 	if file == "" {
 		file = getenv("SPARKGATE_CONFIG")
 	}
+	var settings [][2]string
+	fromFile := map[string]bool{}
 	if file != "" {
-		settings, err := readFile(file)
-		if err != nil {
+		var err error
+		if settings, err = readFile(file); err != nil {
 			return nil, err
 		}
 		for _, kv := range settings {
-			if fromFlags[kv[0]] || getenv(envName(kv[0])) != "" {
-				continue
-			}
-			if err := setting(fs, kv[0], kv[1], "config file "+file); err != nil {
-				return nil, err
-			}
+			fromFile[kv[0]] = true
+		}
+	}
+	// livy.conf first: sparkgate's own file, the environment and the flags override it
+	livyConf := c.LivyConf
+	if !fromFlags["livy-conf"] {
+		livyConf = cmp.Or(getenv(envName("livy-conf")), fromFileValue(settings, "livy-conf"))
+	}
+	livyBlacklist, err := c.readLivy(fs, livyConfPath(livyConf, getenv), func(key string) bool {
+		return fromFlags[key] || fromFile[key] || getenv(envName(key)) != ""
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range settings {
+		if fromFlags[kv[0]] || getenv(envName(kv[0])) != "" {
+			continue
+		}
+		if err := setting(fs, kv[0], kv[1], "config file "+file); err != nil {
+			return nil, err
 		}
 	}
 	var envErr error
@@ -193,6 +215,11 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 	})
 	if envErr != nil {
 		return nil, envErr
+	}
+	for _, key := range livyBlacklist {
+		if !slices.Contains(c.ConfBlacklist, key) {
+			c.ConfBlacklist = append(c.ConfBlacklist, key)
+		}
 	}
 	c.derive()
 	if c.SparkMaster == "yarn" && c.YarnRMURL == "" {
