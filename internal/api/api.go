@@ -65,6 +65,8 @@ type Config struct {
 	MaxRequestsPerUser int
 	// MetricsElsewhere says /metrics has a listener of its own (--metrics-addr), not the API's.
 	MetricsElsewhere bool
+	// Readiness answers /readyz (always ready when nil).
+	Readiness Readiness
 	// PeerTLS, when set, is how peer instances are reached: over TLS, trusting what it
 	// trusts (plain HTTP when nil).
 	PeerTLS *tls.Config
@@ -173,6 +175,9 @@ func (s *Server) handleLimited(pattern string, maxBody int64, h handler) {
 
 func (s *Server) routes() {
 	s.handle("GET /version", func(*http.Request) (*reply, error) { return ok(s.version) })
+	if err := s.serveOpenAPI(); err != nil {
+		panic(err) // the embedded document is broken: TestOpenAPIDocumentIsValid says how
+	}
 	if s.metrics != nil && !s.cfg.MetricsElsewhere {
 		s.mux.Handle("GET /metrics", s.metrics.Handler())
 	}
@@ -204,6 +209,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	securityHeaders(w.Header(), r)
+	if s.serveHealth(w, r) {
+		return
+	}
 	if headerBytes(r) > maxHeaderBytes {
 		writeJSON(w, http.StatusRequestHeaderFieldsTooLarge, livy.Message{Msg: fmt.Sprintf("the request's headers are larger than %d bytes", maxHeaderBytes)})
 		return
@@ -379,25 +387,6 @@ func (s *Server) resolve(r *http.Request, from records.Reader) (*store.Session, 
 		return nil, err
 	}
 	return sess, nil
-}
-
-func accessOf(sess *store.Session) access.Session {
-	noun := "batch"
-	if sess.Kind == store.KindInteractive {
-		noun = "session"
-	}
-	return access.Session{Kind: noun, ID: sess.ID, Owner: sess.Owner, ProxyUser: sess.ProxyUser}
-}
-
-// list is a page of the sessions the caller may view, numbered among those.
-func (s *Server) list(r *http.Request, from records.Reader, offset, size int) (*store.Page, error) {
-	id := auth.From(r.Context())
-	if s.cfg.Access.ViewsAll(id) {
-		return from.List(r.Context(), offset, size)
-	}
-	return from.ListVisible(r.Context(), offset, size, func(sess *store.Session) bool {
-		return s.cfg.Access.Can(id, access.View, accessOf(sess))
-	})
 }
 
 func notFound(ref string, err error) error {

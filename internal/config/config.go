@@ -71,6 +71,7 @@ type Config struct {
 	CSRFProtection        bool
 	AllowedHosts          []string
 	MaxConnections        int
+	ShutdownDrain         time.Duration
 	MaxRequestsPerUser    int
 	Bounds                Bounds
 	LaunchKerberos        LaunchKerberos
@@ -143,6 +144,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.RedactionRegex, "redaction-regex", livy.DefaultRedactionRegex, "conf entries whose key or value this matches are shown redacted in session views (Spark's spark.redaction.regex)")
 	fs.BoolVar(&c.CSRFProtection, "csrf-protection", false, "require the X-Requested-By header on POST, PUT and DELETE (Livy's livy.server.csrf-protection.enabled)")
 	fs.Var(listFlag{&c.AllowedHosts}, "allowed-hosts", "comma-separated host names requests may address this server by (the Host header); with none, a server on loopback answers loopback names only (against DNS rebinding) and any other server every name")
+	fs.DurationVar(&c.ShutdownDrain, "shutdown-drain", 0, "on SIGTERM, how long /readyz answers 503 while requests are still served, before the server stops taking them (behind a load balancer: longer than its health-check interval)")
 	fs.IntVar(&c.MaxConnections, "max-connections", 10000, "open connections at most; over it, the one waiting longest without a request (silent, or idle) is closed")
 	fs.IntVar(&c.MaxRequestsPerUser, "max-requests-per-user", 256, "requests one user (an anonymous client: one address) may have under way at once; more get 429")
 	c.Bounds.flags(fs)
@@ -350,6 +352,9 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, not %s", name, d))
 		}
+	}
+	if c.ShutdownDrain < 0 {
+		errs = append(errs, fmt.Errorf("shutdown-drain must not be negative, not %s", c.ShutdownDrain))
 	}
 	if c.SessionIdleTimeout < 0 || c.SessionTTL < 0 {
 		errs = append(errs, errors.New("session-idle-timeout and session-ttl must not be negative (0 turns them off)"))

@@ -113,10 +113,10 @@ func TestLivyConfNotesPrecedenceAndBlacklist(t *testing.T) {
 		t.Errorf("%d notes, want one a key it cannot apply:\n%s", len(c.Notes), notes)
 	}
 	for conf, want := range map[string]string{
-		"livy.server.session.timeout = soon": "livy.server.session.timeout",
+		"livy.server.session.timeout = soon":           "livy.server.session.timeout",
 		"livy.server.auth.type = com.example.MyFilter": "custom authentication filters",
-		"livy.server.port = http":                     "is not a port",
-		"livy.impersonation.enabled = yes":            "is not true or false",
+		"livy.server.port = http":                      "is not a port",
+		"livy.impersonation.enabled = yes":             "is not true or false",
 	} {
 		if _, err := Load([]string{"--livy-conf", writeLivyConf(t, conf)}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want an error naming %q", conf, err, want)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/lifecycle"
@@ -66,6 +67,8 @@ type Instance struct {
 	forget func(*store.Session)
 
 	adopters map[store.Kind]func(*store.Session)
+	// leaseFailing says the last renewal of the lease failed.
+	leaseFailing atomic.Bool
 
 	ctx  context.Context
 	life lifecycle.Group
@@ -108,6 +111,7 @@ func (in *Instance) Start(ctx context.Context) error {
 	}
 	in.ctx = in.life.Start(ctx)
 	in.life.Go(in.leaseLoop)
+	in.life.Go(in.adoptLoop)
 	in.life.Go(in.purgeLoop)
 	return nil
 }
@@ -148,11 +152,27 @@ func (in *Instance) adopt(ctx context.Context, kind store.Kind) error {
 	return nil
 }
 
-// leaseLoop renews the lease three times per lease period and adopts orphans as often.
+// leaseLoop renews the lease three times per lease period.
 func (in *Instance) leaseLoop() {
 	periodic.Every(in.ctx, in.cfg.Lease/3, func() bool {
-		if err := in.renew(in.ctx, in.now().Add(in.cfg.Lease)); err != nil {
+		err := in.renew(in.ctx, in.now().Add(in.cfg.Lease))
+		in.leaseFailing.Store(err != nil)
+		if err != nil {
 			in.log.Warn("renew the instance lease", "err", err)
+		}
+		return true
+	})
+}
+
+// adoptInterval is how often orphans are looked for: a peer that left gave up its lease, and
+// its sessions are taken over within this time (one indexed query of the unfinished ones).
+const adoptInterval = time.Second
+
+// adoptLoop adopts the orphans of peers whose lease expired or was given up, while this
+// instance's own renewals succeed (a store that fails them would fail adoptions too).
+func (in *Instance) adoptLoop() {
+	periodic.Every(in.ctx, min(adoptInterval, in.cfg.Lease/3), func() bool {
+		if in.leaseFailing.Load() {
 			return true
 		}
 		for kind := range in.adopters {

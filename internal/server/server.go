@@ -225,11 +225,15 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ready := &readiness{store: st, instanceID: cfg.InstanceID, sparkSubmit: l.SparkSubmit(), appsDir: s.launcher.AppsDir}
+	if _, standalone := backend.(*standalone.Backend); standalone {
+		ready.sparkSubmit = ""
+	}
 	srv := &http.Server{
 		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, MaxOutputBytes: cfg.Bounds.MaxStatementOutputBytes, CSRFProtection: cfg.CSRFProtection,
 			Redaction: regexp.MustCompile(cfg.RedactionRegex), Guard: auth.NewGuard(s.auth, countAuth(m), log.With("component", "auth")),
 			Access: s.access, PeerTLS: peerTLS, LoopbackOnly: cfg.LoopbackOnly(), AllowedHosts: cfg.AllowedHosts,
-			MaxRequestsPerUser: cfg.MaxRequestsPerUser, MetricsElsewhere: s.metricsLn != nil},
+			MaxRequestsPerUser: cfg.MaxRequestsPerUser, MetricsElsewhere: s.metricsLn != nil, Readiness: ready},
 			batches, sessions, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ConnState:         newConnLimit(cfg.MaxConnections).track,
@@ -268,6 +272,14 @@ func (s *Server) Run(ctx context.Context) error {
 	case err := <-serveErr:
 		return err
 	case <-ctx.Done():
+	}
+	ready.draining.Store(true)
+	if cfg.ShutdownDrain > 0 {
+		// /readyz answers 503 while every request is still served, each on a connection of its
+		// own, so that the load balancer moves the traffic to the peers before the door closes
+		log.Info("draining before shutdown: /readyz answers 503", "drain", cfg.ShutdownDrain)
+		srv.SetKeepAlivesEnabled(false)
+		time.Sleep(cfg.ShutdownDrain)
 	}
 	log.Info("shutting down; Spark applications keep running and are re-attached on the next start")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)

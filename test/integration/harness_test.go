@@ -133,6 +133,7 @@ func startServer(t testing.TB, o serverOpts) *server {
 	if o.caFile != "" {
 		s.scheme, s.client = "https", trustingClient(t, o.caFile)
 	}
+	s.client = &http.Client{Timeout: s.client.Timeout, Transport: validating{t: t, base: transportOf(s.client)}}
 	s.args = append([]string{"serve", "--addr", s.addr, "--data-dir", o.dataDir, "--spark-home", o.sparkHome,
 		"--local-dir-whitelist", testdata(t, "jobs") + "," + examplesDir(t), "--log-level", "debug",
 		"--app-env", "STUB_*"}, o.args...) // the stub spark-submit's settings
@@ -244,6 +245,13 @@ func (s *server) stopTimed() (time.Duration, int) {
 }
 
 func (s *server) url(path string) string { return s.scheme + "://" + s.addr + path }
+
+func transportOf(c *http.Client) http.RoundTripper {
+	if c.Transport == nil {
+		return http.DefaultTransport
+	}
+	return c.Transport
+}
 
 // testClient bounds every request, so that a server that stops answering fails the test
 // instead of hanging it.

@@ -127,3 +127,15 @@ func (c *Cluster) Restart() {
 	c.t.Helper()
 	c.pgCtl("restart", "-m", "immediate")
 }
+
+// Stop stops the server the hard way; Start starts it again.
+func (c *Cluster) Stop() {
+	c.t.Helper()
+	c.run("pg_ctl", "-D", c.data, "-m", "immediate", "-w", "stop")
+}
+
+// Start starts a server that Stop stopped.
+func (c *Cluster) Start() {
+	c.t.Helper()
+	c.pgCtl("start")
+}
