@@ -56,10 +56,10 @@ deps: $(VENV)/.installed yarn-deps ## install Go modules, and pyspark $(PYSPARK_
 
 # The servers the auth tests start themselves (OpenLDAP's slapd, MIT's KDC and kinit) and what
 # the Kerberos clients build against, from Debian's packages.
-TEST_PACKAGES := slapd krb5-kdc krb5-admin-server krb5-user libkrb5-dev
+TEST_PACKAGES := slapd krb5-kdc krb5-admin-server krb5-user libkrb5-dev chromium
 .PHONY: test-services
-test-services: ## install what the auth tests run: slapd and an MIT KDC (Debian)
-	@test -x /usr/sbin/slapd -a -x /usr/sbin/krb5kdc -a -x /usr/sbin/kadmin.local -a -x /usr/bin/kinit -a -x /usr/bin/krb5-config || { \
+test-services: ## install what the auth and browser tests run: slapd, an MIT KDC and Chromium (Debian)
+	@test -x /usr/sbin/slapd -a -x /usr/sbin/krb5kdc -a -x /usr/sbin/kadmin.local -a -x /usr/bin/kinit -a -x /usr/bin/krb5-config -a -x /usr/bin/chromium || { \
 	  echo "installing $(TEST_PACKAGES) from Debian's packages"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES); }
 
@@ -77,8 +77,8 @@ run: deps build ## serve on 127.0.0.1:8998 with the embedded store in ./data and
 	$(SPARK_ENV) ./$(BIN) serve --data-dir ./data --local-dir-whitelist $(CURDIR)/examples $(ARGS)
 
 .PHONY: test
-test: deps yarn-deps test-services $(VENV_CLIENTS)/.installed build ## run every test (unit, PostgreSQL, LDAP, Kerberos, real-Spark and YARN integration; -race)
-	$(SPARK_ENV) $(YARN_ENV) $(CLIENTS_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_POSTGRES=1 SPARKGATE_REQUIRE_LDAP=1 SPARKGATE_REQUIRE_KERBEROS=1 scripts/with-test-postgres $(GO) test -race -count=1 -timeout 30m ./...
+test: deps yarn-deps test-services $(VENV_CLIENTS)/.installed build ## run every test (unit, PostgreSQL, LDAP, Kerberos, browser, real-Spark and YARN integration; -race)
+	$(SPARK_ENV) $(YARN_ENV) $(CLIENTS_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_POSTGRES=1 SPARKGATE_REQUIRE_LDAP=1 SPARKGATE_REQUIRE_KERBEROS=1 SPARKGATE_REQUIRE_BROWSER=1 scripts/with-test-postgres $(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 # Every fuzz target: each request decoder (clients' and drivers', uploads), the path resolver against Spark's reading of a

@@ -67,6 +67,9 @@ type Config struct {
 	MetricsElsewhere bool
 	// Readiness answers /readyz (always ready when nil).
 	Readiness Readiness
+	// UI, when set, is served at /ui/ (and / leads there); Status feeds its status page.
+	UI     UI
+	Status Status
 	// PeerTLS, when set, is how peer instances are reached: over TLS, trusting what it
 	// trusts (plain HTTP when nil).
 	PeerTLS *tls.Config
@@ -190,6 +193,7 @@ func (s *Server) routes() {
 	s.handle("GET /batches/{ref}/log", s.getBatchLog)
 	s.handle("DELETE /batches/{ref}", s.deleteBatch)
 	s.sessionRoutes()
+	s.uiRoutes()
 }
 
 // driverPrefix starts the paths of the drivers' channel, which authenticate with their

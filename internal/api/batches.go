@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -33,9 +34,11 @@ func (s *Server) batchView(sess *store.Session) *livy.Batch {
 			SparkUIURL:      livy.Optional(sess.AppInfo.SparkUIURL),
 			ExecutorLogURLs: livy.Optional(sess.AppInfo.ExecutorLogURLs),
 		},
-		Log: lines,
+		Log: lines, CreatedAt: createdAt(sess),
 	}
 }
+
+func createdAt(sess *store.Session) string { return sess.CreatedAt.UTC().Format(time.RFC3339) }
 
 // pageParams reads a list's from (default 0) and size (default 100, at most maxPageSize), as
 // Livy does.

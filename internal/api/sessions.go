@@ -73,7 +73,7 @@ func (s *Server) sessionView(sess *store.Session) *livy.Session {
 		Log: lines, TTL: req.TTL, IdleTimeout: req.IdleTimeout, DriverMemory: req.DriverMemory, DriverCores: req.DriverCores,
 		ExecutorMemory: req.ExecutorMemory, ExecutorCores: req.ExecutorCores, Conf: conf, Archives: orEmpty(req.Archives),
 		Files: orEmpty(req.Files), HeartbeatTimeoutInSecond: heartbeat, Jars: orEmpty(req.Jars), NumExecutors: req.NumExecutors,
-		PyFiles: orEmpty(req.PyFiles), Queue: req.Queue,
+		PyFiles: orEmpty(req.PyFiles), Queue: req.Queue, CreatedAt: createdAt(sess),
 	}
 }
 

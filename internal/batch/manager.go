@@ -200,6 +200,9 @@ func (m *Manager) resumeLaunch(sess *store.Session) {
 	}
 }
 
+// Queued is how many batches of this instance wait for a launch slot.
+func (m *Manager) Queued() int { return m.queue.len() }
+
 // ReserveID reserves the next batch id for a later PUT /batches/{id} with the returned putKey.
 func (m *Manager) ReserveID(ctx context.Context, owner string) (int64, string, error) {
 	return idempotency.Reserve(ctx, m.store, store.KindBatch, owner, m.now(), m.cfg.Bounds)

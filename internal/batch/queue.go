@@ -34,6 +34,13 @@ func (q *launchQueue) add(id int64) {
 	q.signal()
 }
 
+// len is how many batches wait.
+func (q *launchQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.queued)
+}
+
 // remove takes id out of the queue (a batch deleted while it waited).
 func (q *launchQueue) remove(id int64) {
 	q.mu.Lock()

@@ -25,6 +25,8 @@ type Batch struct {
 	AppID     *string  `json:"appId"`
 	AppInfo   AppInfo  `json:"appInfo"`
 	Log       []string `json:"log"`
+	// CreatedAt is sparkgate's, beyond Livy (RFC 3339): the UI shows an age from it.
+	CreatedAt string `json:"createdAt,omitempty"`
 }
 
 // BatchList is the answer of GET /batches.
@@ -134,6 +136,7 @@ type Session struct {
 	NumExecutors             *int              `json:"numExecutors"`
 	PyFiles                  []string          `json:"pyFiles"`
 	Queue                    *string           `json:"queue"`
+	CreatedAt                string            `json:"createdAt,omitempty"` // beyond Livy, as Batch's
 }
 
 // SessionList is the answer of GET /sessions.

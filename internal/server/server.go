@@ -39,6 +39,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
 	"github.com/sparkgate/sparkgate/internal/store/postgres"
 	"github.com/sparkgate/sparkgate/internal/tlsfiles"
+	"github.com/sparkgate/sparkgate/internal/ui"
 	"github.com/sparkgate/sparkgate/internal/yarn"
 )
 
@@ -225,6 +226,14 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	storeName := "embedded"
+	if cfg.Store != "" {
+		storeName = "postgres"
+	}
+	pages, err := ui.New()
+	if err != nil {
+		return err
+	}
 	ready := &readiness{store: st, instanceID: cfg.InstanceID, sparkSubmit: l.SparkSubmit(), appsDir: s.launcher.AppsDir}
 	if _, standalone := backend.(*standalone.Backend); standalone {
 		ready.sparkSubmit = ""
@@ -233,7 +242,8 @@ func (s *Server) Run(ctx context.Context) error {
 		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, MaxOutputBytes: cfg.Bounds.MaxStatementOutputBytes, CSRFProtection: cfg.CSRFProtection,
 			Redaction: regexp.MustCompile(cfg.RedactionRegex), Guard: auth.NewGuard(s.auth, countAuth(m), log.With("component", "auth")),
 			Access: s.access, PeerTLS: peerTLS, LoopbackOnly: cfg.LoopbackOnly(), AllowedHosts: cfg.AllowedHosts,
-			MaxRequestsPerUser: cfg.MaxRequestsPerUser, MetricsElsewhere: s.metricsLn != nil, Readiness: ready},
+			MaxRequestsPerUser: cfg.MaxRequestsPerUser, MetricsElsewhere: s.metricsLn != nil, Readiness: ready,
+			UI: pages, Status: statusOf(st, storeName, cfg.InstanceID, batches)},
 			batches, sessions, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ConnState:         newConnLimit(cfg.MaxConnections).track,
@@ -260,10 +270,6 @@ func (s *Server) Run(ctx context.Context) error {
 		ln = tls.NewListener(s.ln, s.cert.Config())
 	}
 	go func() { serveErr <- srv.Serve(ln) }()
-	storeName := "embedded"
-	if cfg.Store != "" {
-		storeName = "postgres"
-	}
 	log.Info("sparkgate ready", "instance", cfg.InstanceID, "addr", s.Addr(), "data_dir", s.dataDir, "store", storeName,
 		"spark_master", cfg.SparkMaster, "tls", s.cert != nil, "auth", cfg.Auth.Type, "access_control", cfg.Access.Enabled, "local_dir_whitelist", strings.Join(cfg.LocalDirWhitelist, ","),
 		"startup", time.Since(s.started).Round(time.Millisecond))

@@ -41,6 +41,8 @@ type Store interface {
 	RenewLease(ctx context.Context, p *LeaseParams) error
 	// GetInstance returns an instance's last lease, or ErrNotFound.
 	GetInstance(ctx context.Context, id string) (*Instance, error)
+	// ListInstances returns every instance's last lease, by id.
+	ListInstances(ctx context.Context) ([]*Instance, error)
 	// AdoptSessions makes p.InstanceID the supervisor of every unfinished session whose
 	// supervisor is unknown or let its lease expire before p.Now, on the same volume, and
 	// returns those sessions. Each session is adopted by one instance.

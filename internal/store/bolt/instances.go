@@ -42,6 +42,20 @@ func (s *Store) GetInstance(ctx context.Context, id string) (*store.Instance, er
 	return out, err
 }
 
+func (s *Store) ListInstances(ctx context.Context) ([]*store.Instance, error) {
+	var out []*store.Instance
+	err := s.view(func(tx *bbolt.Tx) error {
+		return tx.Bucket(instancesBucket).ForEach(func(k, v []byte) error {
+			var l lease
+			if json.Unmarshal(v, &l) == nil {
+				out = append(out, &store.Instance{ID: string(k), Addr: l.Addr, Volume: l.Volume, LeaseUntil: l.Until})
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
 func (s *Store) AdoptSessions(ctx context.Context, p *store.AdoptParams) ([]*store.Session, error) {
 	if err := p.Kind.Check(); err != nil {
 		return nil, err

@@ -31,6 +31,18 @@ func (s *Store) GetInstance(ctx context.Context, id string) (*store.Instance, er
 	return inst, nil
 }
 
+func (s *Store) ListInstances(ctx context.Context) ([]*store.Instance, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, addr, volume, lease_until FROM instances ORDER BY id`)
+	if err != nil {
+		return nil, interpret(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Instance, error) {
+		inst := &store.Instance{}
+		return inst, r.Scan(&inst.ID, &inst.Addr, &inst.Volume, &inst.LeaseUntil)
+	})
+	return out, interpret(err)
+}
+
 // liveSupervisor holds for a session row s whose supervisor is an instance with a lease at $3
 // (a time) or one on another volume than $4, whose local applications this one cannot see.
 const liveSupervisor = `EXISTS (SELECT 1 FROM instances i WHERE i.id = s.supervisor AND (i.lease_until >= $3 OR i.volume <> $4))`

@@ -229,6 +229,13 @@ var leaseTests = []storeTest{
 		if _, err := s.GetInstance(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("an unknown instance: %v, want ErrNotFound", err)
 		}
+		if err := s.RenewLease(ctx, &store.LeaseParams{InstanceID: "0-first", Addr: "10.0.0.2:8998", Volume: "vol", LeaseUntil: t0}); err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.ListInstances(ctx)
+		if err != nil || len(all) != 2 || all[0].ID != "0-first" || all[1].ID != "a" || !all[1].LeaseUntil.Equal(t0.Add(time.Minute)) || all[0].Addr != "10.0.0.2:8998" {
+			t.Errorf("ListInstances = %+v, %v; want both, by id", all, err)
+		}
 	}},
 	{"AdoptionTakesOnlyOrphans", func(t *testing.T, s store.Store) {
 		ctx := context.Background()
