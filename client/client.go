@@ -320,6 +320,8 @@ type (
 	CreateSessionRequest   = livy.CreateInteractiveRequest
 	Session                = livy.Session
 	Statement              = livy.Statement
+	StatementList          = livy.StatementList
+	SessionList            = livy.SessionList
 	CreateStatementRequest = livy.CreateStatementRequest
 )
 
@@ -364,17 +366,41 @@ func (c *Client) WaitSession(ctx context.Context, id int64, poll time.Duration) 
 	}
 }
 
-// Run posts code to a session and polls the statement until it is available. A statement
-// POST is not retried: a lost answer could otherwise run the code twice.
-func (c *Client) Run(ctx context.Context, sessionID int64, code string, poll time.Duration) (*Statement, error) {
+// Sessions returns a page of the interactive sessions.
+func (c *Client) Sessions(ctx context.Context, from, size int) (*SessionList, error) {
+	l := &SessionList{}
+	_, err := c.call(ctx, http.MethodGet, fmt.Sprintf("/sessions?from=%d&size=%d", from, size), nil, nil, l, true)
+	return l, err
+}
+
+// Statements returns a session's statements, the newest first (at most 100).
+func (c *Client) Statements(ctx context.Context, sessionID int64) (*StatementList, error) {
+	l := &StatementList{}
+	_, err := c.call(ctx, http.MethodGet, "/sessions/"+strconv.FormatInt(sessionID, 10)+"/statements?order=desc&size=100", nil, nil, l, true)
+	return l, err
+}
+
+// StatementDone reports whether a statement's state is final.
+func StatementDone(state string) bool {
+	return state == "available" || state == "error" || state == "cancelled"
+}
+
+// Run posts code to a session (in kind, for a shared session; "" for the session's own) and
+// polls the statement until it is done. A statement POST is not retried: a lost answer could
+// otherwise run the code twice.
+func (c *Client) Run(ctx context.Context, sessionID int64, code, kind string, poll time.Duration) (*Statement, error) {
 	st := &Statement{}
 	path := "/sessions/" + strconv.FormatInt(sessionID, 10) + "/statements"
-	if _, err := c.call(ctx, http.MethodPost, path, nil, &CreateStatementRequest{Code: &code}, st, false); err != nil {
+	req := &CreateStatementRequest{Code: &code}
+	if kind != "" {
+		req.Kind = &kind
+	}
+	if _, err := c.call(ctx, http.MethodPost, path, nil, req, st, false); err != nil {
 		return nil, err
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
-	for st.State != "available" && st.State != "cancelled" {
+	for !StatementDone(st.State) {
 		select {
 		case <-ctx.Done():
 			return st, ctx.Err()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,6 +26,13 @@ const cliUsage = `Client commands (server from --server, or $SPARKGATE_URL, defa
   sparkgate status ID    print the batch's view
   sparkgate logs ID [-f] print the batch's whole log; -f follows it until the batch ends
   sparkgate kill ID      kill and delete the batch
+  sparkgate batches      list the batches; sparkgate sessions: the interactive sessions
+  sparkgate statements -s ID
+                         print a session's statements with their outputs
+  sparkgate run -s ID [--kind K] CODE
+                         run CODE (- reads it from stdin) in session ID and print its output
+                         as the UI shows it (a table as columns); exits 1 if it fails
+  -o json                (status, batches, sessions, statements, run) print JSON for scripts
 
 Credentials, for a server with --auth: --user U with --password-file F (or $SPARKGATE_USER
 and $SPARKGATE_PASSWORD) for basic and ldap; --token-file F (or $SPARKGATE_TOKEN) for jwt.
@@ -108,6 +114,8 @@ func clientCommand(name string, args []string, stdout, stderr io.Writer) int {
 		fs.BoolVar(&wait, "wait", false, "follow the batch to its end, streaming its log")
 	case "logs":
 		fs.BoolVar(&follow, "f", false, "follow the log until the batch ends")
+	case "status":
+		fs.String("o", "json", "output: the batch's view is JSON")
 	}
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -177,9 +185,7 @@ func clientCommand(name string, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(b)
+		printJSON(stdout, b) // the view is JSON already: -o json or not
 		return 0
 	case "kill":
 		if err := c.DeleteBatch(ctx, id); err != nil {
@@ -228,22 +234,30 @@ func printLog(ctx context.Context, c *client.Client, id int64, from int, w io.Wr
 
 // followBatch streams the log until the batch ends; its exit code says how it ended.
 func followBatch(ctx context.Context, c *client.Client, id int64, from int, stdout, stderr io.Writer) int {
+	p := newProgress(stderr, fmt.Sprintf("batch %d", id))
+	start := time.Now()
 	for {
 		state, err := c.BatchState(ctx, id)
 		if err != nil {
+			p.clear()
 			fmt.Fprintf(stderr, "sparkgate: %v\n", err)
 			return 1
 		}
+		p.state(state)
+		before := from
+		p.clear()
 		if from, err = printLog(ctx, c, id, from, stdout); err != nil {
 			fmt.Fprintf(stderr, "sparkgate: %v\n", err)
 			return 1
 		}
 		if client.Terminal(state) {
-			fmt.Fprintf(stderr, "batch %d: %s\n", id, state)
 			if state == "success" {
 				return 0
 			}
 			return 1
+		}
+		if from == before {
+			p.tick(time.Since(start).Round(time.Second).String())
 		}
 		select {
 		case <-ctx.Done():

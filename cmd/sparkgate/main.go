@@ -62,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return standalone.Submit(args[1:], stdout, stderr)
 	case "submit", "status", "logs", "kill":
 		return clientCommand(args[0], args[1:], stdout, stderr)
+	case "batches", "sessions", "statements", "run":
+		return listCommand(args[0], args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "sparkgate: unknown command %q\n\n%s", args[0], usage)
 		return 2

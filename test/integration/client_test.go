@@ -3,7 +3,10 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,9 +127,36 @@ func TestGoClientSession(t *testing.T) {
 	if sess, err = c.WaitSession(ctx, sess.ID, 100*time.Millisecond); err != nil || sess.State != "idle" {
 		t.Fatalf("WaitSession = %+v, %v", sess, err)
 	}
-	st, err := c.Run(ctx, sess.ID, "spark.range(10).count()", 20*time.Millisecond)
+	st, err := c.Run(ctx, sess.ID, "spark.range(10).count()", "", 20*time.Millisecond)
 	if err != nil || !strings.Contains(string(st.Output), `"text/plain":"10"`) {
 		t.Fatalf("Run = %+v (%s), %v", st, st.Output, err)
+	}
+	// the CLI: run prints an output as the UI shows it, a table as columns, and fails with a
+	// failing statement; statements and sessions list; -o json is JSON
+	sid := strconv.FormatInt(sess.ID, 10)
+	if out, errOut, code := runCLI(t, s, "run", "-s", sid, "spark.range(3).count()"); code != 0 || strings.TrimSpace(out) != "3" {
+		t.Errorf("run: %d %q %q", code, out, errOut)
+	}
+	if out, _, code := runCLI(t, s, "run", "-s", sid, "rows = [(1, 'a'), (22, 'bb')]\n%table rows"); code != 0 ||
+		!regexp.MustCompile(`(?m)^1\s+a\s*$`).MatchString(out) || !regexp.MustCompile(`(?m)^22\s+bb\s*$`).MatchString(out) {
+		t.Errorf("run %%table: %d\n%s", code, out)
+	}
+	if out, _, code := runCLI(t, s, "run", "-s", sid, "1/0"); code != 1 || !strings.Contains(out, "ZeroDivisionError") {
+		t.Errorf("run 1/0: %d %q", code, out)
+	}
+	var view map[string]any
+	if out, _, code := runCLI(t, s, "run", "-o", "json", "-s", sid, "1+1"); code != 0 || json.Unmarshal([]byte(out), &view) != nil || view["state"] != "available" {
+		t.Errorf("run -o json: %d %q", code, out)
+	}
+	if out, _, code := runCLI(t, s, "statements", "-s", sid); code != 0 || !strings.Contains(out, "[0] available\n> spark.range(10).count()\n10") {
+		t.Errorf("statements: %d\n%s", code, out)
+	}
+	if out, _, code := runCLI(t, s, "sessions"); code != 0 || !strings.HasPrefix(out, "ID") || !strings.Contains(out, "pyspark") {
+		t.Errorf("sessions: %d\n%s", code, out)
+	}
+	var list map[string]any
+	if out, _, code := runCLI(t, s, "sessions", "-o", "json"); code != 0 || json.Unmarshal([]byte(out), &list) != nil || list["total"] != 1.0 {
+		t.Errorf("sessions -o json: %d %q", code, out)
 	}
 	if err := c.DeleteSession(ctx, sess.ID); err != nil {
 		t.Fatal(err)
