@@ -78,10 +78,7 @@ func listCommand(name string, args []string, stdout, stderr io.Writer) int {
 
 func printBatches(ctx context.Context, c *client.Client, w io.Writer, asJSON bool) error {
 	l, err := c.Batches(ctx, 0, 1000)
-	if err != nil || asJSON {
-		if err == nil {
-			printJSON(w, l)
-		}
+	if done, err := jsonOr(w, asJSON, l, err); done {
 		return err
 	}
 	var rows [][]string
@@ -94,10 +91,7 @@ func printBatches(ctx context.Context, c *client.Client, w io.Writer, asJSON boo
 
 func printSessions(ctx context.Context, c *client.Client, w io.Writer, asJSON bool) error {
 	l, err := c.Sessions(ctx, 0, 1000)
-	if err != nil || asJSON {
-		if err == nil {
-			printJSON(w, l)
-		}
+	if done, err := jsonOr(w, asJSON, l, err); done {
 		return err
 	}
 	var rows [][]string
@@ -110,10 +104,7 @@ func printSessions(ctx context.Context, c *client.Client, w io.Writer, asJSON bo
 
 func printStatements(ctx context.Context, c *client.Client, id int64, w io.Writer, asJSON bool) error {
 	l, err := c.Statements(ctx, id)
-	if err != nil || asJSON {
-		if err == nil {
-			printJSON(w, l)
-		}
+	if done, err := jsonOr(w, asJSON, l, err); done {
 		return err
 	}
 	for i := len(l.Statements) - 1; i >= 0; i-- { // the oldest first, as a notebook reads
@@ -150,6 +141,14 @@ func runCode(ctx context.Context, c *client.Client, id int64, code, kind string,
 		return 1
 	}
 	return 0
+}
+
+// jsonOr prints v as JSON when asJSON and err is nil; it says whether the caller is done.
+func jsonOr(w io.Writer, asJSON bool, v any, err error) (bool, error) {
+	if err == nil && asJSON {
+		printJSON(w, v)
+	}
+	return err != nil || asJSON, err
 }
 
 func indent(s, prefix string) string {
