@@ -67,6 +67,8 @@ type Config struct {
 	MetricsElsewhere bool
 	// Readiness answers /readyz (always ready when nil).
 	Readiness Readiness
+	// Draining says the server shuts down: creates are refused with 503 from then on.
+	Draining func() bool
 	// UI, when set, is served at /ui/ (and / leads there); Status feeds its status page.
 	UI     UI
 	Status Status
@@ -324,8 +326,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) i
 	switch status {
 	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
-		s.log.Warn("request failed: dependency unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		msg = "service temporarily unavailable; retry"
+		if !errors.Is(err, errDraining) {
+			s.log.Warn("request failed: dependency unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+			msg = "service temporarily unavailable; retry"
+		}
 	case http.StatusInternalServerError:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "internal server error"

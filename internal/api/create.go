@@ -29,11 +29,26 @@ type createRoutes[T any] struct {
 
 func (c createRoutes[T]) register(s *Server) {
 	for _, p := range []string{c.route, c.route + "/{$}"} {
-		s.handle("POST "+p, c.post)
-		s.handle("PUT "+p, c.putWithRequestID)
+		s.handle("POST "+p, s.unlessDraining(c.post))
+		s.handle("PUT "+p, s.unlessDraining(c.putWithRequestID))
 	}
-	s.handle("POST "+c.route+"/id", c.reserveID)
-	s.handle("PUT "+c.route+"/{ref}", c.putReserved)
+	s.handle("POST "+c.route+"/id", s.unlessDraining(c.reserveID))
+	s.handle("PUT "+c.route+"/{ref}", s.unlessDraining(c.putReserved))
+}
+
+// errDraining refuses a create while the server shuts down.
+var errDraining = errkind.New(errkind.Unavailable,
+	"this sparkgate instance is shutting down: retry, and another instance takes the create (a PUT with the same requestId stays exactly-once)")
+
+// unlessDraining refuses creates once the server shuts down (Config.Draining): a 503 that a
+// client or balancer retries elsewhere, and nothing made here that a peer would then adopt.
+func (s *Server) unlessDraining(h handler) handler {
+	return func(r *http.Request) (*reply, error) {
+		if s.cfg.Draining != nil && s.cfg.Draining() {
+			return nil, errDraining
+		}
+		return h(r)
+	}
 }
 
 // body decodes the create body, insisting on a putKey exactly when wantPutKey.

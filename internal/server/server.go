@@ -243,7 +243,7 @@ func (s *Server) Run(ctx context.Context) error {
 			Redaction: regexp.MustCompile(cfg.RedactionRegex), Guard: auth.NewGuard(s.auth, countAuth(m), log.With("component", "auth")),
 			Access: s.access, PeerTLS: peerTLS, LoopbackOnly: cfg.LoopbackOnly(), AllowedHosts: cfg.AllowedHosts,
 			MaxRequestsPerUser: cfg.MaxRequestsPerUser, MetricsElsewhere: s.metricsLn != nil, Readiness: ready,
-			UI: pages, Status: statusOf(st, storeName, cfg.InstanceID, batches)},
+			UI: pages, Status: statusOf(st, storeName, cfg.InstanceID, batches), Draining: ready.draining.Load},
 			batches, sessions, m, log.With("component", "api")),
 		ReadHeaderTimeout: 10 * time.Second,
 		ConnState:         newConnLimit(cfg.MaxConnections).track,

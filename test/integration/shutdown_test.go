@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,9 +32,10 @@ func (t *trickle) Read(p []byte) (int, error) {
 
 // SIGTERM under load, behind a load balancer that follows /readyz: no request is lost — the
 // requests under way are all answered (creates whose body was still arriving among them, each
-// created once), /readyz goes 503 at once while everything is still served for
-// --shutdown-drain, so the balancer moves the load to the peer before the door closes — the
-// instance gives up its lease, and its peer takes its running batches over at once.
+// created once), /readyz goes 503 at once while requests are still served for
+// --shutdown-drain, so the balancer moves the load to the peer before the door closes; a new
+// create meanwhile is refused with a 503 to retry elsewhere — the instance gives up its
+// lease, and its peer takes its running batches over at once.
 func TestGracefulShutdownUnderLoad(t *testing.T) {
 	t.Parallel()
 	db := pgtest.URL(t)
@@ -119,6 +121,20 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		})
 	}
 	time.Sleep(400 * time.Millisecond) // the slow bodies are under way
+	// a create that reaches a once it drains is refused, for a retry elsewhere
+	var drainedCreate *http.Response
+	load.Go(func() {
+		for aReady.Load() {
+			time.Sleep(20 * time.Millisecond)
+		}
+		resp, err := http.Post(a.url("/batches"), "application/json", strings.NewReader(fmt.Sprintf(`{"file":%q}`, testdata(t, "jobs/ok.py"))))
+		if err != nil {
+			t.Errorf("a create while a drains: %v", err)
+			return
+		}
+		resp.Body.Close()
+		drainedCreate = resp
+	})
 	took, code := a.stopTimed()
 	exited := time.Now()
 	slow.Wait()
@@ -129,6 +145,9 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		took.Round(time.Millisecond), code, answered.Load(), toB.Load(), failed.Load())
 	if code != 0 || failed.Load() != 0 || toB.Load() == 0 {
 		t.Errorf("exit %d, %d failed requests, %d sent to b", code, failed.Load(), toB.Load())
+	}
+	if drainedCreate == nil || drainedCreate.StatusCode != 503 || drainedCreate.Header.Get("Retry-After") == "" {
+		t.Errorf("a create while a drains: %+v, want 503 with Retry-After", drainedCreate)
 	}
 	for i, status := range slowStatus {
 		if status != 201 {
