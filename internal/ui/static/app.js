@@ -43,6 +43,9 @@ function showError(err) {
   showError.timer = setTimeout(() => { box.hidden = true; }, 8000);
 }
 
+// link is an anchor to an http(s) URL of the cluster's, or just the text for anything else.
+const link = (url, text) => (/^https?:\/\//i.test(url || "") ? el("a", { href: url, rel: "noreferrer" }, text) : null);
+
 const stateBadge = (s) => el("span", { class: `state state-${s}`, "data-state": s }, s);
 
 function age(iso) {
@@ -114,7 +117,7 @@ function listPage() {
 function row(kind, s) {
   const href = `/ui/${kind}/${s.id}`;
   const cells = [el("a", { href }, s.id), s.name || "", s.owner || "", s.proxyUser || "", stateBadge(s.state),
-    s.appInfo && s.appInfo.sparkUiUrl ? el("a", { href: s.appInfo.sparkUiUrl, rel: "noreferrer" }, s.appId || "Spark UI") : (s.appId || ""),
+    (s.appInfo && link(s.appInfo.sparkUiUrl, s.appId || "Spark UI")) || s.appId || "",
     age(s.createdAt), deleteButton(kind, s)];
   if (kind === "sessions") cells.splice(5, 0, s.kind);
   return el("tr", { "data-id": s.id }, cells.map((c) => el("td", {}, c)));
@@ -136,8 +139,7 @@ function fieldsTable(pairs) {
 
 function appLinks(s) {
   const info = s.appInfo || {};
-  return [info.sparkUiUrl && el("a", { href: info.sparkUiUrl, rel: "noreferrer" }, "Spark UI"), " ",
-    info.driverLogUrl && el("a", { href: info.driverLogUrl, rel: "noreferrer" }, "Driver log")];
+  return [link(info.sparkUiUrl, "Spark UI"), " ", link(info.driverLogUrl, "Driver log")];
 }
 
 // ---- a batch and its log ----------------------------------------------------------------
