@@ -55,9 +55,11 @@ type Config struct {
 	Bounds idempotency.Bounds
 	// MaxStatements is the most statements one session may run (0: no bound).
 	MaxStatements int
-	// MaxOutputBytes bounds the output of one statement, which the driver cuts to fit.
+	// MaxOutputBytes bounds the output of one statement, which the driver cuts to fit
+	// (DefaultMaxOutputBytes).
 	MaxOutputBytes int64
-	// MaxSessionUploadBytes bounds the bytes of the files uploaded to one session.
+	// MaxSessionUploadBytes bounds the bytes of the files uploaded to one session
+	// (DefaultMaxSessionUploadBytes).
 	MaxSessionUploadBytes int64
 	Timeouts              Timeouts
 	// SweepInterval is how often timeouts are checked.
@@ -96,6 +98,12 @@ type Manager struct {
 	life lifecycle.Group
 }
 
+// The defaults of Config's bounds (the server's flags default to them too).
+const (
+	DefaultMaxOutputBytes        = 1 << 20
+	DefaultMaxSessionUploadBytes = 2 << 30
+)
+
 // New returns a manager; call Start.
 func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.Logger) *Manager {
 	cfg.Limits = cfg.Limits.WithDefaults()
@@ -104,10 +112,10 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 	}
 	cfg.Bounds = cfg.Bounds.WithDefaults()
 	if cfg.MaxOutputBytes <= 0 {
-		cfg.MaxOutputBytes = 1 << 20
+		cfg.MaxOutputBytes = DefaultMaxOutputBytes
 	}
 	if cfg.MaxSessionUploadBytes <= 0 {
-		cfg.MaxSessionUploadBytes = 2 << 30
+		cfg.MaxSessionUploadBytes = DefaultMaxSessionUploadBytes
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Second
@@ -170,7 +178,7 @@ func (m *Manager) Recover(sess *store.Session) {
 	case err != nil:
 		m.log.Error("inspect session driver", "id", sess.ID, "err", err)
 	case app.Status == supervisor.Finished:
-		m.ended(sess.ID, app.End)
+		m.ended(sess.ID, sess.Tag, app.End)
 	case app.Status == supervisor.Running:
 		m.watch(sess.ID, sess.Tag)
 	default:
@@ -347,7 +355,7 @@ func (m *Manager) fail(id int64, reason string) {
 // watch follows a driver until it exits: a session whose driver ended is dead (unless killed).
 func (m *Manager) watch(id int64, tag string) {
 	m.apps.Follow(id, tag, tracking.Events{
-		Ended: func(end *launcher.End) { m.ended(id, end) },
+		Ended: func(end *launcher.End) { m.ended(id, tag, end) },
 		Observed: func(app launcher.App) {
 			p := store.AppSeen(store.KindInteractive, id, app.ID, store.AppInfo{SparkUIURL: app.SparkUIURL, DriverLogURL: app.DriverLogURL}, m.now())
 			if _, err := m.store.UpdateSession(m.ctx, p); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -359,7 +367,7 @@ func (m *Manager) watch(id int64, tag string) {
 
 // ended records a session whose driver ended: killed when the cluster manager killed it, dead
 // otherwise (whatever its exit status: a session has no success).
-func (m *Manager) ended(id int64, end *launcher.End) {
+func (m *Manager) ended(id int64, tag string, end *launcher.End) {
 	state := store.StateDead
 	if end.Outcome == launcher.Killed {
 		state = store.StateKilled
@@ -369,7 +377,7 @@ func (m *Manager) ended(id int64, end *launcher.End) {
 		reason += ": " + end.Reason
 	}
 	code := end.ExitCode
-	m.removeUploads(id)
+	m.removeUploads(id, tag)
 	_, err := store.UpdateUntilRecorded(m.ctx, m.store, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
 		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &state,
 		Reason: &reason, ExitCode: &code, Now: m.now()}, m.log)
@@ -394,7 +402,7 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 		return err
 	}
 	m.mailbox.notify(id)
-	m.removeUploadsOf(id, before.Tag)
+	m.removeUploads(id, before.Tag)
 	if before.State.Terminal() {
 		return nil
 	}

@@ -3,7 +3,6 @@ package interactive
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -137,20 +136,9 @@ func (m *Manager) checkUploads(sess *store.Session) error {
 	return nil
 }
 
-// removeUploads removes the files uploaded to a session whose driver ended: nothing reads
-// them any more (the session's record stays until deleted or retention).
-func (m *Manager) removeUploads(id int64) {
-	sess, err := m.store.GetSession(m.ctx, store.KindInteractive, id)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			m.log.Warn("remove session uploads", "id", id, "err", err)
-		}
-		return
-	}
-	m.removeUploadsOf(id, sess.Tag)
-}
-
-func (m *Manager) removeUploadsOf(id int64, tag string) {
+// removeUploads removes the files uploaded to a session that was deleted or whose driver
+// ended: nothing reads them any more (the session's record stays until deleted or retention).
+func (m *Manager) removeUploads(id int64, tag string) {
 	if err := os.RemoveAll(m.uploadDir(tag)); err != nil {
 		m.log.Warn("remove session uploads", "id", id, "err", err)
 	}
