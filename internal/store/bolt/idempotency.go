@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -97,15 +96,7 @@ func (s *Store) ReserveID(ctx context.Context, p *store.ReserveParams) (int64, e
 // unusedOf counts owner's unused reservations made at or after since, up to max: the
 // expired ones, which purging has not reached yet, do not count.
 func unusedOf(tx *bbolt.Tx, b buckets, owner string, since time.Time, max int) int {
-	n := 0
-	prefix := ownerPrefix(owner)
-	c := tx.Bucket(b.unusedBy).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && n < max; k, v = c.Next() {
-		if len(v) >= timeLen && !parseTimeKey(v).Before(since) {
-			n++
-		}
-	}
-	return n
+	return countOwned(tx, owner, max, func(v []byte) bool { return len(v) >= timeLen && !parseTimeKey(v).Before(since) }, b.unusedBy)
 }
 
 type reservation struct {

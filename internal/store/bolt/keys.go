@@ -68,8 +68,8 @@ func idKey(id int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(i
 // parseIDKey decodes idKey (its first idLen bytes).
 func parseIDKey(k []byte) int64 { return int64(binary.BigEndian.Uint64(k)) }
 
-// ownerKey is the key of the unusedBy and activeBy buckets: the owner (its length first, so that one
-// owner's keys are a prefix no other owner's start with) and the reserved id.
+// ownerKey is the key of the unusedBy and activeBy buckets: the owner (its length first, so
+// that one owner's keys are a prefix no other owner's start with) and the id.
 func ownerKey(owner string, id int64) []byte {
 	return append(ownerPrefix(owner), idKey(id)...)
 }

@@ -336,12 +336,20 @@ func (s *Store) DeleteSession(ctx context.Context, kind store.Kind, id int64, no
 
 // activeOf counts owner's sessions of every kind not in a terminal state, up to max.
 func activeOf(tx *bbolt.Tx, owner string, max int) int {
+	return countOwned(tx, owner, max, nil, bucketsOf(store.KindBatch).activeBy, bucketsOf(store.KindInteractive).activeBy)
+}
+
+// countOwned counts, up to max, owner's entries in the owner-indexed buckets (ownerKey) whose
+// value keep accepts (all, when keep is nil).
+func countOwned(tx *bbolt.Tx, owner string, max int, keep func(v []byte) bool, buckets ...[]byte) int {
 	n := 0
 	prefix := ownerPrefix(owner)
-	for _, kind := range []store.Kind{store.KindBatch, store.KindInteractive} {
-		c := tx.Bucket(bucketsOf(kind).activeBy).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && n < max; k, _ = c.Next() {
-			n++
+	for _, bucket := range buckets {
+		c := tx.Bucket(bucket).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && n < max; k, v = c.Next() {
+			if keep == nil || keep(v) {
+				n++
+			}
 		}
 	}
 	return n
