@@ -3,8 +3,10 @@ package config
 import (
 	"bufio"
 	"cmp"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -35,12 +37,21 @@ func as(flagName string) livySetting {
 
 func asBool(flagName string) livySetting {
 	return func(v string, _ map[string]string) ([][2]string, error) {
-		b, err := strconv.ParseBool(strings.ToLower(v))
+		b, err := livyBool(v)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not true or false", v)
+			return nil, err
 		}
 		return [][2]string{{flagName, strconv.FormatBool(b)}}, nil
 	}
+}
+
+// livyBool reads a boolean as Livy does: true or false, in any case.
+func livyBool(v string) (bool, error) {
+	b, err := strconv.ParseBool(strings.ToLower(v))
+	if err != nil {
+		return false, fmt.Errorf("%q is not true or false", v)
+	}
+	return b, nil
 }
 
 func asDuration(flagName string) livySetting {
@@ -93,7 +104,7 @@ var livyKeys = map[string]livySetting{
 	"livy.server.yarn.app-leakage.check-interval":  asDuration("leak-check-interval"),
 	"livy.server.yarn.app-leakage.check-timeout":   asDuration("leak-check-grace"),
 	"livy.server.session.allow-custom-classpath": func(v string, _ map[string]string) ([][2]string, error) {
-		if b, err := strconv.ParseBool(strings.ToLower(v)); err != nil || !b {
+		if b, err := livyBool(v); err != nil || !b {
 			return nil, err
 		}
 		return [][2]string{{"spark-conf-allowed", "spark.driver.extraClassPath,spark.executor.extraClassPath"}}, nil
@@ -203,9 +214,13 @@ func readLivyConf(path string) (*livyFile, error) {
 	return out, nil
 }
 
-// readSparkBlacklist reads Livy's spark-blacklist.conf: a conf key a line, # comments.
+// readSparkBlacklist reads Livy's spark-blacklist.conf: a conf key a line, # comments; none
+// when there is no such file.
 func readSparkBlacklist(path string) ([]string, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -292,11 +307,7 @@ func (c *Config) readLivy(fs *flag.FlagSet, path string, overridden func(string)
 	for _, n := range lf.notes {
 		c.Notes = append(c.Notes, "livy conf "+path+": "+n)
 	}
-	blacklist := filepath.Join(filepath.Dir(path), "spark-blacklist.conf")
-	if !fileExists(blacklist) {
-		return nil, nil
-	}
-	keys, err := readSparkBlacklist(blacklist)
+	keys, err := readSparkBlacklist(filepath.Join(filepath.Dir(path), "spark-blacklist.conf"))
 	if err != nil {
 		return nil, fmt.Errorf("spark-blacklist.conf: %w", err)
 	}
