@@ -3,7 +3,6 @@ package kinit
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/jcmturner/gokrb5/v8/client"
@@ -65,6 +64,3 @@ func (s *SPNEGO) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // Close stops the client's ticket renewal.
 func (s *SPNEGO) Close() { s.client.Destroy() }
-
-// KRB5Config is the krb5.conf the process's Kerberos libraries read.
-func KRB5Config() string { return os.Getenv("KRB5_CONFIG") }

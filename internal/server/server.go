@@ -168,7 +168,7 @@ func (s *Server) Run(ctx context.Context) error {
 	m := metrics.New()
 	var clusterTransport http.RoundTripper
 	if cfg.SparkMaster == "yarn" && cfg.LaunchKerberos.On() {
-		spnego, err := kinit.NewSPNEGO(cfg.LaunchKerberos.Principal, cfg.LaunchKerberos.Keytab, kinit.KRB5Config(), nil)
+		spnego, err := kinit.NewSPNEGO(cfg.LaunchKerberos.Principal, cfg.LaunchKerberos.Keytab, os.Getenv("KRB5_CONFIG"), nil)
 		if err != nil {
 			return fmt.Errorf("launch-kerberos-principal, for YARN's REST APIs: %w", err)
 		}
