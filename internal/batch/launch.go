@@ -1,11 +1,13 @@
 package batch
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/runner"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
@@ -27,9 +29,6 @@ func (m *Manager) launchWorker() {
 // launch starts the application of batch id unless it was already started, and returns its
 // tag and the supervisor pid when this call started it.
 func (m *Manager) launch(id int64) (string, int) {
-	stripe := &m.stripes[id%int64(len(m.stripes))]
-	stripe.Lock()
-	defer stripe.Unlock()
 	ctx := m.ctx
 	sess, err := m.store.GetSession(ctx, store.KindBatch, id)
 	if err != nil {
@@ -73,7 +72,7 @@ func (m *Manager) launch(id int64) (string, int) {
 		m.fail(id, sess.Tag, "refused at launch: "+err.Error())
 		return "", 0
 	}
-	pid, err := m.launcher.Start(ctx, sess.Tag, argv)
+	pid, wanted, err := m.run.Start(ctx, sess.Tag, argv, nil, m.wanted(id))
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", 0 // shutting down; the next start will look for the tag again
@@ -81,14 +80,25 @@ func (m *Manager) launch(id int64) (string, int) {
 		m.fail(id, sess.Tag, err.Error())
 		return "", 0
 	}
-	m.mu.Lock()
-	m.spawned[id] = pid
-	m.mu.Unlock()
 	m.metrics.Launches.Inc()
+	if !wanted {
+		return "", 0
+	}
 	m.recordLaunch(id, &store.Launch{SupervisorPID: pid, LaunchedAt: m.now()})
 	m.watch(id, sess.Tag)
 	m.log.Info("launched batch", "id", id, "tag", sess.Tag, "supervisor_pid", pid)
 	return sess.Tag, pid
+}
+
+// wanted tells whether batch id still wants its application: not once it was deleted.
+func (m *Manager) wanted(id int64) runner.Wanted {
+	return func(ctx context.Context) (bool, error) {
+		sess, err := m.store.GetSession(ctx, store.KindBatch, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil && !sess.State.Terminal(), err
+	}
 }
 
 func (m *Manager) retryLater(id int64) { m.retryAfter(id, time.Second) }

@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/idempotency"
@@ -23,6 +22,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/metrics"
 	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/records"
+	"github.com/sparkgate/sparkgate/internal/runner"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 	"github.com/sparkgate/sparkgate/internal/tracking"
@@ -68,13 +68,8 @@ type Manager struct {
 
 	queue *launchQueue
 
-	// stripes serialise launch and delete of one batch within this process: DELETE must see
-	// the pid of a supervisor this process is starting at that moment.
-	stripes [64]sync.Mutex
-
-	mu      sync.Mutex
-	spawned map[int64]int     // batch id -> pid of a supervisor this process started
-	apps    *tracking.Tracker // the applications followed; made by Start
+	apps *tracking.Tracker // the applications followed; made by Start
+	run  *runner.Runner    // starts and kills them; made by Start
 
 	ctx  context.Context
 	life lifecycle.Group
@@ -89,8 +84,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, m *metrics
 	return &Manager{
 		Reader: records.Reader{Kind: store.KindBatch, Store: st, Logs: logs, LogPath: l.LogPath},
 		cfg:    cfg, store: st, launcher: l, metrics: m, log: log, now: time.Now,
-		queue:   newLaunchQueue(m.QueueDepth),
-		spawned: map[int64]int{},
+		queue: newLaunchQueue(m.QueueDepth),
 	}
 }
 
@@ -100,6 +94,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, m *metrics
 func (m *Manager) Start(ctx context.Context) error {
 	m.ctx = m.life.Start(ctx)
 	m.apps = tracking.New(&m.life, m.launcher, m.cfg.FollowInterval, m.log)
+	m.run = runner.New(&m.life, m.launcher, m.cfg.Limits, m.log)
 	active, err := m.store.ListActive(ctx, store.KindBatch)
 	if err != nil {
 		return fmt.Errorf("recover batches: %w", err)
@@ -220,11 +215,10 @@ func specOf(req *livy.CreateBatchRequest) *launcher.Spec {
 }
 
 // Delete removes a batch from view and kills its application: SIGTERM to its process group
-// now, SIGKILL after the grace period if it is still alive.
+// now, SIGKILL after the grace period if it is still alive. The deletion is on the record
+// first: a launch under way on any instance reads it once its application started, and kills
+// it (runner.Start).
 func (m *Manager) Delete(ctx context.Context, id int64) error {
-	stripe := &m.stripes[id%int64(len(m.stripes))]
-	stripe.Lock()
-	defer stripe.Unlock()
 	before, err := m.store.DeleteSession(ctx, store.KindBatch, id, m.now())
 	if err != nil {
 		return err
@@ -234,10 +228,7 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 	}
 	m.metrics.Finished.WithLabelValues(string(store.StateKilled)).Inc()
 	m.queue.remove(id)
-	m.mu.Lock()
-	pid := m.spawned[id]
-	m.mu.Unlock()
-	if _, err := launcher.Kill(m.ctx, m.launcher, before.Tag, pid, m.cfg.KillGrace, m.cfg.PollInterval, m.life.Go); err != nil {
+	if _, err := m.run.Kill(before.Tag, 0); err != nil {
 		m.log.Warn("kill batch", "id", id, "err", err)
 	}
 	_ = m.launcher.Note(before.Tag, "batch deleted; application killed")

@@ -15,16 +15,10 @@ const neverStartedGrace = 5 * time.Second
 
 // watch follows a started application until its directory records how it ended.
 func (m *Manager) watch(id int64, tag string) {
-	forget := func() {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		delete(m.spawned, id)
-	}
 	running := false // recorded running; the handle's events come from one goroutine
 	m.apps.Follow(id, tag, tracking.Events{
 		Ended: func(end *launcher.End) {
 			m.finish(id, tag, end)
-			forget()
 		},
 		Observed: func(app launcher.App) {
 			// an id and a start seen at once are one update
@@ -39,7 +33,6 @@ func (m *Manager) watch(id int64, tag string) {
 		},
 		NeverStarted: func() {
 			m.log.Warn("application never started; launching again", "id", id, "tag", tag)
-			forget()
 			m.enqueue(id)
 		},
 		StartGrace: neverStartedGrace,

@@ -80,6 +80,14 @@ func (b *mailbox) answered(id, sid int64) {
 	}
 }
 
+// forget drops what the mailbox holds of session id, once its driver ended: a statement handed
+// out when it died is answered by nobody.
+func (b *mailbox) forget(id int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.handed, id)
+}
+
 // post queues call for the driver of session id; the returned pending call receives the
 // answer; drop it once nobody waits for the answer any more.
 func (b *mailbox) post(id int64, call *Call) *pendingCall {

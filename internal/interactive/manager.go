@@ -25,10 +25,9 @@ import (
 	"github.com/sparkgate/sparkgate/internal/lifecycle"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
-	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/records"
+	"github.com/sparkgate/sparkgate/internal/runner"
 	"github.com/sparkgate/sparkgate/internal/store"
-	"github.com/sparkgate/sparkgate/internal/supervisor"
 	"github.com/sparkgate/sparkgate/internal/tracking"
 )
 
@@ -86,7 +85,11 @@ type Manager struct {
 
 	mailbox  *mailbox
 	apps     *tracking.Tracker // the drivers followed; made by Start
+	run      *runner.Runner    // starts and kills them; made by Start
 	starting chan struct{}     // a token per driver starting
+	// startGrace is how long a started driver may show no sign of its supervisor before it
+	// is started again (neverStartedGrace; tests shorten it).
+	startGrace time.Duration
 	// uploadsChecked serialises the checks of the sessions' uploads against their bound.
 	uploadsChecked sync.Mutex
 
@@ -126,7 +129,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 	return &Manager{
 		Reader: records.Reader{Kind: store.KindInteractive, Store: st, Logs: logs, LogPath: l.LogPath},
 		cfg:    cfg, store: st, launcher: l, log: log, now: time.Now,
-		mailbox:  newMailbox(),
+		mailbox: newMailbox(), startGrace: neverStartedGrace,
 		starting: make(chan struct{}, cfg.MaxConcurrentLaunches), pollsEnded: make(chan struct{})}
 }
 
@@ -142,6 +145,7 @@ func (m *Manager) EndPolls() {
 func (m *Manager) Start(ctx context.Context) error {
 	m.ctx = m.life.Start(ctx)
 	m.apps = tracking.New(&m.life, m.launcher, m.cfg.FollowInterval, m.log)
+	m.run = runner.New(&m.life, m.launcher, m.cfg.Limits, m.log)
 	sum := sha256.Sum256(driverProgram)
 	m.driverFile = filepath.Join(m.cfg.DataDir, "driver", "sparkgate_driver-"+hex.EncodeToString(sum[:6])+".py")
 	if _, err := os.Stat(m.driverFile); err != nil {
@@ -167,38 +171,6 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	m.life.Go(func() { m.sweepTimeouts(m.cfg.SweepInterval) })
 	return nil
-}
-
-// Recover resumes supervising a session of this instance, or one adopted from a peer (whose
-// driver already polls whichever instance answers): a running driver is watched (it
-// reconnects by itself), an ended one recorded, an unlaunched one launched.
-func (m *Manager) Recover(sess *store.Session) {
-	app, err := m.launcher.Inspect(m.ctx, sess.Tag)
-	switch {
-	case err != nil:
-		m.log.Error("inspect session driver", "id", sess.ID, "err", err)
-	case app.Status == supervisor.Finished:
-		m.ended(sess.ID, sess.Tag, app.End)
-	case app.Status == supervisor.Running:
-		m.watch(sess.ID, sess.Tag)
-	default:
-		wait := sess.ResubmitWait(m.cfg.ResubmitGrace, m.now())
-		m.life.Go(func() {
-			if wait > 0 {
-				m.log.Info("driver launched but not yet known to the cluster manager; waiting before launching again", "id", sess.ID, "wait", wait.Round(time.Second))
-				select {
-				case <-m.ctx.Done():
-					return
-				case <-time.After(wait):
-				}
-				if cur, err := m.store.GetSession(m.ctx, store.KindInteractive, sess.ID); err == nil && cur.Supervisor == m.cfg.InstanceID {
-					m.Recover(cur) // it may have shown up meanwhile
-				}
-				return
-			}
-			m.launch(sess)
-		})
-	}
 }
 
 // Stop ends the manager's goroutines; drivers keep running and keep polling.
@@ -251,142 +223,6 @@ func (m *Manager) spec(req *livy.CreateInteractiveRequest) *launcher.Spec {
 	return s
 }
 
-// launch starts, after a restart, the driver of a session whose create committed but whose
-// driver never started: the secret was lost with the old server, so the session gets a new one.
-func (m *Manager) launch(sess *store.Session) {
-	secret := make([]byte, 24)
-	rand.Read(secret)
-	hash := hashSecret(hex.EncodeToString(secret))
-	_, err := m.store.UpdateSession(m.ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID,
-		IfStates: []store.State{store.StateStarting}, SecretHash: &hash, Now: m.now()})
-	if err != nil {
-		m.log.Warn("relaunch session driver", "id", sess.ID, "err", err)
-		return
-	}
-	m.launchWithSecret(sess, hex.EncodeToString(secret))
-}
-
-func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
-	var req livy.CreateInteractiveRequest
-	if err := json.Unmarshal(sess.Request, &req); err != nil {
-		m.fail(sess.ID, "stored request is unreadable: "+err.Error())
-		return
-	}
-	argv, err := m.launcher.Command(m.spec(&req), sess.Tag)
-	if err != nil {
-		m.fail(sess.ID, "refused at launch: "+err.Error())
-		return
-	}
-	select {
-	case m.starting <- struct{}{}:
-	case <-m.ctx.Done():
-		return // the next start of this instance launches it
-	}
-	if cur, err := m.store.GetSession(m.ctx, store.KindInteractive, sess.ID); err != nil || cur.State != store.StateStarting {
-		<-m.starting // deleted while it waited for a slot
-		return
-	}
-	kind, _ := livy.SessionKind(req.Kind)
-	dir := filepath.Dir(m.launcher.LogPath(sess.Tag))
-	secretEnv, err := m.secretFor(dir, secret)
-	var pid int
-	if err == nil {
-		env := []string{EnvURL + "=" + m.cfg.DriverURL, fmt.Sprintf("%s=%d", EnvSessionID, sess.ID), secretEnv,
-			EnvKind + "=" + kind, EnvWorkDir + "=" + dir, fmt.Sprintf("%s=%g", EnvGatewayTimeout, m.cfg.GatewayTimeout.Seconds()),
-			fmt.Sprintf("%s=%d", EnvMaxOutputBytes, m.cfg.MaxOutputBytes)}
-		if m.cfg.DriverCAFile != "" {
-			env = append(env, EnvCAFile+"="+m.cfg.DriverCAFile)
-		}
-		pid, err = m.launcher.Start(m.ctx, sess.Tag, argv, env...)
-	}
-	if err != nil {
-		<-m.starting
-		m.fail(sess.ID, err.Error())
-		return
-	}
-	// when it was launched tells an adopter on another host how long to wait before it
-	// launches the driver again (Session.ResubmitWait)
-	launched := &store.Launch{SupervisorPID: pid, LaunchedAt: m.now()}
-	if _, err := m.store.UpdateSession(m.ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: sess.ID, Launch: launched, Now: m.now()}); err != nil && !errors.Is(err, store.ErrNotFound) {
-		m.log.Warn("record the driver's launch", "id", sess.ID, "err", err)
-	}
-	m.watch(sess.ID, sess.Tag)
-	m.life.Go(func() { m.holdWhileStarting(sess.ID) })
-}
-
-// secretFor is how the driver of the session whose directory is dir gets its secret: a file
-// that only it reads, and removes (EnvSecretFile); or the secret itself for a driver in the
-// cluster, which cannot read this host's disk.
-func (m *Manager) secretFor(dir, secret string) (string, error) {
-	if m.cfg.RemoteDrivers {
-		return EnvSecret + "=" + secret, nil
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "driver.secret")
-	if err := supervisor.WriteFileAtomic(path, []byte(secret)); err != nil {
-		return "", fmt.Errorf("write the driver's secret: %w", err)
-	}
-	return EnvSecretFile + "=" + path, nil
-}
-
-// holdWhileStarting keeps a start slot until the session is no longer starting (its driver
-// is ready, or it ended) or LaunchTimeout passed.
-func (m *Manager) holdWhileStarting(id int64) {
-	defer func() { <-m.starting }()
-	deadline := m.now().Add(m.cfg.LaunchTimeout)
-	periodic.Every(m.ctx, m.cfg.PollInterval, func() bool {
-		sess, err := m.store.GetSession(m.ctx, store.KindInteractive, id)
-		return err == nil && sess.State == store.StateStarting && m.now().Before(deadline)
-	})
-}
-
-func (m *Manager) fail(id int64, reason string) {
-	dead := store.StateDead
-	_, err := store.UpdateUntilRecorded(m.ctx, m.store, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
-		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &dead, Reason: &reason, Now: m.now()}, m.log)
-	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
-		m.log.Error("record session failure", "id", id, "err", err)
-	}
-	m.log.Warn("session failed", "id", id, "reason", reason)
-}
-
-// watch follows a driver until it exits: a session whose driver ended is dead (unless killed).
-func (m *Manager) watch(id int64, tag string) {
-	m.apps.Follow(id, tag, tracking.Events{
-		Ended: func(end *launcher.End) { m.ended(id, tag, end) },
-		Observed: func(app launcher.App) {
-			p := store.AppSeen(store.KindInteractive, id, app.ID, store.AppInfo{SparkUIURL: app.SparkUIURL, DriverLogURL: app.DriverLogURL}, m.now())
-			if _, err := m.store.UpdateSession(m.ctx, p); err != nil && !errors.Is(err, store.ErrNotFound) {
-				m.log.Warn("record app id", "id", id, "err", err)
-			}
-		},
-	})
-}
-
-// ended records a session whose driver ended: killed when the cluster manager killed it, dead
-// otherwise (whatever its exit status: a session has no success).
-func (m *Manager) ended(id int64, tag string, end *launcher.End) {
-	state := store.StateDead
-	if end.Outcome == launcher.Killed {
-		state = store.StateKilled
-	}
-	reason := "the session's driver ended"
-	if end.Reason != "" {
-		reason += ": " + end.Reason
-	}
-	code := end.ExitCode
-	m.removeUploads(id, tag)
-	_, err := store.UpdateUntilRecorded(m.ctx, m.store, &store.UpdateParams{Kind: store.KindInteractive, ID: id,
-		IfStates: []store.State{store.StateStarting, store.StateIdle, store.StateBusy}, State: &state,
-		Reason: &reason, ExitCode: &code, Now: m.now()}, m.log)
-	if err != nil && !errors.Is(err, store.ErrStateConflict) && !errors.Is(err, store.ErrNotFound) {
-		m.log.Error("record session end", "id", id, "err", err)
-	}
-	m.mailbox.notify(id)
-}
-
 // Request decodes the create request a session was made with, and its kind.
 func Request(sess *store.Session) (*livy.CreateInteractiveRequest, string) {
 	var req livy.CreateInteractiveRequest
@@ -395,7 +231,9 @@ func Request(sess *store.Session) (*livy.CreateInteractiveRequest, string) {
 	return &req, kind
 }
 
-// Delete kills the session's driver and removes the session from view.
+// Delete kills the session's driver and removes the session from view. The deletion is on the
+// record first: a start under way on any instance reads it once the driver started, and
+// kills it (runner.Start).
 func (m *Manager) Delete(ctx context.Context, id int64) error {
 	before, err := m.store.DeleteSession(ctx, store.KindInteractive, id, m.now())
 	if err != nil {
@@ -406,7 +244,7 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 	if before.State.Terminal() {
 		return nil
 	}
-	if _, err := launcher.Kill(m.ctx, m.launcher, before.Tag, 0, m.cfg.KillGrace, m.cfg.PollInterval, m.life.Go); err != nil {
+	if _, err := m.run.Kill(before.Tag, 0); err != nil {
 		m.log.Warn("kill session driver", "id", id, "err", err)
 	}
 	return nil

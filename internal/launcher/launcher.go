@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/livy"
-	"github.com/sparkgate/sparkgate/internal/periodic"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
 
@@ -333,32 +332,6 @@ func (l *Launcher) Volume() (string, error) {
 type Ender interface {
 	Inspect(ctx context.Context, tag string) (App, error)
 	Signal(ctx context.Context, tag string, knownPID int, sig syscall.Signal) (bool, error)
-}
-
-// Kill ends the application tagged tag as DELETE does: SIGTERM to its process group now, and
-// SIGKILL when it still runs after grace (checked every poll). It reports whether there was a
-// running application to signal. The escalation runs in start (a goroutine owner such as a
-// WaitGroup's Go) and gives up when ctx ends.
-func Kill(ctx context.Context, l Ender, tag string, knownPID int, grace, poll time.Duration, start func(func())) (bool, error) {
-	sent, err := l.Signal(ctx, tag, knownPID, syscall.SIGTERM)
-	if err != nil || !sent {
-		return sent, err
-	}
-	start(func() {
-		deadline := time.NewTimer(grace)
-		defer deadline.Stop()
-		periodic.Every(ctx, poll, func() bool {
-			select {
-			case <-deadline.C:
-				l.Signal(ctx, tag, knownPID, syscall.SIGKILL)
-				return false
-			default:
-			}
-			app, _ := l.Inspect(ctx, tag)
-			return app.Status == supervisor.Running
-		})
-	})
-	return true, nil
 }
 
 // MaxDriverLogBytes bounds what KeepDriverLog keeps of each of a driver's files (the end).

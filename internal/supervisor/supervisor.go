@@ -99,9 +99,8 @@ func (s Status) String() string {
 	return [...]string{"not-started", "running", "finished"}[s]
 }
 
-// Inspect reads the directory's state. It briefly takes the lock when nobody holds it, which
-// may make a supervisor starting at that very instant exit as busy; callers treat a busy
-// exit followed by NotStarted as "launch again".
+// Inspect reads the directory's state. It briefly takes the lock when nobody holds it; a
+// supervisor starting at that very instant waits for it (lockExclusive).
 func Inspect(d Dir) (Status, *Exit, error) {
 	if e, err := readExit(d); err == nil {
 		return Finished, e, nil
@@ -163,7 +162,10 @@ func Run(d Dir, argv []string) int {
 		return ExitUsage
 	}
 	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	// Whatever happens next, the spawner stops waiting when this process ends.
+	ready := readyPipe()
+	defer ready.Close()
+	if !lockExclusive(lock) {
 		return ExitBusy
 	}
 	if _, err := readExit(d); err == nil {
@@ -174,13 +176,20 @@ func Run(d Dir, argv []string) int {
 		_ = WriteFileAtomic(d.path("exit.json"), mustJSON(&Exit{Code: -1, Lost: true, FinishedAt: time.Now()}))
 		return ExitLost
 	}
+	// A signal from now on is passed to spark-submit once it runs, so that a DELETE that
+	// comes right after the spawner returned ends it.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	// Say who we are, and mark the directory started, before the spawner returns: from then
+	// on whoever inspects the directory finds the application running (or lost), never
+	// not-started, and can signal its group.
+	started := time.Now()
+	_ = WriteFileAtomic(d.path("info.json"), mustJSON(&info{PID: os.Getpid(), StartedAt: started}))
 	if err := createDurably(d.path("started")); err != nil {
 		fmt.Fprintf(os.Stderr, "sparkgate supervise: %v\n", err)
 		return ExitUsage
 	}
-
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	ready.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -188,7 +197,7 @@ func Run(d Dir, argv []string) int {
 		_ = WriteFileAtomic(d.path("exit.json"), mustJSON(&Exit{Code: -1, Error: err.Error(), FinishedAt: time.Now()}))
 		return ExitOK
 	}
-	_ = WriteFileAtomic(d.path("info.json"), mustJSON(&info{PID: os.Getpid(), ChildPID: cmd.Process.Pid, StartedAt: time.Now()}))
+	_ = WriteFileAtomic(d.path("info.json"), mustJSON(&info{PID: os.Getpid(), ChildPID: cmd.Process.Pid, StartedAt: started}))
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	var werr error
@@ -238,18 +247,30 @@ func Detach(self []string, d Dir, argv []string) int {
 	cmd := exec.Command(self[0], args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "sparkgate supervise: %v\n", err)
 		return ExitUsage
 	}
+	defer readyR.Close()
+	cmd.ExtraFiles = []*os.File{readyW}
+	cmd.Env = append(os.Environ(), readyEnv+"=3")
+	err = cmd.Start()
+	readyW.Close()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sparkgate supervise: %v\n", err)
+		return ExitUsage
+	}
+	awaitReady(readyR)
 	fmt.Println(cmd.Process.Pid)
 	return ExitOK
 }
 
 // Spawn starts a detached supervisor for d running argv in the working directory workDir
 // ("": this process's), through detachCmd (this binary's "supervise --detach"), and returns
-// the supervisor's pid. It returns once the supervisor process exists; it does not wait for
-// spark-submit.
+// the supervisor's pid. It returns once the supervisor holds the directory and recorded its
+// pid (so that Inspect says Running and Signal reaches it without knowing the pid), or gave
+// up; it does not wait for spark-submit.
 func Spawn(ctx context.Context, detachCmd []string, d Dir, workDir string, argv, env []string) (int, error) {
 	args := append(append(append([]string{}, detachCmd[1:]...), "--dir", string(d), "--"), argv...)
 	cmd := exec.CommandContext(ctx, detachCmd[0], args...)

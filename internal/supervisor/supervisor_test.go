@@ -150,3 +150,62 @@ func liveGroupMembers(pgid int) []string {
 	}
 	return live
 }
+
+// An inspection holds the directory's lock for a moment: a supervisor starting at that moment
+// must wait its turn, never give way, or its application would never start (and a session
+// waiting for it would stay starting for ever).
+func TestInspectionsNeverMakeALaunchGiveWay(t *testing.T) {
+	const runs = 50
+	lost := 0
+	for range runs {
+		d := supervisor.Dir(filepath.Join(t.TempDir(), "app"))
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					supervisor.Inspect(d)
+				}
+			}
+		})
+		spawn(t, d, "true")
+		finished := false
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if st, _, _ := supervisor.Inspect(d); st == supervisor.Finished {
+				finished = true
+				break
+			}
+		}
+		close(stop)
+		wg.Wait()
+		if !finished {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d of %d launches never ran while the directory was inspected", lost, runs)
+	}
+}
+
+// Spawn returns once the supervisor holds the directory and has said who it is: whoever
+// inspects or signals the application from then on (a DELETE right after the launch, on any
+// instance) finds it running and reaches its process group, without knowing the pid.
+func TestSpawnReturnsOnceTheApplicationCanBeSignalled(t *testing.T) {
+	for i := range 10 {
+		d := supervisor.Dir(filepath.Join(t.TempDir(), "app"))
+		spawn(t, d, "sleep", "30")
+		if st, _, err := supervisor.Inspect(d); err != nil || st != supervisor.Running {
+			t.Fatalf("run %d: right after Spawn, Inspect = %v, %v; want running", i, st, err)
+		}
+		sent, err := supervisor.Signal(d, 0, syscall.SIGKILL)
+		if err != nil || !sent {
+			t.Fatalf("run %d: Signal without the pid = %v, %v; want sent", i, sent, err)
+		}
+		if exit := waitFinished(t, d); exit.Success() {
+			t.Fatalf("run %d: a killed application reads as success: %+v", i, exit)
+		}
+	}
+}

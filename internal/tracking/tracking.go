@@ -110,15 +110,20 @@ func (t *Tracker) Follow(id int64, tag string, ev Events) *Handle {
 	h := &Handle{ID: id, Tag: tag, done: make(chan struct{})}
 	t.handles[id] = h
 	t.goFn(func() {
-		defer func() {
-			t.mu.Lock()
-			delete(t.handles, id)
-			t.mu.Unlock()
-			close(h.done)
-		}()
+		defer close(h.done)
+		defer t.forget(h)
 		t.run(h, ev)
 	})
 	return h
+}
+
+// forget stops counting h as its session's handle; the session may be followed anew at once.
+func (t *Tracker) forget(h *Handle) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.handles[h.ID] == h {
+		delete(t.handles, h.ID)
+	}
 }
 
 // Following reports whether session id's application is followed.
@@ -168,6 +173,8 @@ func (t *Tracker) run(h *Handle, ev Events) {
 			if notRunningSince.IsZero() {
 				notRunningSince = time.Now()
 			} else if time.Since(notRunningSince) > ev.StartGrace {
+				// The caller may start and follow the application again from the event.
+				t.forget(h)
 				ev.NeverStarted()
 				return
 			}

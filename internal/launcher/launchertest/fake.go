@@ -30,13 +30,18 @@ type Fake struct {
 	// says otherwise (a cluster manager that does not run it yet).
 	Submitting bool
 	submitted  map[string]bool // tags no longer submitting
+	// OnStart, when set, is called by Start (which waits for it) and returns the status the
+	// started application has then: Running as a start normally leaves it, NotStarted for a
+	// supervisor that gave way. Set it before the manager starts.
+	OnStart func(tag string) supervisor.Status
+	kills   map[string]int // tag -> signals that reached a running application
 }
 
 // New returns a fake whose logs live in dir.
 func New(dir string) *Fake {
 	return &Fake{dir: dir, starts: map[string][][]string{}, status: map[string]supervisor.Status{},
 		exits: map[string]*supervisor.Exit{}, ids: map[string]string{}, signals: map[string][]syscall.Signal{},
-		notes: map[string][]string{}, submitted: map[string]bool{}}
+		notes: map[string][]string{}, submitted: map[string]bool{}, kills: map[string]int{}}
 }
 
 func (f *Fake) Command(spec *launcher.Spec, tag string) ([]string, error) {
@@ -49,10 +54,14 @@ func (f *Fake) Command(spec *launcher.Spec, tag string) ([]string, error) {
 // Start records the start and makes the application running; its pid is 1000 plus the
 // number of starts of its tag.
 func (f *Fake) Start(_ context.Context, tag string, _ []string, env ...string) (int, error) {
+	status := supervisor.Running
+	if f.OnStart != nil {
+		status = f.OnStart(tag)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.starts[tag] = append(f.starts[tag], env)
-	f.status[tag] = supervisor.Running
+	f.status[tag] = status
 	return 1000 + len(f.starts[tag]), nil
 }
 
@@ -76,7 +85,18 @@ func (f *Fake) Signal(_ context.Context, tag string, _ int, sig syscall.Signal) 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.signals[tag] = append(f.signals[tag], sig)
-	return f.status[tag] == supervisor.Running, nil
+	if f.status[tag] != supervisor.Running {
+		return false, nil
+	}
+	f.kills[tag]++
+	return true, nil
+}
+
+// Kills returns how many signals reached the application of tag while it was running.
+func (f *Fake) Kills(tag string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.kills[tag]
 }
 
 func (f *Fake) LogPath(tag string) string             { return filepath.Join(f.dir, tag+".log") }
