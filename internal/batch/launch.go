@@ -1,7 +1,6 @@
 package batch
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"time"
@@ -72,7 +71,7 @@ func (m *Manager) launch(id int64) (string, int) {
 		m.fail(id, sess.Tag, "refused at launch: "+err.Error())
 		return "", 0
 	}
-	pid, wanted, err := m.run.Start(ctx, sess.Tag, argv, nil, m.wanted(id))
+	pid, wanted, err := m.run.Start(ctx, sess.Tag, argv, nil, runner.Record(m.store, store.KindBatch, id))
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", 0 // shutting down; the next start will look for the tag again
@@ -88,17 +87,6 @@ func (m *Manager) launch(id int64) (string, int) {
 	m.watch(id, sess.Tag)
 	m.log.Info("launched batch", "id", id, "tag", sess.Tag, "supervisor_pid", pid)
 	return sess.Tag, pid
-}
-
-// wanted tells whether batch id still wants its application: not once it was deleted.
-func (m *Manager) wanted(id int64) runner.Wanted {
-	return func(ctx context.Context) (bool, error) {
-		sess, err := m.store.GetSession(ctx, store.KindBatch, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return false, nil
-		}
-		return err == nil && !sess.State.Terminal(), err
-	}
 }
 
 func (m *Manager) retryLater(id int64) { m.retryAfter(id, time.Second) }

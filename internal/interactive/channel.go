@@ -148,15 +148,38 @@ func (m *Manager) nextWork(ctx context.Context, id int64, poll Poll) (*Message, 
 			return nil, nil // one statement at a time
 		}
 	}
-	st, err := m.store.FirstWaitingStatement(ctx, id)
+	// The driver runs nothing. A statement handed out and not answered (running, or
+	// cancelling) never reached it: the answer to the poll that took it was lost. It is handed
+	// out again (the driver answers one it ran already with the output it kept, never running
+	// it twice); one cancelled meanwhile never ran, and is cancelled now.
+	st, err := m.store.FirstUnfinishedStatement(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	if st.State == store.StatementCancelling {
+		return nil, m.cancelUnreceived(ctx, id, st.ID)
+	}
+	if st.State == store.StatementRunning {
+		m.log.Info("handing out again a statement its driver never received", "session", id, "statement", st.ID)
+	}
 	m.handOut(id, st.ID)
 	return &Message{Type: MessageStatement, ID: st.ID, Code: st.Code, Kind: st.Kind}, nil
+}
+
+// cancelUnreceived cancels a statement whose driver never received it, and settles the session.
+func (m *Manager) cancelUnreceived(ctx context.Context, id, sid int64) error {
+	now := m.now()
+	cancelled, completed := store.StatementCancelled, now.UnixMilli()
+	_, err := m.store.UpdateStatement(ctx, &store.UpdateStatementParams{SessionID: id, ID: sid,
+		IfStates: []store.StatementState{store.StatementCancelling}, State: &cancelled, Completed: &completed, Settle: true, Now: now})
+	m.mailbox.answered(id, sid)
+	if errors.Is(err, store.ErrStateConflict) {
+		return nil
+	}
+	return err
 }
 
 // runningMarkDelay is how long a statement handed to its driver may run before the store

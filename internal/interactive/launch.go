@@ -1,7 +1,6 @@
 package interactive
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -127,7 +126,7 @@ func (m *Manager) startDriver(sess *store.Session, secret string, since time.Tim
 		if m.cfg.DriverCAFile != "" {
 			env = append(env, EnvCAFile+"="+m.cfg.DriverCAFile)
 		}
-		pid, wanted, err = m.run.Start(m.ctx, sess.Tag, argv, env, m.wanted(sess.ID))
+		pid, wanted, err = m.run.Start(m.ctx, sess.Tag, argv, env, runner.Record(m.store, store.KindInteractive, sess.ID))
 	}
 	if err != nil {
 		if m.ctx.Err() == nil {
@@ -147,17 +146,6 @@ func (m *Manager) startDriver(sess *store.Session, secret string, since time.Tim
 	}
 	m.watch(sess.ID, sess.Tag, since)
 	return true
-}
-
-// wanted tells whether session id still wants its driver: not once it was deleted or ended.
-func (m *Manager) wanted(id int64) runner.Wanted {
-	return func(ctx context.Context) (bool, error) {
-		sess, err := m.store.GetSession(ctx, store.KindInteractive, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return false, nil
-		}
-		return err == nil && !sess.State.Terminal(), err
-	}
 }
 
 // restart starts again the driver of a session whose supervisor never started it (it met an

@@ -264,3 +264,31 @@ func TestConfGoesToAPrivatePropertiesFile(t *testing.T) {
 		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
 	}
 }
+
+// Conf that places the application in a Kubernetes cluster (namespace, service account, pod
+// template, volumes) is the operator's: refused from users unless opened, whatever the master.
+func TestPlacementConfIsRefusedUnlessOpened(t *testing.T) {
+	for _, master := range []string{"k8s://https://127.0.0.1:6443", "local[*]"} {
+		l, allowed, _ := newTestLauncher(t, master)
+		for _, conf := range []map[string]string{
+			{"spark.kubernetes.driver.volumes.hostPath.root.mount.path": "/host", "spark.kubernetes.driver.volumes.hostPath.root.options.path": "/"},
+			{"spark.kubernetes.authenticate.driver.serviceAccountName": "cluster-admin"},
+			{"spark.kubernetes.namespace": "kube-system"},
+			{"spark.kubernetes.driver.podTemplateFile": allowed + "/privileged.yaml"},
+		} {
+			_, err := l.Command(&Spec{File: allowed + "/job.py", Conf: conf}, "t")
+			if err == nil || errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "spark.kubernetes.") {
+				t.Errorf("%s, %v: %v; want a 400 naming the key", master, conf, err)
+			}
+		}
+	}
+	open, err := New(Config{SparkHome: "/spark", Master: "k8s://https://127.0.0.1:6443", ConfAllowed: []string{"spark.kubernetes.executor.podNamePrefix"},
+		LocalDirWhitelist: []string{"/"}, AppsDir: t.TempDir(), SupervisorCmd: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv, err := open.Command(&Spec{File: "/job.py", Conf: map[string]string{"spark.kubernetes.executor.podNamePrefix": "etl"}}, "t")
+	if err != nil || !slices.Contains(argv, "--conf=spark.kubernetes.executor.podNamePrefix=etl") {
+		t.Errorf("an opened key: %v, %v", argv, err)
+	}
+}

@@ -41,6 +41,13 @@ var RestrictedConf = []string{
 	"spark.driver.userClassPathFirst", "spark.executor.userClassPathFirst",
 }
 
+// PlacementConf are the conf keys (path.Match patterns) that choose where, and as whom, an
+// application runs in the cluster rather than what it computes: on Kubernetes the namespace,
+// the service account, pod templates and volumes (a hostPath mount of the node's /). They are
+// the operator's, refused from users unless opened (Config.ConfAllowed), whatever the master:
+// a request that names them against another master has no business with them either.
+var PlacementConf = []string{"spark.kubernetes.*"}
+
 // pathConfs are the conf keys whose value is one local path, or a list of them (separator),
 // each of which passes the path policy (when the key is open to users at all).
 var pathConfs = map[string]string{
@@ -74,9 +81,13 @@ func (l *Launcher) Command(spec *Spec, tag string) ([]string, error) {
 		sort.Strings(blocked)
 		return nil, errkind.Invalidf("Blacklisted configuration values in session config: %s", strings.Join(blocked, ", "))
 	}
-	if restricted := l.restricted(spec.Conf); len(restricted) > 0 {
+	if restricted := l.restricted(RestrictedConf, spec.Conf); len(restricted) > 0 {
 		return nil, errkind.Invalidf("conf %s would let the application run a program or read a file of this host as the gateway: refused unless the server opens it with --spark-conf-allowed",
 			strings.Join(restricted, ", "))
+	}
+	if placed := l.restricted(PlacementConf, spec.Conf); len(placed) > 0 {
+		return nil, errkind.Invalidf("conf %s chooses where and as whom the application runs in the cluster (namespace, service account, pod template, volumes), which the operator sets: refused unless the server opens it with --spark-conf-allowed",
+			strings.Join(placed, ", "))
 	}
 	if strings.HasPrefix(l.cfg.Master, "spark://") && l.cfg.DeployMode == "cluster" && !spec.ServerFile &&
 		(strings.HasSuffix(spec.File, ".py") || len(spec.PyFiles) > 0) {
@@ -274,13 +285,15 @@ func (l *Launcher) Resolve(field, ref string) (string, error) {
 }
 
 // restricted lists the keys of conf that RestrictedConf names and the operator did not open.
-func (l *Launcher) restricted(conf map[string]string) []string {
+// restricted lists, sorted, the keys of conf that match one of patterns and that the operator
+// did not open.
+func (l *Launcher) restricted(patterns []string, conf map[string]string) []string {
 	matches := func(patterns []string, key string) bool {
 		return slices.ContainsFunc(patterns, func(p string) bool { ok, _ := path.Match(p, key); return ok })
 	}
 	var out []string
 	for k := range conf {
-		if matches(RestrictedConf, k) && !matches(l.cfg.ConfAllowed, k) {
+		if matches(patterns, k) && !matches(l.cfg.ConfAllowed, k) {
 			out = append(out, k)
 		}
 	}

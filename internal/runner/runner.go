@@ -7,6 +7,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"syscall"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/lifecycle"
 	"github.com/sparkgate/sparkgate/internal/periodic"
+	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
 
@@ -42,6 +44,18 @@ func New(group *lifecycle.Group, b Backend, limits launcher.Limits, log *slog.Lo
 // Wanted tells, from the session's durable record, whether its session still wants the
 // application: false once the session was deleted or ended, on any instance.
 type Wanted func(ctx context.Context) (bool, error)
+
+// Record is the Wanted of the session of kind and id in st: wanted while its record is there
+// and not terminal (a DELETE marks it killed, or removes it).
+func Record(st store.Store, kind store.Kind, id int64) Wanted {
+	return func(ctx context.Context) (bool, error) {
+		sess, err := st.GetSession(ctx, kind, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil && !sess.State.Terminal(), err
+	}
+}
 
 // Start starts argv as the application of tag, then asks wanted. A DELETE that came while the
 // application was being started found nothing to kill, wherever it was served; the deletion is

@@ -32,9 +32,11 @@ type Store interface {
 	// ListStatements returns a page of a session's statements and how many it has; its cost
 	// follows the page, not the session's history.
 	ListStatements(ctx context.Context, p *ListStatementsParams) (*StatementPage, error)
-	// FirstWaitingStatement returns the session's waiting statement of the lowest id, or
-	// ErrNotFound; its cost does not grow with the statements that finished.
-	FirstWaitingStatement(ctx context.Context, sessionID int64) (*Statement, error)
+	// FirstUnfinishedStatement returns the session's unfinished (waiting, running or
+	// cancelling) statement of the lowest id, or ErrNotFound; its cost does not grow with the
+	// statements that finished. Statements are handed to the driver in order, one at a time:
+	// this is the one handed out, or else the queue's head.
+	FirstUnfinishedStatement(ctx context.Context, sessionID int64) (*Statement, error)
 	// UpdateStatement applies p and returns the statement.
 	UpdateStatement(ctx context.Context, p *UpdateStatementParams) (*Statement, error)
 	// RenewLease records that an instance is alive until p.LeaseUntil (creating its entry).

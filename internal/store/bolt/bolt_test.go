@@ -138,7 +138,7 @@ func TestUnfinishedStatementsAreIndexedOnOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	head, err := s.FirstWaitingStatement(ctx, c.Session.ID)
+	head, err := s.FirstUnfinishedStatement(ctx, c.Session.ID)
 	if err != nil || head.ID != waiting.ID {
 		t.Errorf("queue head after reopen = %v, %v; want statement %d", head, err, waiting.ID)
 	}

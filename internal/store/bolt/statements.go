@@ -160,20 +160,17 @@ func (s *Store) UpdateStatement(ctx context.Context, p *store.UpdateStatementPar
 	return out, err
 }
 
-func (s *Store) FirstWaitingStatement(ctx context.Context, sessionID int64) (*store.Statement, error) {
+func (s *Store) FirstUnfinishedStatement(ctx context.Context, sessionID int64) (*store.Statement, error) {
 	var out *store.Statement
 	err := s.view(func(tx *bbolt.Tx) error {
 		prefix := statementPrefix(sessionID)
-		c := tx.Bucket(unfinishedBucket).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if store.StatementState(v) == store.StatementWaiting {
-				_, id := parseStatementKey(k)
-				st, err := getStatement(tx, sessionID, id)
-				out = st
-				return err
-			}
+		if k, _ := tx.Bucket(unfinishedBucket).Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
+			_, id := parseStatementKey(k)
+			st, err := getStatement(tx, sessionID, id)
+			out = st
+			return err
 		}
-		return fmt.Errorf("no waiting statement in session %d: %w", sessionID, store.ErrNotFound)
+		return fmt.Errorf("no unfinished statement in session %d: %w", sessionID, store.ErrNotFound)
 	})
 	return out, err
 }

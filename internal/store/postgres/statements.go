@@ -116,9 +116,9 @@ func (s *Store) UpdateStatement(ctx context.Context, p *store.UpdateStatementPar
 	return out, err
 }
 
-func (s *Store) FirstWaitingStatement(ctx context.Context, sessionID int64) (*store.Statement, error) {
+func (s *Store) FirstUnfinishedStatement(ctx context.Context, sessionID int64) (*store.Statement, error) {
 	st, err := scanStatement(s.pool.QueryRow(ctx, `SELECT record FROM statements
-		WHERE session_id = $1 AND state IN ('waiting', 'running', 'cancelling') AND state = 'waiting'
+		WHERE session_id = $1 AND state IN ('waiting', 'running', 'cancelling')
 		ORDER BY id LIMIT 1`, sessionID))
 	return st, interpret(err)
 }

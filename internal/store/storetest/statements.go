@@ -118,17 +118,17 @@ var statementTests = []storeTest{
 		}
 		step(third, store.StatementRunning, 4*time.Second, store.StateDead) // an ended session stays ended
 	}},
-	{"FirstWaitingStatementIsTheQueuesHead", func(t *testing.T, s store.Store) {
+	{"FirstUnfinishedStatementIsTheOneHandedOutOrTheQueuesHead", func(t *testing.T, s store.Store) {
 		ctx := context.Background()
 		sess, other := interactive(t, s), interactive(t, s)
-		if _, err := s.FirstWaitingStatement(ctx, sess.ID); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.FirstUnfinishedStatement(ctx, sess.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("empty queue: %v, want ErrNotFound", err)
 		}
 		addStatement(t, s, other.ID, "another session's")
 		first, second, third := addStatement(t, s, sess.ID, "1"), addStatement(t, s, sess.ID, "2"), addStatement(t, s, sess.ID, "3")
 		head := func(want *store.Statement) {
 			t.Helper()
-			got, err := s.FirstWaitingStatement(ctx, sess.ID)
+			got, err := s.FirstUnfinishedStatement(ctx, sess.ID)
 			if want == nil {
 				if !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("queue head = %v, %v; want none", got, err)
@@ -147,11 +147,16 @@ var statementTests = []storeTest{
 			}
 		}
 		set(first, store.StatementRunning)
+		head(first) // handed out, not answered
+		set(first, store.StatementCancelling)
+		head(first)
+		set(first, store.StatementAvailable)
 		head(second)
 		set(second, store.StatementCancelled)
 		head(third)
-		set(first, store.StatementAvailable)
 		set(third, store.StatementRunning)
+		head(third)
+		set(third, store.StatementAvailable)
 		head(nil)
 	}},
 	{"StatementUpdates", func(t *testing.T, s store.Store) {
