@@ -36,6 +36,31 @@ type Backend interface {
 	Resolve(field, ref string) (string, error)
 	// Remove forgets what the application left (its directory), once its session is purged.
 	Remove(tag string) error
+	// Capabilities says what the backend's applications need of the gateway.
+	Capabilities() (Capabilities, error)
+}
+
+// Capabilities are what a backend's applications need of the gateway, which only the backend
+// knows: the composition root asks, and never decides them from the master's name.
+type Capabilities struct {
+	// RemoteDrivers says that interactive drivers run in the cluster, out of reach of the
+	// gateway's disk: they get their secret in their environment, and download the local
+	// files added to them.
+	RemoteDrivers bool
+	// Scope names where the backend finds applications again: instances whose backends tell
+	// the same scope may adopt each other's sessions. The applications' directory for what
+	// runs on this host; the cluster manager where it alone finds every application by its
+	// tag, whatever the instance's data directory.
+	Scope string
+	// ResubmitGrace is how long a launched application that this instance cannot see (nor the
+	// cluster manager knows) may still be on its way there before it is launched again
+	// (Limits.ResubmitGrace).
+	ResubmitGrace time.Duration
+	// FollowInterval is how often a running application is worth asking about (0: as often
+	// as the managers poll): a cluster manager's poll interval.
+	FollowInterval time.Duration
+	// SubmitsLocally says that spark-submit runs on this host, which readiness then checks.
+	SubmitsLocally bool
 }
 
 var _ Backend = (*Launcher)(nil)

@@ -294,6 +294,20 @@ func (l *Launcher) Remove(tag string) error {
 	return nil
 }
 
+// Capabilities of local processes: found again through the applications' directory, which
+// is their scope; spark-submit runs here.
+func (l *Launcher) Capabilities() (Capabilities, error) {
+	volume, err := l.Volume()
+	if err != nil {
+		return Capabilities{}, fmt.Errorf("identify the applications' directory: %w", err)
+	}
+	return Capabilities{Scope: volume, SubmitsLocally: true}, nil
+}
+
+// DeployMode is the deploy mode applications are submitted in ("" for Spark's default,
+// client).
+func (l *Launcher) DeployMode() string { return l.cfg.DeployMode }
+
 // Volume returns the identity of the applications' directory: a random id written once into
 // it, the same for every instance that shares the directory (and so can see, signal and
 // re-find the applications in it), different for an instance with a directory of its own.

@@ -156,15 +156,6 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	volume, err := l.Volume()
-	if err != nil {
-		return fmt.Errorf("identify the applications' directory: %w", err)
-	}
-	if yarnClusterMode(cfg) {
-		// the ResourceManager, not a directory, tells whether an application lives: every
-		// instance on it, whatever its data directory, may adopt the others' sessions
-		volume = "yarn-cluster " + cfg.YarnRMURL + " " + cfg.ClusterTag
-	}
 	m := metrics.New()
 	var clusterTransport http.RoundTripper
 	if cfg.SparkMaster == "yarn" && cfg.LaunchKerberos.On() {
@@ -176,22 +167,20 @@ func (s *Server) Run(ctx context.Context) error {
 		clusterTransport = spnego
 	}
 	backend := clusterBackend(cfg, l, s.launcher.SupervisorCmd[0], clusterTransport, m, log)
+	caps, err := backend.Capabilities()
+	if err != nil {
+		return err
+	}
 	logs := logfile.New()
-	inst := instance.New(instance.Config{ID: cfg.InstanceID, Addr: cfg.Addr, Volume: volume, Lease: cfg.Lease,
+	inst := instance.New(instance.Config{ID: cfg.InstanceID, Addr: cfg.Addr, Volume: caps.Scope, Lease: cfg.Lease,
 		RetainFinished: cfg.RetainFinished, IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL},
 		st, func(sess *store.Session) { forgetFiles(l, logs, sess, log) }, m, log.With("component", "instance"))
 	if err := inst.Join(ctx); err != nil {
 		return err
 	}
 	defer inst.Leave() // last: once nothing of this instance acts on its sessions any more
-	limits := launcher.Limits{MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout, KillGrace: cfg.KillGrace}
-	if backend != launcher.Backend(l) {
-		// an application on a cluster manager is worth asking about as often as it is asked
-		limits.FollowInterval = cfg.ClusterPollInterval
-	}
-	if yarnClusterMode(cfg) {
-		limits.ResubmitGrace = max(2*cfg.LaunchTimeout, 2*time.Minute)
-	}
+	limits := launcher.Limits{MaxConcurrentLaunches: cfg.MaxConcurrentLaunches, LaunchTimeout: cfg.LaunchTimeout, KillGrace: cfg.KillGrace,
+		FollowInterval: caps.FollowInterval, ResubmitGrace: caps.ResubmitGrace}
 	bounds := idempotency.Bounds{ReservationTTL: cfg.ReservationTTL, MaxActive: cfg.Bounds.MaxActivePerUser,
 		MaxReservations: cfg.Bounds.MaxReservationsPerUser}
 	batches := batch.New(batch.Config{Limits: limits, InstanceID: cfg.InstanceID, Bounds: bounds,
@@ -204,7 +193,7 @@ func (s *Server) Run(ctx context.Context) error {
 		Limits: limits, Bounds: bounds, MaxStatements: cfg.Bounds.MaxStatementsPerSession,
 		MaxOutputBytes: cfg.Bounds.MaxStatementOutputBytes, MaxSessionUploadBytes: cfg.Bounds.MaxSessionUploadBytes,
 		Timeouts:       interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL},
-		GatewayTimeout: cfg.DriverGatewayTimeout, RemoteDrivers: yarnClusterMode(cfg), DriverCAFile: cfg.TLS.CAFile},
+		GatewayTimeout: cfg.DriverGatewayTimeout, RemoteDrivers: caps.RemoteDrivers, DriverCAFile: cfg.TLS.CAFile},
 		st, backend, logs, log.With("component", "sessions"))
 	if err := sessions.Start(ctx); err != nil {
 		return err
@@ -234,9 +223,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ready := &readiness{store: st, instanceID: cfg.InstanceID, sparkSubmit: l.SparkSubmit(), appsDir: s.launcher.AppsDir}
-	if _, standalone := backend.(*standalone.Backend); standalone {
-		ready.sparkSubmit = ""
+	ready := &readiness{store: st, instanceID: cfg.InstanceID, appsDir: s.launcher.AppsDir}
+	if caps.SubmitsLocally {
+		ready.sparkSubmit = l.SparkSubmit()
 	}
 	srv := &http.Server{
 		Handler: api.New(api.Config{MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes, MaxOutputBytes: cfg.Bounds.MaxStatementOutputBytes, CSRFProtection: cfg.CSRFProtection,
@@ -299,15 +288,6 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// yarnClusterMode reports whether applications run on YARN in cluster mode. There the RM alone
-// tells whether an application lives, since it finds every one by its tag, so instances with
-// different data directories may adopt each other's sessions (a standalone driver, by
-// contrast, is found by the id its submission recorded in the applications' directory); and
-// session drivers run in the cluster, out of reach of the gateway's disk.
-func yarnClusterMode(cfg *config.Config) bool {
-	return cfg.SparkMaster == "yarn" && cfg.DeployMode == "cluster"
-}
-
 // clusterBackend is where applications run: YARN's, followed through its ResourceManager, or
 // the local launcher's processes (local mode, and Spark standalone in client mode). transport
 // carries the requests to the cluster manager (the default when nil).
@@ -324,7 +304,7 @@ func clusterBackend(cfg *config.Config, l *launcher.Launcher, self string, trans
 	}
 	log.Info("applications run on YARN", "rm", cfg.YarnRMURL, "deploy_mode", cfg.DeployMode)
 	return yarn.New(l, yarn.NewResourceManager(cfg.YarnRMURL, transport), yarn.Config{PollInterval: cfg.ClusterPollInterval,
-		Requests: requests}, log.With("component", "yarn"))
+		Requests: requests, LaunchTimeout: cfg.LaunchTimeout}, log.With("component", "yarn"))
 }
 
 // forgetFiles removes what a purged session leaves outside the store: its application's

@@ -81,6 +81,15 @@ func New(l *launcher.Launcher, master *Master, cfg Config, log *slog.Logger) *Ba
 	return b
 }
 
+// Capabilities of standalone cluster-mode drivers: followed at the Master's pace, found again
+// by the driver id that their submission recorded in the applications' directory (whose scope
+// they keep); the Master's REST server takes them, so spark-submit does not run here.
+func (b *Backend) Capabilities() (launcher.Capabilities, error) {
+	c, err := b.Launcher.Capabilities()
+	c.FollowInterval, c.SubmitsLocally = b.cfg.PollInterval, false
+	return c, err
+}
+
 // Command is the launcher's command, checked against what the REST submission can carry; a
 // jar without className gets the Main-Class of its manifest, as spark-submit does.
 func (b *Backend) Command(spec *launcher.Spec, tag string) ([]string, error) {

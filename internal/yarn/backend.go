@@ -26,6 +26,7 @@ const forgottenGrace = 30 * time.Second
 type Backend struct {
 	*launcher.Launcher
 	rm   *ResourceManager
+	cfg  Config
 	apps *follower
 	log  *slog.Logger
 }
@@ -38,6 +39,10 @@ type Config struct {
 	PollInterval time.Duration
 	// Requests, when set, counts the RM requests by outcome ("ok", "error").
 	Requests func(outcome string)
+	// LaunchTimeout is the managers' (launcher.Limits): in cluster mode, an application
+	// launched by another host's spark-submit may take twice that (at least 2 minutes) to
+	// reach the RM before it is launched again.
+	LaunchTimeout time.Duration
 }
 
 // New returns the backend that submits through l and asks rm.
@@ -48,7 +53,25 @@ func New(l *launcher.Launcher, rm *ResourceManager, cfg Config, log *slog.Logger
 	if cfg.Requests == nil {
 		cfg.Requests = func(string) {}
 	}
-	return &Backend{Launcher: l, rm: rm, apps: newFollower(rm, l.ClusterTag(), cfg.PollInterval, cfg.Requests, log), log: log}
+	return &Backend{Launcher: l, rm: rm, cfg: cfg, apps: newFollower(rm, l.ClusterTag(), cfg.PollInterval, cfg.Requests, log), log: log}
+}
+
+// Capabilities of YARN's applications: followed at the RM's pace. In cluster mode the RM alone
+// tells whether an application lives, since it finds every one by its tag, so instances with
+// different data directories may adopt each other's sessions, after the resubmit grace; and
+// session drivers run in the cluster, out of reach of the gateway's disk.
+func (b *Backend) Capabilities() (launcher.Capabilities, error) {
+	c, err := b.Launcher.Capabilities()
+	if err != nil {
+		return c, err
+	}
+	c.FollowInterval = b.cfg.PollInterval
+	if b.DeployMode() == "cluster" {
+		c.RemoteDrivers = true
+		c.Scope = "yarn-cluster " + b.rm.base + " " + b.ClusterTag()
+		c.ResubmitGrace = max(2*b.cfg.LaunchTimeout, 2*time.Minute)
+	}
+	return c, nil
 }
 
 // Inspect tells what became of the application of tag, from what spark-submit did on this

@@ -99,6 +99,11 @@ func (f *Fake) Kills(tag string) int {
 	return f.kills[tag]
 }
 
+// Capabilities are those of local processes in the fake's own scope.
+func (f *Fake) Capabilities() (launcher.Capabilities, error) {
+	return launcher.Capabilities{Scope: f.dir, SubmitsLocally: true}, nil
+}
+
 func (f *Fake) LogPath(tag string) string             { return filepath.Join(f.dir, tag+".log") }
 func (f *Fake) Remove(string) error                   { return nil }
 func (f *Fake) Resolve(_, ref string) (string, error) { return ref, nil }
