@@ -228,7 +228,7 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 	}
 	m.metrics.Finished.WithLabelValues(string(store.StateKilled)).Inc()
 	m.queue.remove(id)
-	if _, err := m.run.Kill(before.Tag, 0); err != nil {
+	if _, err := m.run.Kill(before.Tag); err != nil {
 		m.log.Warn("kill batch", "id", id, "err", err)
 	}
 	_ = m.launcher.Note(before.Tag, "batch deleted; application killed")

@@ -244,7 +244,7 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 	if before.State.Terminal() {
 		return nil
 	}
-	if _, err := m.run.Kill(before.Tag, 0); err != nil {
+	if _, err := m.run.Kill(before.Tag); err != nil {
 		m.log.Warn("kill session driver", "id", id, "err", err)
 	}
 	return nil

@@ -2,7 +2,6 @@ package launcher
 
 import (
 	"context"
-	"syscall"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/supervisor"
@@ -24,10 +23,11 @@ type Backend interface {
 	// with what the backend knows of it. An answer may be as old as the backend's poll
 	// interval, but never older.
 	Inspect(ctx context.Context, tag string) (App, error)
-	// Signal ends or stops the application of tag: SIGTERM asks it to end (on a cluster
-	// manager, a kill through its API), SIGKILL ends what runs on this host at once. It
-	// reports false when nothing runs any more.
-	Signal(ctx context.Context, tag string, knownPID int, sig syscall.Signal) (bool, error)
+	// Kill ends the application of tag: gently, asking it to end (SIGTERM here, the cluster
+	// manager's kill), or by force, ending at once what runs here (SIGKILL) and asking the
+	// cluster manager again. It reports false when nothing runs any more. The runner escalates
+	// from the one to the other after the kill grace.
+	Kill(ctx context.Context, tag string, force bool) (bool, error)
 	// LogPath is where the application's log is kept.
 	LogPath(tag string) string
 	// Note appends a line of the gateway's to the application's log.

@@ -264,13 +264,17 @@ func (l *Launcher) Process(tag string) (supervisor.Status, *supervisor.Exit, err
 	return supervisor.Inspect(d)
 }
 
-// Signal sends sig to the application's process group; knownPID as in supervisor.Signal.
-func (l *Launcher) Signal(_ context.Context, tag string, knownPID int, sig syscall.Signal) (bool, error) {
+// Kill signals the application's process group: SIGTERM, or SIGKILL by force.
+func (l *Launcher) Kill(_ context.Context, tag string, force bool) (bool, error) {
 	d, err := l.Dir(tag)
 	if err != nil {
 		return false, err
 	}
-	return supervisor.Signal(d, knownPID, sig)
+	sig := syscall.SIGTERM
+	if force {
+		sig = syscall.SIGKILL
+	}
+	return supervisor.Signal(d, sig)
 }
 
 // Note appends a line of the server's own to the application's log.
@@ -345,7 +349,7 @@ func (l *Launcher) Volume() (string, error) {
 // Ender is the part of a backend that ends applications.
 type Ender interface {
 	Inspect(ctx context.Context, tag string) (App, error)
-	Signal(ctx context.Context, tag string, knownPID int, sig syscall.Signal) (bool, error)
+	Kill(ctx context.Context, tag string, force bool) (bool, error)
 }
 
 // MaxDriverLogBytes bounds what KeepDriverLog keeps of each of a driver's files (the end).

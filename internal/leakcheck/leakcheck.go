@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"regexp"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/lifecycle"
@@ -24,7 +23,7 @@ import (
 type Cluster interface {
 	// Tagged lists the tags of the running applications that carry the deployment's tag.
 	Tagged(ctx context.Context) ([]string, error)
-	Signal(ctx context.Context, tag string, knownPID int, sig syscall.Signal) (bool, error)
+	Kill(ctx context.Context, tag string, force bool) (bool, error)
 }
 
 // Checker runs the check every interval until Stop.
@@ -81,7 +80,7 @@ func (c *Checker) Check(ctx context.Context) []string {
 			candidates[tag] = since
 			continue
 		}
-		if _, err := c.cluster.Signal(ctx, tag, 0, syscall.SIGTERM); err != nil {
+		if _, err := c.cluster.Kill(ctx, tag, false); err != nil {
 			c.log.Warn("leak check: kill failed; trying again next pass", "tag", tag, "err", err)
 			candidates[tag] = since
 			continue

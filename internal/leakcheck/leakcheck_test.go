@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,10 +26,10 @@ func (f *fakeCluster) Tagged(context.Context) ([]string, error) {
 	return slices.Clone(f.tags), f.err
 }
 
-func (f *fakeCluster) Signal(_ context.Context, tag string, _ int, sig syscall.Signal) (bool, error) {
+func (f *fakeCluster) Kill(_ context.Context, tag string, force bool) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if sig == syscall.SIGTERM {
+	if !force {
 		f.killed = append(f.killed, tag)
 	}
 	return true, nil

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"syscall"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/launcher"
@@ -79,17 +78,17 @@ func (r *Runner) Start(ctx context.Context, tag string, argv, env []string, want
 		return pid, true, nil
 	}
 	r.log.Info("the session was deleted while its application was being started; killing it", "tag", tag, "pid", pid)
-	if _, err := r.Kill(tag, pid); err != nil {
+	if _, err := r.Kill(tag); err != nil {
 		r.log.Warn("kill an application started after its session's deletion", "tag", tag, "err", err)
 	}
 	return pid, false, nil
 }
 
-// Kill ends the application of tag as DELETE does: SIGTERM now, and SIGKILL when it still runs
-// after the grace (checked every poll). knownPID is the supervisor's pid when the caller
-// started it, 0 otherwise. It reports whether there was a running application to signal.
-func (r *Runner) Kill(tag string, knownPID int) (bool, error) {
-	sent, err := r.backend.Signal(r.ctx, tag, knownPID, syscall.SIGTERM)
+// Kill ends the application of tag as DELETE does: gently now, and by force when it still
+// runs after the grace (checked every poll). It reports whether there was a running
+// application to kill.
+func (r *Runner) Kill(tag string) (bool, error) {
+	sent, err := r.backend.Kill(r.ctx, tag, false)
 	if err != nil || !sent {
 		return sent, err
 	}
@@ -102,7 +101,7 @@ func (r *Runner) Kill(tag string, knownPID int) (bool, error) {
 			}
 			select {
 			case <-deadline.C:
-				r.backend.Signal(r.ctx, tag, knownPID, syscall.SIGKILL)
+				r.backend.Kill(r.ctx, tag, true)
 				return false
 			default:
 				return true

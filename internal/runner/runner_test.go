@@ -72,7 +72,7 @@ func TestKillEscalatesOnlyWhatKeepsRunning(t *testing.T) {
 		fl := launchertest.New(t.TempDir())
 		fl.SetStatus("tag", supervisor.Running)
 		r := newRunner(t, fl, 50*time.Millisecond)
-		if sent, err := r.Kill("tag", 0); err != nil || !sent {
+		if sent, err := r.Kill("tag"); err != nil || !sent {
 			t.Fatalf("Kill = %v, %v", sent, err)
 		}
 		if ends {
@@ -90,7 +90,7 @@ func TestKillEscalatesOnlyWhatKeepsRunning(t *testing.T) {
 // Killing what does not run sends nothing more and says so.
 func TestKillOfNothingRunning(t *testing.T) {
 	fl := launchertest.New(t.TempDir())
-	if sent, err := newRunner(t, fl, time.Minute).Kill("tag", 0); err != nil || sent {
+	if sent, err := newRunner(t, fl, time.Minute).Kill("tag"); err != nil || sent {
 		t.Fatalf("Kill = %v, %v; want nothing sent", sent, err)
 	}
 }

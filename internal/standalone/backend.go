@@ -18,7 +18,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/clusterview"
@@ -300,12 +299,11 @@ func (b *Backend) refresh(ctx context.Context, want []string) (map[string]Driver
 	return drivers, looked, nil
 }
 
-// Signal ends the application: SIGTERM asks the Master to kill a cluster-mode driver and
-// passes the signal to what runs here (a client-mode driver, a submission still trying);
-// SIGKILL ends what runs here.
-func (b *Backend) Signal(ctx context.Context, tag string, knownPID int, sig syscall.Signal) (bool, error) {
-	sent, err := b.Launcher.Signal(ctx, tag, knownPID, sig)
-	if err != nil || sig != syscall.SIGTERM {
+// Kill ends the application: what runs here (a client-mode driver, a submission still
+// trying: SIGTERM, SIGKILL by force) and, through the Master, a cluster-mode driver.
+func (b *Backend) Kill(ctx context.Context, tag string, force bool) (bool, error) {
+	sent, err := b.Launcher.Kill(ctx, tag, force)
+	if err != nil {
 		return sent, err
 	}
 	d, err := b.Dir(tag)

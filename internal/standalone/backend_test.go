@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -280,7 +279,7 @@ func TestSigtermKillsTheDriverThroughTheMaster(t *testing.T) {
 	b := f.backend(time.Millisecond)
 	tag := launcher.NewTag("batch", 1)
 	app := f.submit(b, tag)
-	if sent, err := b.Signal(context.Background(), tag, 0, syscall.SIGTERM); err != nil || !sent {
+	if sent, err := b.Kill(context.Background(), tag, false); err != nil || !sent {
 		t.Fatalf("SIGTERM: %v, %v", sent, err)
 	}
 	if st := f.master.State(app.ID); st != "KILLED" {

@@ -288,31 +288,19 @@ func Spawn(ctx context.Context, detachCmd []string, d Dir, workDir string, argv,
 	return pid, nil
 }
 
-// Signal sends sig to the application's whole process group when its supervisor is alive.
-// knownPID is the supervisor's pid when the caller started it itself and it may not have
-// written info.json yet; 0 otherwise. It reports whether a signal was sent.
-func Signal(d Dir, knownPID int, sig syscall.Signal) (bool, error) {
+// Signal sends sig to the application's whole process group when its supervisor is alive
+// (its pid, which leads the group, is recorded before Spawn returns). It reports whether a
+// signal was sent.
+func Signal(d Dir, sig syscall.Signal) (bool, error) {
 	st, _, err := Inspect(d)
-	if err != nil {
+	if err != nil || st != Running {
 		return false, err
 	}
 	pid := 0
-	switch {
-	case st == Running:
-		if b, err := os.ReadFile(d.path("info.json")); err == nil {
-			var in info
-			if json.Unmarshal(b, &in) == nil {
-				pid = in.PID
-			}
-		}
-		if pid == 0 {
-			pid = knownPID
-		}
-	case st == NotStarted && knownPID > 0:
-		// Just spawned and not yet holding the lock: it is our grandchild and leads its own
-		// process group, which identifies it.
-		if pgid, err := syscall.Getpgid(knownPID); err == nil && pgid == knownPID {
-			pid = knownPID
+	if b, err := os.ReadFile(d.path("info.json")); err == nil {
+		var in info
+		if json.Unmarshal(b, &in) == nil {
+			pid = in.PID
 		}
 	}
 	if pid <= 1 {

@@ -108,7 +108,7 @@ func TestSignalKillsTheWholeGroup(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	sent, err := supervisor.Signal(d, pid, syscall.SIGTERM)
+	sent, err := supervisor.Signal(d, syscall.SIGTERM)
 	if err != nil || !sent {
 		t.Fatalf("Signal = %v, %v", sent, err)
 	}
@@ -200,7 +200,7 @@ func TestSpawnReturnsOnceTheApplicationCanBeSignalled(t *testing.T) {
 		if st, _, err := supervisor.Inspect(d); err != nil || st != supervisor.Running {
 			t.Fatalf("run %d: right after Spawn, Inspect = %v, %v; want running", i, st, err)
 		}
-		sent, err := supervisor.Signal(d, 0, syscall.SIGKILL)
+		sent, err := supervisor.Signal(d, syscall.SIGKILL)
 		if err != nil || !sent {
 			t.Fatalf("run %d: Signal without the pid = %v, %v; want sent", i, sent, err)
 		}

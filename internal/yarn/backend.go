@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/launcher"
@@ -155,11 +154,12 @@ func reason(what, id, diagnostics string) string {
 	return fmt.Sprintf("%s (%s): %s", what, id, diagnostics)
 }
 
-// Signal kills the application: SIGTERM asks the RM to kill what YARN runs of it and passes
-// the signal to spark-submit if it still runs here; SIGKILL ends what runs here.
-func (b *Backend) Signal(ctx context.Context, tag string, knownPID int, sig syscall.Signal) (bool, error) {
-	sent, err := b.Launcher.Signal(ctx, tag, knownPID, sig)
-	if err != nil || sig != syscall.SIGTERM {
+// Kill kills the application: spark-submit if it still runs here (SIGTERM, SIGKILL by force),
+// and what YARN runs of it through the RM, by force too (a spark-submit killed while it
+// submitted may have handed the application over first).
+func (b *Backend) Kill(ctx context.Context, tag string, force bool) (bool, error) {
+	sent, err := b.Launcher.Kill(ctx, tag, force)
+	if err != nil {
 		return sent, err
 	}
 	a, known, err := b.apps.app(ctx, tag)

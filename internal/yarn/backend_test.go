@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -162,7 +161,7 @@ func TestSigtermKillsThroughTheResourceManager(t *testing.T) {
 	b := newBackend(t, rm, time.Millisecond)
 	rm.Add(runningApp(rm, "application_1_0001", "sparkgate-batch-1-x"))
 	ctx := context.Background()
-	if sent, err := b.Signal(ctx, "sparkgate-batch-1-x", 0, syscall.SIGTERM); err != nil || !sent {
+	if sent, err := b.Kill(ctx, "sparkgate-batch-1-x", false); err != nil || !sent {
 		t.Fatalf("Signal = %v, %v", sent, err)
 	}
 	if got := rm.App("application_1_0001"); got.State != "KILLED" {
@@ -173,7 +172,7 @@ func TestSigtermKillsThroughTheResourceManager(t *testing.T) {
 	if err != nil || app.Status != supervisor.Finished || app.End.Outcome != launcher.Killed {
 		t.Errorf("after the kill: %+v, %v", app, err)
 	}
-	if sent, err := b.Signal(ctx, "sparkgate-batch-1-x", 0, syscall.SIGTERM); err != nil || sent {
+	if sent, err := b.Kill(ctx, "sparkgate-batch-1-x", false); err != nil || sent {
 		t.Errorf("a second kill = %v, %v; want nothing to signal", sent, err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -79,10 +78,10 @@ func Run(t *testing.T, h Harness) {
 			t.Errorf("end %+v, want a failure with its reason", app.End)
 		}
 	})
-	t.Run("SigtermEndsARunningApplication", func(t *testing.T) {
+	t.Run("AKillEndsARunningApplication", func(t *testing.T) {
 		t.Parallel()
 		b, tag := h.Backend(t), launcher.NewTag("batch", 3)
-		pid, err := b.Start(context.Background(), tag, command(t, b, h.Lasting(), tag))
+		_, err := b.Start(context.Background(), tag, command(t, b, h.Lasting(), tag))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,15 +95,40 @@ func Run(t *testing.T, h Harness) {
 		if err != nil || seen.Status != supervisor.Running || seen.ID != running.ID {
 			t.Errorf("a new backend sees %+v, %v; want the same running application", seen, err)
 		}
-		if sent, err := b.Signal(context.Background(), tag, pid, syscall.SIGTERM); err != nil || !sent {
-			t.Fatalf("SIGTERM = %v, %v", sent, err)
+		if sent, err := b.Kill(context.Background(), tag, false); err != nil || !sent {
+			t.Fatalf("Kill = %v, %v", sent, err)
 		}
 		app := h.await(t, b, tag, func(a launcher.App) bool { return a.Status == supervisor.Finished })
 		if app.End == nil || app.End.Outcome == launcher.Succeeded {
 			t.Errorf("a killed application ended %+v", app.End)
 		}
-		if sent, err := b.Signal(context.Background(), tag, pid, syscall.SIGTERM); err != nil || sent {
-			t.Errorf("SIGTERM of an ended application = %v, %v; want nothing to signal", sent, err)
+		if sent, err := b.Kill(context.Background(), tag, false); err != nil || sent {
+			t.Errorf("Kill of an ended application = %v, %v; want nothing to kill", sent, err)
+		}
+	})
+	t.Run("AKillRightAfterTheStartFromARestartedGatewayEndsIt", func(t *testing.T) {
+		t.Parallel()
+		b, tag := h.Backend(t), launcher.NewTag("batch", 4)
+		if _, err := b.Start(context.Background(), tag, command(t, b, h.Lasting(), tag)); err != nil {
+			t.Fatal(err)
+		}
+		// A DELETE on another instance, or after a restart, the moment the start returned:
+		// the backend finds the application by its tag alone, whatever stage its start is at.
+		// As the runner does, the kill is repeated (by force after the first) while the
+		// application still runs: one handed to the cluster manager as spark-submit was killed
+		// shows up there only then.
+		other := h.Backend(t)
+		if sent, err := other.Kill(context.Background(), tag, false); err != nil || !sent {
+			t.Fatalf("Kill right after the start = %v, %v; want the application found", sent, err)
+		}
+		app := h.await(t, other, tag, func(a launcher.App) bool {
+			if a.Status == supervisor.Running {
+				other.Kill(context.Background(), tag, true)
+			}
+			return a.Status == supervisor.Finished
+		})
+		if app.End == nil || app.End.Outcome == launcher.Succeeded {
+			t.Errorf("an application killed right after its start ended %+v", app.End)
 		}
 	})
 }

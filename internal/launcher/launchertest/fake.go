@@ -80,10 +80,15 @@ func (f *Fake) Inspect(_ context.Context, tag string) (launcher.App, error) {
 	return app, nil
 }
 
-// Signal records sig and reports whether the application was running.
-func (f *Fake) Signal(_ context.Context, tag string, _ int, sig syscall.Signal) (bool, error) {
+// Kill records the signal it stands for (SIGTERM, SIGKILL by force) and reports whether the
+// application was running.
+func (f *Fake) Kill(_ context.Context, tag string, force bool) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	sig := syscall.SIGTERM
+	if force {
+		sig = syscall.SIGKILL
+	}
 	f.signals[tag] = append(f.signals[tag], sig)
 	if f.status[tag] != supervisor.Running {
 		return false, nil
