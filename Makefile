@@ -98,6 +98,10 @@ fuzz: ## run every fuzz target for FUZZTIME (1m) each
 test-spark35: $(VENV35)/.installed yarn-deps test-services $(VENV_CLIENTS)/.installed build ## run the integration tests on pyspark $(PYSPARK35_VERSION)
 	$(SPARK35_ENV) $(YARN_ENV) $(CLIENTS_ENV) SPARKGATE_REQUIRE_SPARK=1 SPARKGATE_REQUIRE_LDAP=1 SPARKGATE_REQUIRE_KERBEROS=1 $(GO) test -race -count=1 -timeout 30m ./test/...
 
+.PHONY: openapi
+openapi: ## write internal/api/openapi.json (what /openapi.json serves) from internal/api/openapi.yaml
+	SPARKGATE_UPDATE_OPENAPI=1 $(GO) test -count=1 -run '^TestOpenAPIJSONIsTheYAMLDocument$$' ./internal/api/
+
 .PHONY: vet
 vet: ## go vet and gofmt
 	$(GO) vet ./...

@@ -14,7 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
-	"github.com/sparkgate/sparkgate/internal/api"
+	"github.com/sparkgate/sparkgate/internal/api/apitest"
 )
 
 // The OpenAPI document is kept true by the whole suite: every request a test sends through a
@@ -24,7 +24,7 @@ import (
 // refusal of them is what they check.
 
 var openAPIRouter = sync.OnceValues(func() (routers.Router, error) {
-	doc, err := api.OpenAPI()
+	doc, err := apitest.OpenAPI()
 	if err != nil {
 		return nil, err
 	}
