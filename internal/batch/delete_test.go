@@ -11,7 +11,6 @@ import (
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/store/storetest"
-	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
 
 // A DELETE that reaches any instance while the application is being started (nothing runs yet
@@ -19,12 +18,7 @@ import (
 // record again once the application started.
 func TestADeleteDuringTheLaunchKillsWhatStarted(t *testing.T) {
 	st, fl := storetest.Embedded(t), launchertest.New(t.TempDir())
-	starting, release := make(chan string, 1), make(chan struct{})
-	fl.OnStart = func(tag string) supervisor.Status {
-		starting <- tag
-		<-release
-		return supervisor.Running
-	}
+	starting, release := fl.HoldStarts()
 	m := newTestManager(t, st, fl)
 	peer := New(Config{Limits: launcher.Limits{PollInterval: 5 * time.Millisecond}, InstanceID: "peer"},
 		st, fl, logfile.New(), nil, slog.New(slog.DiscardHandler))
@@ -40,8 +34,8 @@ func TestADeleteDuringTheLaunchKillsWhatStarted(t *testing.T) {
 	if err := peer.Delete(context.Background(), created.Session.ID); err != nil {
 		t.Fatal(err)
 	}
-	close(release)
-	eventually(t, "the kill of what started after the DELETE", func() bool { return fl.Kills(tag) > 0 })
+	release()
+	launchertest.Eventually(t, "the kill of what started after the DELETE", func() bool { return fl.Kills(tag) > 0 })
 	if got := stateOf(t, st, created.Session.ID); got != "gone" {
 		t.Errorf("the deleted batch reads as %s", got)
 	}

@@ -29,15 +29,6 @@ func newTestManager(t *testing.T, st store.Store, l Launcher) *Manager {
 	return m
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 func stateOf(t *testing.T, st store.Store, id int64) store.State {
 	sess, err := st.GetSession(context.Background(), store.KindBatch, id)
 	if err != nil {
@@ -68,9 +59,9 @@ func TestOutcomeMapping(t *testing.T) {
 				t.Fatal(err)
 			}
 			tag := created.Session.Tag
-			eventually(t, "the launch", func() bool { return stateOf(t, st, created.Session.ID) == store.StateRunning })
+			launchertest.Eventually(t, "the launch", func() bool { return stateOf(t, st, created.Session.ID) == store.StateRunning })
 			fl.End(tag, c.exit)
-			eventually(t, "the outcome", func() bool { return stateOf(t, st, created.Session.ID).Terminal() })
+			launchertest.Eventually(t, "the outcome", func() bool { return stateOf(t, st, created.Session.ID).Terminal() })
 			if got := stateOf(t, st, created.Session.ID); got != c.want {
 				t.Errorf("state = %s, want %s", got, c.want)
 			}
@@ -92,13 +83,13 @@ func TestABatchIsRunningOnlyOnceTheClusterManagerRunsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	tag := created.Session.Tag
-	eventually(t, "the launch", func() bool { return len(fl.Starts(tag)) == 1 })
+	launchertest.Eventually(t, "the launch", func() bool { return len(fl.Starts(tag)) == 1 })
 	time.Sleep(50 * time.Millisecond)
 	if got := stateOf(t, st, created.Session.ID); got != store.StateStarting {
 		t.Fatalf("state %s while the cluster manager does not run it, want starting", got)
 	}
 	fl.Submitted(tag)
-	eventually(t, "running", func() bool { return stateOf(t, st, created.Session.ID) == store.StateRunning })
+	launchertest.Eventually(t, "running", func() bool { return stateOf(t, st, created.Session.ID) == store.StateRunning })
 }
 
 // DELETE kills: SIGTERM to the application, and its exit afterwards does not turn the batch
@@ -112,12 +103,12 @@ func TestDeleteWinsOverTheExitThatFollows(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, tag := created.Session.ID, created.Session.Tag
-	eventually(t, "the launch", func() bool { return stateOf(t, st, id) == store.StateRunning })
+	launchertest.Eventually(t, "the launch", func() bool { return stateOf(t, st, id) == store.StateRunning })
 	if err := m.Delete(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	fl.End(tag, &supervisor.Exit{Code: 143, Signal: "terminated"})
-	eventually(t, "the watcher to see the exit", func() bool { return !m.apps.Following(id) })
+	launchertest.Eventually(t, "the watcher to see the exit", func() bool { return !m.apps.Following(id) })
 	replay, err := m.Create(ctx, &livy.CreateBatchRequest{File: "/job.py"}, CreateOptions{RequestID: "k"})
 	if err != nil || !replay.Replayed || replay.Session.State != store.StateKilled {
 		t.Fatalf("after DELETE and exit: %+v, %v; want killed", replay, err)
@@ -144,7 +135,7 @@ func TestRecoveryLaunchesOnlyWhatNeverStarted(t *testing.T) {
 	fl.SetStatus(tags[1], supervisor.Running)  // started before the crash, still running
 	fl.End(tags[2], &supervisor.Exit{Code: 0}) // finished while no server was up
 	newTestManager(t, st, fl)
-	eventually(t, "recovery", func() bool {
+	launchertest.Eventually(t, "recovery", func() bool {
 		return stateOf(t, st, ids[0]) == store.StateRunning && stateOf(t, st, ids[1]) == store.StateRunning &&
 			stateOf(t, st, ids[2]) == store.StateSuccess
 	})
@@ -162,7 +153,7 @@ func TestLaunchRefusedByPolicyIsDead(t *testing.T) {
 		t.Fatal(err)
 	}
 	newTestManager(t, st, fl)
-	eventually(t, "the refusal", func() bool { return stateOf(t, st, c.Session.ID) == store.StateDead })
+	launchertest.Eventually(t, "the refusal", func() bool { return stateOf(t, st, c.Session.ID) == store.StateDead })
 }
 
 // A batch launched by an instance on another host, which neither this instance nor the cluster
@@ -188,7 +179,7 @@ func TestAnUnseenLaunchWaitsForTheResubmitGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Stop)
-	eventually(t, "the launch after the grace", func() bool { return fl.Started() == 1 })
+	launchertest.Eventually(t, "the launch after the grace", func() bool { return fl.Started() == 1 })
 	if waited := time.Since(launched); waited < 300*time.Millisecond {
 		t.Errorf("launched again %s after the first launch, within the grace", waited)
 	}
@@ -224,7 +215,7 @@ func TestAFailedBatchsLogTellsWhyOnceItEnds(t *testing.T) {
 	}
 	tag := created.Session.Tag
 	tags <- tag
-	eventually(t, "the launch", func() bool { return stateOf(t, st, created.Session.ID) == store.StateRunning })
+	launchertest.Eventually(t, "the launch", func() bool { return stateOf(t, st, created.Session.ID) == store.StateRunning })
 	fl.End(tag, &supervisor.Exit{Code: 3})
 	notes := <-notesAtEnd
 	if len(notes) != 1 || !strings.Contains(notes[0], "the application ended: ") || !strings.Contains(notes[0], "3") {

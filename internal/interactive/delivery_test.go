@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/store"
 )
@@ -24,7 +25,7 @@ func TestAStatementWhoseHandOutWasLostIsHandedOutAgain(t *testing.T) {
 		if msg, err := m.Next(ctx, sess, Poll{}); err != nil || msg == nil || msg.ID != st.ID {
 			t.Fatalf("first poll = %+v, %v", msg, err) // this answer is the one lost
 		}
-		waitFor(t, "the statement recorded running", func() bool {
+		launchertest.Eventually(t, "the statement recorded running", func() bool {
 			got, err := m.Statement(ctx, sess.ID, st.ID)
 			return err == nil && got.State == store.StatementRunning
 		})
@@ -43,7 +44,7 @@ func TestAStatementWhoseHandOutWasLostIsHandedOutAgain(t *testing.T) {
 				t.Errorf("a cancelled statement whose hand-out was lost is handed out: %+v", msg)
 			}
 			m.mustState(t, sess.ID, st.ID, store.StatementCancelled)
-			waitFor(t, "the session idle", func() bool {
+			launchertest.Eventually(t, "the session idle", func() bool {
 				got, err := m.Get(ctx, sess.ID, "")
 				return err == nil && got.State == store.StateIdle
 			})

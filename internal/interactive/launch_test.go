@@ -29,25 +29,11 @@ func newLaunchTestManager(t *testing.T, st store.Store, fl *launchertest.Fake, l
 	return m
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 // A DELETE while the driver is being started (nothing runs yet for its kill to reach) still
 // ends the driver: the launch reads the record again once the driver started.
 func TestADeleteDuringTheDriversStartKillsIt(t *testing.T) {
 	st, fl := storetest.Embedded(t), launchertest.New(t.TempDir())
-	starting, release := make(chan string, 1), make(chan struct{})
-	fl.OnStart = func(tag string) supervisor.Status {
-		starting <- tag
-		<-release
-		return supervisor.Running
-	}
+	starting, release := fl.HoldStarts()
 	m := newLaunchTestManager(t, st, fl, launcher.Limits{})
 	created, err := m.Create(context.Background(), &livy.CreateInteractiveRequest{}, idempotency.Options{})
 	if err != nil {
@@ -57,8 +43,8 @@ func TestADeleteDuringTheDriversStartKillsIt(t *testing.T) {
 	if err := m.Delete(context.Background(), created.Session.ID); err != nil {
 		t.Fatal(err)
 	}
-	close(release)
-	waitFor(t, "the kill of the driver that started after the DELETE", func() bool { return fl.Kills(tag) > 0 })
+	release()
+	launchertest.Eventually(t, "the kill of the driver that started after the DELETE", func() bool { return fl.Kills(tag) > 0 })
 }
 
 // A driver whose supervisor gave way (it never started) is started again; a session whose
@@ -75,7 +61,7 @@ func TestADriverThatNeverStartsIsRetriedThenDead(t *testing.T) {
 	}
 	id, tag := created.Session.ID, created.Session.Tag
 	var sess *store.Session
-	waitFor(t, "the session to end", func() bool {
+	launchertest.Eventually(t, "the session to end", func() bool {
 		sess, err = st.GetSession(context.Background(), store.KindInteractive, id)
 		return err == nil && sess.State.Terminal()
 	})

@@ -24,15 +24,6 @@ func newRunner(t *testing.T, fl *launchertest.Fake, grace time.Duration) *runner
 	return runner.New(&group, fl, launcher.Limits{KillGrace: grace}.WithDefaults(), slog.New(slog.DiscardHandler))
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 // What the record says once the application started decides whether it keeps running.
 func TestStartKillsWhatTheRecordNoLongerWants(t *testing.T) {
 	cases := []struct {
@@ -83,7 +74,7 @@ func TestKillEscalatesOnlyWhatKeepsRunning(t *testing.T) {
 			}
 			continue
 		}
-		eventually(t, "SIGKILL", func() bool { return slices.Contains(fl.Signals("tag"), syscall.SIGKILL) })
+		launchertest.Eventually(t, "SIGKILL", func() bool { return slices.Contains(fl.Signals("tag"), syscall.SIGKILL) })
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
+	"time"
 
 	"github.com/sparkgate/sparkgate/internal/launcher"
 	"github.com/sparkgate/sparkgate/internal/supervisor"
@@ -104,6 +106,18 @@ func (f *Fake) Kills(tag string) int {
 	return f.kills[tag]
 }
 
+// HoldStarts makes every start wait, once it sent its tag on starting, until release is
+// called: a test acts while an application is being started. Call it before the manager starts.
+func (f *Fake) HoldStarts() (starting <-chan string, release func()) {
+	tags, released := make(chan string, 16), make(chan struct{})
+	f.OnStart = func(tag string) supervisor.Status {
+		tags <- tag
+		<-released
+		return supervisor.Running
+	}
+	return tags, sync.OnceFunc(func() { close(released) })
+}
+
 // Capabilities are those of local processes in the fake's own scope.
 func (f *Fake) Capabilities() (launcher.Capabilities, error) {
 	return launcher.Capabilities{Scope: f.dir, SubmitsLocally: true}, nil
@@ -193,4 +207,15 @@ func (f *Fake) Notes(tag string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.notes[tag]...)
+}
+
+// Eventually waits, up to 10 s, until cond holds, and fails the test otherwise: what the managers
+// do with the fake's applications happens on goroutines of their own.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }
