@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sparkgate/sparkgate/client"
+	"github.com/sparkgate/sparkgate/internal/store/postgres/pgtest"
 )
 
 // appendLine is pyspark code that appends line to the file at path, from the driver: a side
@@ -34,9 +35,22 @@ func idlePysparkSession(t *testing.T, s *server) {
 // answer names it, one is its creation (201) and the others replays (200), and the code ran
 // once. The key with other code is refused and runs nothing.
 func TestConcurrentKeyedStatementsRunOnce(t *testing.T) {
+	concurrentKeyedStatements(t, "")
+}
+
+// The same on the PostgreSQL store, whose unique index decides.
+func TestConcurrentKeyedStatementsRunOnceOnPostgres(t *testing.T) {
+	concurrentKeyedStatements(t, "postgres")
+}
+
+func concurrentKeyedStatements(t *testing.T, storeKind string) {
 	home := sparkHome(t)
 	t.Parallel()
-	s := startServer(t, serverOpts{sparkHome: home})
+	var db string
+	if storeKind == "postgres" {
+		db = pgtest.URL(t)
+	}
+	s := startServer(t, serverOpts{sparkHome: home, store: db})
 	idlePysparkSession(t, s)
 	marker := filepath.Join(t.TempDir(), "ran")
 	key := client.NewRequestID()
@@ -105,7 +119,7 @@ func TestFaultInjectionKeyedStatements(t *testing.T) {
 	kills := statementKills(2)
 	killed := make(chan struct{})
 	defer func() { <-killed }() // a failing test still waits for its killer
-	go func() { // the killer: owned by this test, done when killed is closed
+	go func() {                 // the killer: owned by this test, done when killed is closed
 		defer close(killed)
 		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
 		for range kills {
