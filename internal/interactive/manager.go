@@ -426,17 +426,22 @@ func (m *Manager) AddStatementOnce(ctx context.Context, sess *store.Session, req
 		return nil, errkind.Invalidf("code is required")
 	}
 	id := sess.ID
-	if sess.State.Terminal() {
-		return nil, errkind.Invalidf("Session %d is %s: it runs no more statements", id, sess.State)
+	ended := sess.State.Terminal()
+	endedErr := func() error { return errkind.Invalidf("Session %d is %s: it runs no more statements", id, sess.State) }
+	if ended && key == nil {
+		return nil, endedErr()
 	}
 	_, sessionKind := Request(sess)
 	kind, err := livy.StatementKind(sessionKind, req.Kind)
 	if err != nil {
 		return nil, err
 	}
+	// An ended session still answers a retry of a statement it took: the client learns that it ran.
 	st, err := m.store.AddStatement(ctx, &store.AddStatementParams{SessionID: id, Code: *req.Code, Kind: kind, Key: key,
-		MaxStatements: m.cfg.MaxStatements, Now: m.now()})
+		ReplayOnly: ended, MaxStatements: m.cfg.MaxStatements, Now: m.now()})
 	switch {
+	case ended && errors.Is(err, store.ErrStateConflict):
+		return nil, endedErr()
 	case errors.Is(err, store.ErrLimit):
 		return nil, errkind.Wrap(errkind.TooManyRequests, err,
 			"session %d has run %d statements, the most one session may (--max-statements-per-session); start a new session", id, m.cfg.MaxStatements)

@@ -179,6 +179,9 @@ type AddStatementParams struct {
 	// differs) and adds nothing; key and statement are written in one transaction, and live
 	// as long as the statement.
 	Key *IdempotencyKey
+	// ReplayOnly answers only a replay under Key, and adds nothing: a statement not added yet
+	// gives ErrStateConflict (the session takes no more statements).
+	ReplayOnly bool
 	// MaxStatements, when positive, is the most statements the session may have: one more
 	// gives ErrLimit (a replay is still answered).
 	MaxStatements int

@@ -62,6 +62,9 @@ func (s *Store) AddStatement(ctx context.Context, p *store.AddStatementParams) (
 				return p.CheckReplay(st)
 			}
 		}
+		if p.ReplayOnly {
+			return fmt.Errorf("no statement of that key in session %d: %w", p.SessionID, store.ErrStateConflict)
+		}
 		id := nextStatementID(tx, p.SessionID)
 		if p.MaxStatements > 0 && id >= int64(p.MaxStatements) {
 			return fmt.Errorf("%d statements: %w", p.MaxStatements, store.ErrLimit)

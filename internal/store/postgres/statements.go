@@ -25,15 +25,22 @@ func (s *Store) AddStatement(ctx context.Context, p *store.AddStatementParams) (
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(id) + 1, 0) FROM statements WHERE session_id = $1`, p.SessionID).Scan(&id); err != nil {
 			return err
 		}
-		if p.MaxStatements > 0 && id >= int64(p.MaxStatements) {
-			if p.Key != nil { // a replay is answered at the bound too
+		var refusal error
+		switch {
+		case p.ReplayOnly:
+			refusal = fmt.Errorf("no statement of that key in session %d: %w", p.SessionID, store.ErrStateConflict)
+		case p.MaxStatements > 0 && id >= int64(p.MaxStatements):
+			refusal = fmt.Errorf("%d statements: %w", p.MaxStatements, store.ErrLimit)
+		}
+		if refusal != nil {
+			if p.Key != nil { // a replay is answered all the same
 				st, err := keyedStatement(ctx, tx, p)
 				if err == nil || !errors.Is(err, store.ErrNotFound) {
 					out = st
 					return err
 				}
 			}
-			return fmt.Errorf("%d statements: %w", p.MaxStatements, store.ErrLimit)
+			return refusal
 		}
 		st := store.NewStatement(p, id)
 		enc, err := json.Marshal(st)

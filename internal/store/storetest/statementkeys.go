@@ -130,4 +130,24 @@ var statementKeyTests = []storeTest{
 			t.Errorf("a new key beyond the bound: %v, want ErrLimit", err)
 		}
 	}},
+	{"ReplayOnlyAddsNothing", func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		sess := interactive(t, s)
+		if _, err := s.AddStatement(ctx, keyedStatement(sess.ID, "ann", "k1", "1")); err != nil {
+			t.Fatal(err)
+		}
+		again := keyedStatement(sess.ID, "ann", "k1", "1")
+		again.ReplayOnly = true
+		if st, err := s.AddStatement(ctx, again); err != nil || !st.Replayed || st.ID != 0 {
+			t.Errorf("a replay-only repeat = %+v, %v; want statement 0 replayed", st, err)
+		}
+		fresh := keyedStatement(sess.ID, "ann", "k2", "1")
+		fresh.ReplayOnly = true
+		if st, err := s.AddStatement(ctx, fresh); !errors.Is(err, store.ErrStateConflict) {
+			t.Errorf("a replay-only add under a new key = %+v, %v; want ErrStateConflict", st, err)
+		}
+		if n := statementTotal(t, s, sess.ID); n != 1 {
+			t.Errorf("replay-only adds left %d statements, want 1", n)
+		}
+	}},
 }
