@@ -12,9 +12,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sparkgate/sparkgate/internal/auth"
+	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/interactive"
 	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
 	"github.com/sparkgate/sparkgate/internal/logfile"
+	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
 )
 
@@ -111,5 +114,29 @@ func TestKeyedStatementsRunOnce(t *testing.T) {
 	_, body := do("GET", "/sessions/0/statements", "", nil)
 	if err := json.Unmarshal(body, &list); err != nil || list.Total != 3 {
 		t.Errorf("the session has %s, want 3 statements", body)
+	}
+}
+
+// A statement's key is the authenticated user's: two users sending one GUID have two keys.
+func TestStatementKeyIsScopedToTheUser(t *testing.T) {
+	const guid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+	keyOf := func(user string, header http.Header, required bool) (*store.IdempotencyKey, error) {
+		r := httptest.NewRequest("POST", "/sessions/0/statements", nil)
+		r.Header = header
+		return statementKey(r.WithContext(auth.WithIdentity(r.Context(), auth.Identity{User: user})), required)
+	}
+	ann, err := keyOf("ann", http.Header{"Requestid": {guid}}, false)
+	if err != nil || ann == nil || ann.Scope != "ann" || ann.Key != guid {
+		t.Fatalf("ann's key = %+v, %v", ann, err)
+	}
+	bob, err := keyOf("bob", http.Header{"Idempotency-Key": {guid}}, true)
+	if err != nil || bob == nil || bob.Scope != "bob" || *bob == *ann {
+		t.Errorf("bob's key = %+v, %v; want his own", bob, err)
+	}
+	if none, err := keyOf("ann", http.Header{}, false); none != nil || err != nil {
+		t.Errorf("a POST without a key = %+v, %v; want none", none, err)
+	}
+	if _, err := keyOf("ann", http.Header{}, true); errkind.Of(err) != errkind.Invalid {
+		t.Errorf("a PUT without a key: %v; want a 400", err)
 	}
 }
