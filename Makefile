@@ -147,6 +147,10 @@ soak: build ## SIGKILL the server N times during idempotent creates (stub spark-
 soak-yarn: yarn-deps build ## SIGKILL the server N times among idempotent creates on YARN in cluster mode (real Spark); count duplicates and losses
 	set -o pipefail; $(SPARK_ENV) $(YARN_ENV) SPARKGATE_SOAK_YARN_KILLS=$(N) $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionYarn' -v ./test/integration/ | grep -E 'fault injection|_test.go|^(---|ok|FAIL)'
 
+.PHONY: soak-statements
+soak-statements: $(VENV)/.installed build ## SIGKILL the server N times while a client runs keyed statements on a real pyspark session; count duplicate and lost runs
+	set -o pipefail; $(SPARK_ENV) SPARKGATE_SOAK_STATEMENT_KILLS=$(N) $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionKeyedStatements' -v ./test/integration/ | grep -E 'fault injection|_test.go|^(---|ok|FAIL)'
+
 .PHONY: soak-fleet
 soak-fleet: build ## as soak, with two instances on a throwaway PostgreSQL, one SIGKILLed each round
 	set -o pipefail; SPARKGATE_SOAK_KILLS=$(N) scripts/with-test-postgres $(GO) test -race -count=1 -timeout 60m -run 'TestFaultInjectionFleet' -v ./test/integration/ | grep -E 'fault injection|_test.go|^(---|ok|FAIL)'

@@ -5,6 +5,7 @@
 // create as PUT /batches with it, retrying on network errors and 5xx answers with exponential
 // backoff and jitter until it gets an answer (or its context ends). However often the
 // request or its response is lost, the server starts exactly one Spark application for it.
+// Statements are sent the same way (Run, AddStatement): each runs once.
 //
 //	c := client.New("http://127.0.0.1:8998")
 //	b, err := c.CreateBatch(ctx, &client.CreateBatchRequest{File: "/jobs/pi.py"})
@@ -385,19 +386,20 @@ func StatementDone(state string) bool {
 	return state == "available" || state == "error" || state == "cancelled"
 }
 
-// Run posts code to a session (in kind, for a shared session; "" for the session's own) and
-// polls the statement until it is done. A statement POST is not retried: a lost answer could
-// otherwise run the code twice.
+// Run runs code in a session (in kind, for a shared session; "" for the session's own) once,
+// under a new requestId (AddStatement), and polls the statement until it is done.
 func (c *Client) Run(ctx context.Context, sessionID int64, code, kind string, poll time.Duration) (*Statement, error) {
-	st := &Statement{}
-	path := "/sessions/" + strconv.FormatInt(sessionID, 10) + "/statements"
-	req := &CreateStatementRequest{Code: &code}
-	if kind != "" {
-		req.Kind = &kind
-	}
-	if _, err := c.call(ctx, http.MethodPost, path, nil, req, st, false); err != nil {
+	return c.RunWithRequestID(ctx, sessionID, NewRequestID(), code, kind, poll)
+}
+
+// RunWithRequestID is Run under the caller's requestId: a second call with the same one (a
+// rerun of a program that died) answers the statement of the first and runs nothing.
+func (c *Client) RunWithRequestID(ctx context.Context, sessionID int64, requestID, code, kind string, poll time.Duration) (*Statement, error) {
+	st, _, err := c.AddStatement(ctx, sessionID, requestID, code, kind)
+	if err != nil {
 		return nil, err
 	}
+	path := "/sessions/" + strconv.FormatInt(sessionID, 10) + "/statements/" + strconv.FormatInt(st.ID, 10)
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for !StatementDone(st.State) {
@@ -406,9 +408,28 @@ func (c *Client) Run(ctx context.Context, sessionID int64, code, kind string, po
 			return st, ctx.Err()
 		case <-t.C:
 		}
-		if _, err := c.call(ctx, http.MethodGet, path+"/"+strconv.FormatInt(st.ID, 10), nil, nil, st, true); err != nil {
+		if _, err := c.call(ctx, http.MethodGet, path, nil, nil, st, true); err != nil {
 			return nil, err
 		}
 	}
 	return st, nil
+}
+
+// AddStatement queues code in a session (in kind; "" for the session's own) exactly once: it
+// sends PUT /sessions/{id}/statements with requestID and retries on network errors and 5xx
+// until it has an answer, so that however often a request or its answer is lost the code runs
+// once. created is false when the session already had the statement of requestID. Against a
+// server without that PUT (Livy itself), nothing is run: the 405 is returned.
+func (c *Client) AddStatement(ctx context.Context, sessionID int64, requestID, code, kind string) (st *Statement, created bool, err error) {
+	req := &CreateStatementRequest{Code: &code}
+	if kind != "" {
+		req.Kind = &kind
+	}
+	st = &Statement{}
+	status, err := c.call(ctx, http.MethodPut, "/sessions/"+strconv.FormatInt(sessionID, 10)+"/statements",
+		http.Header{"Requestid": {requestID}}, req, st, true)
+	if err != nil {
+		return nil, false, err
+	}
+	return st, status == http.StatusCreated, nil
 }

@@ -87,3 +87,42 @@ func TestRetryStopsWithTheContext(t *testing.T) {
 		t.Fatalf("err = %v, want the context's deadline", err)
 	}
 }
+
+// A statement survives lost connections and 5xx: every try is the PUT of one requestId, so
+// the server runs the code once.
+func TestRunRetriesWithOneRequestID(t *testing.T) {
+	var mu sync.Mutex
+	var ids []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/sessions/3/statements/5" {
+			w.Write([]byte(`{"id":5,"code":"1","state":"available","output":{"status":"ok"}}`))
+			return
+		}
+		if r.Method != http.MethodPut || r.URL.Path != "/sessions/3/statements" {
+			t.Errorf("got %s %s, want PUT /sessions/3/statements", r.Method, r.URL.Path)
+		}
+		mu.Lock()
+		ids = append(ids, r.Header.Get("requestId"))
+		n := len(ids)
+		mu.Unlock()
+		switch n {
+		case 1: // the connection dies before an answer
+			hj, _ := w.(http.Hijacker)
+			conn, _, _ := hj.Hijack()
+			conn.Close()
+		case 2:
+			w.WriteHeader(http.StatusBadGateway)
+		default:
+			w.WriteHeader(http.StatusOK)
+			w.Write([]byte(`{"id":5,"code":"1","state":"waiting"}`))
+		}
+	}))
+	defer srv.Close()
+	st, err := New(srv.URL, fast).Run(context.Background(), 3, "1", "", time.Millisecond)
+	if err != nil || st.ID != 5 || st.State != "available" {
+		t.Fatalf("Run = %+v, %v", st, err)
+	}
+	if len(ids) != 3 || ids[0] == "" || ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Errorf("requestIds sent: %q, want one GUID three times", ids)
+	}
+}

@@ -29,9 +29,10 @@ const cliUsage = `Client commands (server from --server, or $SPARKGATE_URL, defa
   sparkgate batches      list the batches; sparkgate sessions: the interactive sessions
   sparkgate statements -s ID
                          print a session's statements with their outputs
-  sparkgate run -s ID [--kind K] CODE
-                         run CODE (- reads it from stdin) in session ID and print its output
-                         as the UI shows it (a table as columns); exits 1 if it fails
+  sparkgate run -s ID [--kind K] [--request-id GUID] CODE
+                         run CODE (- reads it from stdin) in session ID, once however the
+                         request is retried, and print its output as the UI shows it (a
+                         table as columns); exits 1 if it fails
   -o json                (status, batches, sessions, statements, run) print JSON for scripts
 
 Credentials, for a server with --auth: --user U with --password-file F (or $SPARKGATE_USER

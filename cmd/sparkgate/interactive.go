@@ -26,12 +26,13 @@ func listCommand(name string, args []string, stdout, stderr io.Writer) int {
 	var creds credentials
 	creds.flags(fs)
 	var sessionID int64 = -1
-	var kind string
+	var kind, requestID string
 	if name == "run" || name == "statements" {
 		fs.Int64Var(&sessionID, "s", -1, "the session's id")
 	}
 	if name == "run" {
 		fs.StringVar(&kind, "kind", "", "the statement's kind in a shared session: spark, pyspark, sparkr or sql")
+		fs.StringVar(&requestID, "request-id", "", "the statement's requestId, a GUID: a rerun with the same one runs the code once (default: a new one)")
 	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -67,7 +68,7 @@ func listCommand(name string, args []string, stdout, stderr io.Writer) int {
 	case "statements":
 		runErr = printStatements(ctx, c, sessionID, stdout, asJSON)
 	case "run":
-		return runCode(ctx, c, sessionID, pos[0], kind, stdout, stderr, asJSON)
+		return runCode(ctx, c, sessionID, pos[0], kind, requestID, stdout, stderr, asJSON)
 	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "sparkgate %s: %v\n", name, runErr)
@@ -116,9 +117,9 @@ func printStatements(ctx context.Context, c *client.Client, id int64, w io.Write
 	return nil
 }
 
-// runCode runs code in the session and prints its output as the UI shows it; it exits 1 when
-// the statement fails.
-func runCode(ctx context.Context, c *client.Client, id int64, code, kind string, stdout, stderr io.Writer, asJSON bool) int {
+// runCode runs code in the session once, under requestID (a new one when empty), and prints
+// its output as the UI shows it; it exits 1 when the statement fails.
+func runCode(ctx context.Context, c *client.Client, id int64, code, kind, requestID string, stdout, stderr io.Writer, asJSON bool) int {
 	if code == "-" {
 		b, err := io.ReadAll(os.Stdin)
 		if err != nil {
@@ -127,7 +128,10 @@ func runCode(ctx context.Context, c *client.Client, id int64, code, kind string,
 		}
 		code = string(b)
 	}
-	st, err := c.Run(ctx, id, code, kind, 200*time.Millisecond)
+	if requestID == "" {
+		requestID = client.NewRequestID()
+	}
+	st, err := c.RunWithRequestID(ctx, id, requestID, code, kind, 200*time.Millisecond)
 	if err != nil {
 		fmt.Fprintf(stderr, "sparkgate run: %v\n", err)
 		return 1

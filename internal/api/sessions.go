@@ -19,6 +19,7 @@ func (s *Server) sessionRoutes() {
 	s.handle("GET /sessions/{ref}/log", s.getSessionLog) // paging is checked before the session
 	s.handle("DELETE /sessions/{ref}", s.withSession(s.deleteSession))
 	s.handle("POST /sessions/{ref}/statements", s.withSession(s.createStatement))
+	s.handle("PUT /sessions/{ref}/statements", s.withSession(s.putStatement))
 	s.handle("GET /sessions/{ref}/statements", s.withSession(s.listStatements))
 	s.handle("GET /sessions/{ref}/statements/{sid}", s.withSession(s.getStatement))
 	s.handle("POST /sessions/{ref}/statements/{sid}/cancel", s.withSession(s.cancelStatement))

@@ -5,22 +5,56 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sparkgate/sparkgate/internal/auth"
 	"github.com/sparkgate/sparkgate/internal/errkind"
 	"github.com/sparkgate/sparkgate/internal/livy"
 	"github.com/sparkgate/sparkgate/internal/store"
 )
 
 func (s *Server) createStatement(r *http.Request, sess *store.Session) (*reply, error) {
+	return s.addStatement(r, sess, false)
+}
+
+// putStatement is LIVY-782's PUT with a requestId, for statements: a POST whose key is required.
+func (s *Server) putStatement(r *http.Request, sess *store.Session) (*reply, error) {
+	return s.addStatement(r, sess, true)
+}
+
+// addStatement answers 201 for a new statement and 200 for a replay of a keyed one.
+func (s *Server) addStatement(r *http.Request, sess *store.Session, keyRequired bool) (*reply, error) {
+	key, err := statementKey(r, keyRequired)
+	if err != nil {
+		return nil, err
+	}
 	var req livy.CreateStatementRequest
 	if err := livy.Decode(r.Body, &req); err != nil {
 		return nil, err
 	}
-	st, err := s.sessions.AddStatement(r.Context(), sess, &req)
+	st, err := s.sessions.AddStatementOnce(r.Context(), sess, &req, key)
 	if err != nil {
 		return nil, err
 	}
-	return &reply{status: http.StatusCreated, body: statementView(st), header: http.Header{"Location": {
-		"/sessions/" + strconv.FormatInt(sess.ID, 10) + "/statements/" + strconv.FormatInt(st.ID, 10)}}}, nil
+	rep := &reply{status: http.StatusCreated, body: statementView(st), header: http.Header{"Location": {
+		"/sessions/" + strconv.FormatInt(sess.ID, 10) + "/statements/" + strconv.FormatInt(st.ID, 10)}}}
+	if st.Replayed {
+		rep.status = http.StatusOK
+		rep.header.Set("Idempotent-Replayed", "true")
+	}
+	return rep, nil
+}
+
+// statementKey is a statement's idempotency key: the caller's requestId (or Idempotency-Key)
+// header, as the creates read it, scoped to the authenticated user. Optional unless required;
+// nil without one.
+func statementKey(r *http.Request, required bool) (*store.IdempotencyKey, error) {
+	if !required && r.Header.Get("requestId") == "" && r.Header.Get("Idempotency-Key") == "" {
+		return nil, nil
+	}
+	rid, err := requestIDFrom(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	return &store.IdempotencyKey{Scope: auth.From(r.Context()).User, Key: rid}, nil
 }
 
 // maxStatementPage is the most statements a page holds: each may carry an output of up to

@@ -252,28 +252,46 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 
 // AddStatement queues code on a session that is alive.
 func (m *Manager) AddStatement(ctx context.Context, sess *store.Session, req *livy.CreateStatementRequest) (*store.Statement, error) {
+	return m.AddStatementOnce(ctx, sess, req, nil)
+}
+
+// AddStatementOnce queues code on a session that is alive, once per key when key is set: a
+// repeat under the same key (the user's requestId) answers the statement queued first, with
+// Replayed set, and neither queues nor hands anything to the driver again.
+func (m *Manager) AddStatementOnce(ctx context.Context, sess *store.Session, req *livy.CreateStatementRequest,
+	key *store.IdempotencyKey) (*store.Statement, error) {
 	if req.Code == nil {
 		return nil, errkind.Invalidf("code is required")
 	}
 	id := sess.ID
-	if sess.State.Terminal() {
-		return nil, errkind.Invalidf("Session %d is %s: it runs no more statements", id, sess.State)
+	ended := sess.State.Terminal()
+	endedErr := func() error { return errkind.Invalidf("Session %d is %s: it runs no more statements", id, sess.State) }
+	if ended && key == nil {
+		return nil, endedErr()
 	}
 	_, sessionKind := Request(sess)
 	kind, err := livy.StatementKind(sessionKind, req.Kind)
 	if err != nil {
 		return nil, err
 	}
-	st, err := m.store.AddStatement(ctx, &store.AddStatementParams{SessionID: id, Code: *req.Code, Kind: kind,
-		MaxStatements: m.cfg.MaxStatements, Now: m.now()})
-	if errors.Is(err, store.ErrLimit) {
+	// An ended session still answers a retry of a statement it took: the client learns that it ran.
+	st, err := m.store.AddStatement(ctx, &store.AddStatementParams{SessionID: id, Code: *req.Code, Kind: kind, Key: key,
+		ReplayOnly: ended, MaxStatements: m.cfg.MaxStatements, Now: m.now()})
+	switch {
+	case ended && errors.Is(err, store.ErrStateConflict):
+		return nil, endedErr()
+	case errors.Is(err, store.ErrLimit):
 		return nil, errkind.Wrap(errkind.TooManyRequests, err,
 			"session %d has run %d statements, the most one session may (--max-statements-per-session); start a new session", id, m.cfg.MaxStatements)
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrKeyMismatch):
+		return nil, errkind.Wrap(errkind.Unprocessable, err,
+			"requestId %s was already used for a different statement of session %d; a retry must repeat the first statement's code and kind exactly, and a new statement needs a new requestId", key.Key, id)
+	case err != nil:
 		return nil, err
 	}
-	m.mailbox.notify(id)
+	if !st.Replayed {
+		m.mailbox.notify(id)
+	}
 	return st, nil
 }
 

@@ -173,8 +173,17 @@ type AddStatementParams struct {
 	SessionID int64
 	Code      string
 	Kind      string
+	// Key, when set, makes the add idempotent within the session: Scope is the user who sends
+	// the statement, Key the client's requestId. If the session has a statement under the same
+	// key, AddStatement returns it with Replayed set (or ErrKeyMismatch when its code or kind
+	// differs) and adds nothing; key and statement are written in one transaction, and live
+	// as long as the statement.
+	Key *IdempotencyKey
+	// ReplayOnly answers only a replay under Key, and adds nothing: a statement not added yet
+	// gives ErrStateConflict (the session takes no more statements).
+	ReplayOnly bool
 	// MaxStatements, when positive, is the most statements the session may have: one more
-	// gives ErrLimit.
+	// gives ErrLimit (a replay is still answered).
 	MaxStatements int
 	Now           time.Time
 }

@@ -37,11 +37,37 @@ type Statement struct {
 	Started   int64     `json:"started"`
 	Completed int64     `json:"completed"`
 	CreatedAt time.Time `json:"createdAt"`
+	// RequestKey is the scoped idempotency key the statement was added under (see
+	// StatementRequestKey); empty for a statement sent without one.
+	RequestKey string `json:"requestKey,omitempty"`
+	// Replayed is set by AddStatement, never stored: the statement existed already under the
+	// request's key, and nothing was added.
+	Replayed bool `json:"-"`
+}
+
+// StatementRequestKey is the form a statement's idempotency key is stored in: its scope's
+// length first, so that no scope and key run into another pair's.
+func StatementRequestKey(k *IdempotencyKey) string {
+	if k == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d:%s:%s", len(k.Scope), k.Scope, k.Key)
+}
+
+// CheckReplay reports whether st, found under p's key, answers p: a replay must carry the
+// code and kind of the statement it repeats (else ErrKeyMismatch). It marks st Replayed.
+func (p *AddStatementParams) CheckReplay(st *Statement) error {
+	if st.Code != p.Code || st.Kind != p.Kind {
+		return fmt.Errorf("statement %d of session %d: %w", st.ID, st.SessionID, ErrKeyMismatch)
+	}
+	st.Replayed = true
+	return nil
 }
 
 // NewStatement is the record of a statement queued with p under id: waiting, created at p.Now.
 func NewStatement(p *AddStatementParams, id int64) *Statement {
-	return &Statement{SessionID: p.SessionID, ID: id, Code: p.Code, Kind: p.Kind, State: StatementWaiting, CreatedAt: p.Now}
+	return &Statement{SessionID: p.SessionID, ID: id, Code: p.Code, Kind: p.Kind, State: StatementWaiting, CreatedAt: p.Now,
+		RequestKey: StatementRequestKey(p.Key)}
 }
 
 // Update applies p to the statement when its state is one of p.IfStates (or p has none) and

@@ -26,6 +26,7 @@ type Store interface {
 	FindReplay(ctx context.Context, p *CreateParams) (*Session, error)
 	// AddStatement stores a new statement of a visible interactive session, in state waiting,
 	// with the session's next statement id (from 0); an unknown session gives ErrNotFound.
+	// With an idempotency key, see AddStatementParams.Key.
 	AddStatement(ctx context.Context, p *AddStatementParams) (*Statement, error)
 	// GetStatement returns one statement, or ErrNotFound.
 	GetStatement(ctx context.Context, sessionID, id int64) (*Statement, error)

@@ -63,7 +63,7 @@ func Open(path string, log *slog.Logger) (*Store, error) {
 				}
 			}
 		}
-		for _, b := range [][]byte{instancesBucket, statementsBucket} {
+		for _, b := range [][]byte{instancesBucket, statementsBucket, statementKeysBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

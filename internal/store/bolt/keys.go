@@ -20,6 +20,9 @@ var (
 	// the state as value): the queue and the session's busy state are read from it, not from
 	// every statement a long session ever ran.
 	unfinishedBucket = []byte("unfinished-statements")
+	// statementKeysBucket maps a statement's idempotency key within its session to its id
+	// (statementRequestKey -> idKey); a session's keys go with its statements.
+	statementKeysBucket = []byte("statement-keys")
 )
 
 // buckets of one kind. Records live in "live" while visible and in "deleted" once deleted or
@@ -128,6 +131,13 @@ func statementKey(sessionID, id int64) []byte {
 
 // statementPrefix is the prefix of the keys of a session's statements.
 func statementPrefix(sessionID int64) []byte { return idKey(sessionID) }
+
+// statementRequestKey is the key of the statement-keys bucket: the session id, then the
+// statement's scoped idempotency key (store.StatementRequestKey), so that a session's keys
+// share its statements' prefix. Nothing decodes it.
+func statementRequestKey(sessionID int64, requestKey string) []byte {
+	return append(statementPrefix(sessionID), requestKey...)
+}
 
 // parseStatementKey decodes statementKey.
 func parseStatementKey(k []byte) (sessionID, id int64) {

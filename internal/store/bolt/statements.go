@@ -43,9 +43,27 @@ func indexStatement(tx *bbolt.Tx, st *store.Statement) error {
 
 func (s *Store) AddStatement(ctx context.Context, p *store.AddStatementParams) (*store.Statement, error) {
 	var out *store.Statement
+	// One write transaction at a time: the key's lookup and the statement's insert cannot
+	// interleave with another add's.
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		if _, err := s.load(tx, store.KindInteractive, false, p.SessionID); err != nil {
 			return err
+		}
+		keys := tx.Bucket(statementKeysBucket)
+		var requestKey []byte
+		if p.Key != nil {
+			requestKey = statementRequestKey(p.SessionID, store.StatementRequestKey(p.Key))
+			if v := keys.Get(requestKey); v != nil {
+				st, err := getStatement(tx, p.SessionID, parseIDKey(v))
+				if err != nil {
+					return fmt.Errorf("statement of an idempotency key: %w", err)
+				}
+				out = st
+				return p.CheckReplay(st)
+			}
+		}
+		if p.ReplayOnly {
+			return fmt.Errorf("no statement of that key in session %d: %w", p.SessionID, store.ErrStateConflict)
 		}
 		id := nextStatementID(tx, p.SessionID)
 		if p.MaxStatements > 0 && id >= int64(p.MaxStatements) {
@@ -59,13 +77,21 @@ func (s *Store) AddStatement(ctx context.Context, p *store.AddStatementParams) (
 		if err := tx.Bucket(statementsBucket).Put(statementKey(p.SessionID, id), enc); err != nil {
 			return err
 		}
+		if requestKey != nil {
+			if err := keys.Put(requestKey, idKey(id)); err != nil {
+				return err
+			}
+		}
 		if err := indexStatement(tx, st); err != nil {
 			return err
 		}
 		out = st
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func getStatement(tx *bbolt.Tx, sessionID, id int64) (*store.Statement, error) {
@@ -197,7 +223,7 @@ func deleteStatements(tx *bbolt.Tx, kind store.Kind, sessionID int64) error {
 		return nil
 	}
 	prefix := statementPrefix(sessionID)
-	for _, b := range [][]byte{statementsBucket, unfinishedBucket} {
+	for _, b := range [][]byte{statementsBucket, unfinishedBucket, statementKeysBucket} {
 		c := tx.Bucket(b).Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
 			if err := c.Delete(); err != nil {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -24,21 +25,59 @@ func (s *Store) AddStatement(ctx context.Context, p *store.AddStatementParams) (
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(id) + 1, 0) FROM statements WHERE session_id = $1`, p.SessionID).Scan(&id); err != nil {
 			return err
 		}
-		if p.MaxStatements > 0 && id >= int64(p.MaxStatements) {
-			return fmt.Errorf("%d statements: %w", p.MaxStatements, store.ErrLimit)
+		var refusal error
+		switch {
+		case p.ReplayOnly:
+			refusal = fmt.Errorf("no statement of that key in session %d: %w", p.SessionID, store.ErrStateConflict)
+		case p.MaxStatements > 0 && id >= int64(p.MaxStatements):
+			refusal = fmt.Errorf("%d statements: %w", p.MaxStatements, store.ErrLimit)
+		}
+		if refusal != nil {
+			if p.Key != nil { // a replay is answered all the same
+				st, err := keyedStatement(ctx, tx, p)
+				if err == nil || !errors.Is(err, store.ErrNotFound) {
+					out = st
+					return err
+				}
+			}
+			return refusal
 		}
 		st := store.NewStatement(p, id)
 		enc, err := json.Marshal(st)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO statements (session_id, id, record) VALUES ($1, $2, $3)`, p.SessionID, id, enc); err != nil {
+		// The unique index of (session_id, request_key) decides between concurrent adds under
+		// one key: the one that inserts nothing answers with the statement of the one that did.
+		tag, err := tx.Exec(ctx, `INSERT INTO statements (session_id, id, record) VALUES ($1, $2, $3)
+			ON CONFLICT (session_id, request_key) WHERE request_key IS NOT NULL DO NOTHING`, p.SessionID, id, enc)
+		if err != nil {
 			return err
 		}
+		if tag.RowsAffected() == 0 {
+			st, err = keyedStatement(ctx, tx, p)
+		}
 		out = st
-		return nil
+		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// keyedStatement returns the statement of the session added under p.Key, checked as a replay
+// of p, or ErrNotFound.
+func keyedStatement(ctx context.Context, tx pgx.Tx, p *store.AddStatementParams) (*store.Statement, error) {
+	st, err := scanStatement(tx.QueryRow(ctx, `SELECT record FROM statements WHERE session_id = $1 AND request_key = $2`,
+		p.SessionID, store.StatementRequestKey(p.Key)))
+	if err != nil {
+		return nil, fmt.Errorf("statement of an idempotency key: %w", interpret(err))
+	}
+	if err := p.CheckReplay(st); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 func scanStatement(r row) (*store.Statement, error) {

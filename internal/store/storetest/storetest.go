@@ -310,7 +310,7 @@ func Run(t *testing.T, open Opener) {
 			}
 		}},
 	}
-	tests = append(append(append(append(tests, idempotencyTests...), leaseTests...), statementTests...), boundTests...)
+	tests = append(append(append(append(append(tests, idempotencyTests...), leaseTests...), statementTests...), statementKeyTests...), boundTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
