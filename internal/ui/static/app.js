@@ -6,8 +6,8 @@ const TERMINAL = ["success", "dead", "killed", "error"];
 const STATEMENT_DONE = ["available", "error", "cancelled"];
 
 // api calls the REST API as any client does; an error answer throws its Livy message.
-async function api(method, path, body) {
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json", "X-Requested-By": "sparkgate-ui" } };
+async function api(method, path, body, headers) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json", "X-Requested-By": "sparkgate-ui", ...headers } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -18,6 +18,15 @@ async function api(method, path, body) {
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
   if (!resp.ok) throw new Error((data && data.msg) || `${method} ${path}: ${resp.status}`);
   return data;
+}
+
+// newRequestId is a random UUID (crypto.randomUUID needs a secure context; this does not).
+function newRequestId() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 // el makes an element: el("td", {class: "x"}, "text", child, …).
@@ -191,11 +200,17 @@ function sessionPage(id) {
   const shown = new Map(); // statement id → its element and last state
   let session = null;
 
+  // The code sent last and its key, until it is known to have arrived: sending the same code
+  // again after an error (a lost answer) reuses the key, so that it runs once.
+  let pending = null;
   async function submit() {
-    if (!code.value.trim()) return;
+    if (!code.value.trim() || run.disabled) return;
     run.disabled = true;
+    const body = { code: code.value, kind: kind.value || null };
+    if (!pending || pending.code !== body.code || pending.kind !== body.kind) pending = { ...body, key: newRequestId() };
     try {
-      await api("POST", `/sessions/${id}/statements`, { code: code.value, kind: kind.value || null });
+      await api("PUT", `/sessions/${id}/statements`, body, { requestId: pending.key });
+      pending = null;
       code.value = "";
       await refresh();
     } catch (e) { showError(e); } finally { run.disabled = false; }
