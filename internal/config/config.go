@@ -30,56 +30,59 @@ type Config struct {
 	LivyConf   string
 	// Notes are what the operator should read at start: the settings of livy.conf that have
 	// no meaning here.
-	Notes                 []string
-	Addr                  string
-	DebugAddr             string
-	MetricsAddr           string
-	DataDir               string
-	Store                 string
-	InstanceID            string
-	DriverURL             string
-	Lease                 time.Duration
-	SparkHome             string
-	SparkMaster           string
-	DeployMode            string
-	YarnRMURL             string
-	RedactionRegex        string
-	StandaloneRESTURLs    []string
-	StandaloneWebURLs     []string
-	ClusterSubmitWait     time.Duration
-	ClusterPollInterval   time.Duration
-	ClusterTag            string
-	LeakCheckInterval     time.Duration
-	LeakCheckGrace        time.Duration
-	LocalDirWhitelist     []string
-	ConfBlacklist         []string
-	ConfAllowed           []string
-	AppEnv                []string
-	StorePasswordFile     string
-	MaxConcurrentLaunches int
-	LaunchTimeout         time.Duration
-	RetainFinished        time.Duration
-	KillGrace             time.Duration
-	IdempotencyRetention  time.Duration
-	ReservationTTL        time.Duration
-	Impersonation         bool
-	MaxBodyBytes          int64
-	MaxUploadBytes        int64
-	SessionIdleTimeout    time.Duration
-	SessionTTL            time.Duration
-	DriverGatewayTimeout  time.Duration
-	CSRFProtection        bool
-	AllowedHosts          []string
-	MaxConnections        int
-	ShutdownDrain         time.Duration
-	MaxRequestsPerUser    int
-	Bounds                Bounds
-	LaunchKerberos        LaunchKerberos
-	Auth                  Auth
-	Access                Access
-	TLS                   TLS
-	LogFormat             string
-	LogLevel              string
+	Notes              []string
+	Addr               string
+	DebugAddr          string
+	MetricsAddr        string
+	DataDir            string
+	Store              string
+	InstanceID         string
+	DriverURL          string
+	Lease              time.Duration
+	SparkHome          string
+	SparkMaster        string
+	DeployMode         string
+	YarnRMURL          string
+	RedactionRegex     string
+	StandaloneRESTURLs []string
+	StandaloneWebURLs  []string
+	// StandaloneRESTSecretFile holds the key of the Masters' JWSFilter (base64url), with which
+	// requests to their REST servers are signed.
+	StandaloneRESTSecretFile string
+	ClusterSubmitWait        time.Duration
+	ClusterPollInterval      time.Duration
+	ClusterTag               string
+	LeakCheckInterval        time.Duration
+	LeakCheckGrace           time.Duration
+	LocalDirWhitelist        []string
+	ConfBlacklist            []string
+	ConfAllowed              []string
+	AppEnv                   []string
+	StorePasswordFile        string
+	MaxConcurrentLaunches    int
+	LaunchTimeout            time.Duration
+	RetainFinished           time.Duration
+	KillGrace                time.Duration
+	IdempotencyRetention     time.Duration
+	ReservationTTL           time.Duration
+	Impersonation            bool
+	MaxBodyBytes             int64
+	MaxUploadBytes           int64
+	SessionIdleTimeout       time.Duration
+	SessionTTL               time.Duration
+	DriverGatewayTimeout     time.Duration
+	CSRFProtection           bool
+	AllowedHosts             []string
+	MaxConnections           int
+	ShutdownDrain            time.Duration
+	MaxRequestsPerUser       int
+	Bounds                   Bounds
+	LaunchKerberos           LaunchKerberos
+	Auth                     Auth
+	Access                   Access
+	TLS                      TLS
+	LogFormat                string
+	LogLevel                 string
 }
 
 // listFlag is a comma-separated list.
@@ -120,7 +123,8 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.SparkMaster, "spark-master", "local[*]", "Spark master applications are submitted to")
 	fs.StringVar(&c.DeployMode, "spark-deploy-mode", "", "spark-submit deploy mode (client or cluster; empty: Spark's default)")
 	fs.StringVar(&c.YarnRMURL, "yarn-rm-url", "", "web address of YARN's ResourceManager, whose REST API tells how applications go, with --spark-master yarn (default: yarn.resourcemanager.webapp.address in yarn-site.xml of $YARN_CONF_DIR or $HADOOP_CONF_DIR)")
-	fs.Var(listFlag{&c.StandaloneRESTURLs}, "standalone-rest-url", "comma-separated REST submission servers of the Spark standalone Masters, with --spark-master spark://… and --spark-deploy-mode cluster (default: each master host of --spark-master at port 6066, Spark's spark.master.rest.port)")
+	fs.Var(listFlag{&c.StandaloneRESTURLs}, "standalone-rest-url", "comma-separated REST submission servers of the Spark standalone Masters, with --spark-master spark://… and --spark-deploy-mode cluster (default: none, and drivers are submitted by spark-submit over the Masters' RPC port, which spark.authenticate protects)")
+	fs.StringVar(&c.StandaloneRESTSecretFile, "standalone-rest-secret-file", "", "with --standalone-rest-url: a file holding the secret key (base64url) of the Masters' JWSFilter (Spark 4's spark.master.rest.filters), with which each request to them is signed")
 	fs.Var(listFlag{&c.StandaloneWebURLs}, "standalone-web-url", "comma-separated web UIs of the Spark standalone Masters, whose /json/ page tells every driver's state (default: each master host of --spark-master at port 8080)")
 	fs.DurationVar(&c.ClusterSubmitWait, "cluster-submit-wait", 15*time.Minute, "how long a submission keeps trying while the cluster manager cannot be reached (the create stays starting meanwhile); on YARN it becomes yarn.resourcemanager.connect.max-wait.ms")
 	fs.DurationVar(&c.ClusterPollInterval, "cluster-poll-interval", time.Second, "how often the cluster manager is asked how the applications go (one request for all of them)")
@@ -247,19 +251,13 @@ func (c *Config) derive() {
 			c.DriverURL = "https://" + c.Addr
 		}
 	}
-	if hosts, ok := strings.CutPrefix(c.SparkMaster, "spark://"); ok && c.DeployMode == "cluster" {
-		rest, web := len(c.StandaloneRESTURLs) == 0, len(c.StandaloneWebURLs) == 0
+	if hosts, ok := strings.CutPrefix(c.SparkMaster, "spark://"); ok && c.DeployMode == "cluster" && len(c.StandaloneWebURLs) == 0 {
 		for _, hostPort := range strings.Split(hosts, ",") {
 			host, _, err := net.SplitHostPort(hostPort)
 			if err != nil {
 				host = hostPort
 			}
-			if rest {
-				c.StandaloneRESTURLs = append(c.StandaloneRESTURLs, "http://"+net.JoinHostPort(host, "6066"))
-			}
-			if web {
-				c.StandaloneWebURLs = append(c.StandaloneWebURLs, "http://"+net.JoinHostPort(host, "8080"))
-			}
+			c.StandaloneWebURLs = append(c.StandaloneWebURLs, "http://"+net.JoinHostPort(host, "8080"))
 		}
 	}
 }
@@ -332,6 +330,9 @@ func (c *Config) Validate() error {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			errs = append(errs, fmt.Errorf("standalone-rest-url and standalone-web-url must be http:// or https:// addresses, not %q", u))
 		}
+	}
+	if c.StandaloneRESTSecretFile != "" && len(c.StandaloneRESTURLs) == 0 {
+		errs = append(errs, errors.New("standalone-rest-secret-file signs requests to the REST servers of --standalone-rest-url, which is not set"))
 	}
 	if _, err := regexp.Compile(c.RedactionRegex); err != nil {
 		errs = append(errs, fmt.Errorf("redaction-regex: %w", err))

@@ -89,8 +89,8 @@ func TestStandaloneClusterModeFindsTheMastersRESTAndWebAddresses(t *testing.T) {
 		return c
 	}
 	c := load("--spark-master", "spark://m1:7077,m2:7077", "--spark-deploy-mode", "cluster")
-	if strings.Join(c.StandaloneRESTURLs, ",") != "http://m1:6066,http://m2:6066" || strings.Join(c.StandaloneWebURLs, ",") != "http://m1:8080,http://m2:8080" {
-		t.Errorf("derived: %v %v; want Spark's default ports on each master host", c.StandaloneRESTURLs, c.StandaloneWebURLs)
+	if len(c.StandaloneRESTURLs) != 0 || strings.Join(c.StandaloneWebURLs, ",") != "http://m1:8080,http://m2:8080" {
+		t.Errorf("derived: %v %v; want no REST server (spark-submit's RPC) and Spark's default web port on each master host", c.StandaloneRESTURLs, c.StandaloneWebURLs)
 	}
 	c = load("--spark-master", "spark://m1:7077", "--spark-deploy-mode", "cluster", "--standalone-rest-url", "http://lb:16066")
 	if strings.Join(c.StandaloneRESTURLs, ",") != "http://lb:16066" || strings.Join(c.StandaloneWebURLs, ",") != "http://m1:8080" {

@@ -40,6 +40,12 @@ type Backend interface {
 	Capabilities() (Capabilities, error)
 }
 
+// Prober is a backend that can say, at the gateway's start, what is wrong with the cluster
+// manager it was given (unreachable, refusing its credentials): the server logs each problem.
+type Prober interface {
+	Probe(ctx context.Context) []string
+}
+
 // Capabilities are what a backend's applications need of the gateway, which only the backend
 // knows: the composition root asks, and never decides them from the master's name.
 type Capabilities struct {

@@ -246,6 +246,26 @@ func (l *Launcher) Start(ctx context.Context, tag string, argv []string, extraEn
 	return supervisor.Spawn(ctx, l.cfg.SupervisorCmd, d, l.cfg.WorkDir, argv, env)
 }
 
+// StartAside runs argv once, detached, under a supervisor of its own in the subdirectory name
+// of the application's directory (its log there): what acts on the application for seconds
+// (a cluster manager's client killing it) without holding up the caller, and goes with the
+// application's directory.
+func (l *Launcher) StartAside(ctx context.Context, tag, name string, argv []string) error {
+	d, err := l.Dir(tag)
+	if err != nil {
+		return err
+	}
+	if !validTag(name) {
+		return fmt.Errorf("invalid name %q", name)
+	}
+	env := append(slices.Clone(l.cfg.Env), "SPARKGATE_TAG="+tag)
+	_, err = supervisor.Spawn(ctx, l.cfg.SupervisorCmd, supervisor.Dir(string(d)+"/"+name), l.cfg.WorkDir, argv, env)
+	return err
+}
+
+// Master is the master URL applications are submitted to.
+func (l *Launcher) Master() string { return l.cfg.Master }
+
 // Inspect tells what became of the application tagged tag, from its directory.
 func (l *Launcher) Inspect(_ context.Context, tag string) (App, error) {
 	st, exit, err := l.Process(tag)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/sparkgate/sparkgate/internal/supervisor"
@@ -17,8 +18,13 @@ const propertiesFile = "spark-submit.properties"
 // confOutOfArgv moves argv's --conf settings into a 0600 properties file of the application's
 // directory dir and names it with --properties-file: a command line is every local user's to
 // read (ps, /proc), and a conf value may be a secret. A properties file replaces
-// spark-defaults.conf, so the file starts with the defaults' lines.
+// spark-defaults.conf, so the file starts with the defaults' lines. argv is spark-submit's, or
+// a wrapper's that runs what follows its "--" (standalone-submit over RPC).
 func (l *Launcher) confOutOfArgv(dir string, argv []string) ([]string, error) {
+	if sep := slices.Index(argv, "--"); sep >= 0 && sep+1 < len(argv) {
+		inner, err := l.confOutOfArgv(dir, argv[sep+1:])
+		return append(slices.Clone(argv[:sep+1]), inner...), err
+	}
 	var conf []string
 	out := []string{argv[0]}
 	i := 1

@@ -166,10 +166,20 @@ func (s *Server) Run(ctx context.Context) error {
 		defer spnego.Close()
 		clusterTransport = spnego
 	}
-	backend := clusterBackend(cfg, l, s.launcher.SupervisorCmd[0], clusterTransport, m, log)
+	backend, err := clusterBackend(cfg, l, s.launcher.SupervisorCmd[0], clusterTransport, m, log)
+	if err != nil {
+		return err
+	}
 	caps, err := backend.Capabilities()
 	if err != nil {
 		return err
+	}
+	if p, ok := backend.(launcher.Prober); ok {
+		probeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		for _, problem := range p.Probe(probeCtx) {
+			log.Warn("the cluster manager: " + problem)
+		}
+		cancel()
 	}
 	logs := logfile.New()
 	inst := instance.New(instance.Config{ID: cfg.InstanceID, Addr: cfg.Addr, Volume: caps.Scope, Lease: cfg.Lease,
@@ -291,20 +301,30 @@ func (s *Server) Run(ctx context.Context) error {
 // clusterBackend is where applications run: YARN's, followed through its ResourceManager, or
 // the local launcher's processes (local mode, and Spark standalone in client mode). transport
 // carries the requests to the cluster manager (the default when nil).
-func clusterBackend(cfg *config.Config, l *launcher.Launcher, self string, transport http.RoundTripper, m *metrics.Metrics, log *slog.Logger) launcher.Backend {
+func clusterBackend(cfg *config.Config, l *launcher.Launcher, self string, transport http.RoundTripper, m *metrics.Metrics, log *slog.Logger) (launcher.Backend, error) {
 	requests := func(outcome string) { m.ClusterRequests.WithLabelValues(outcome).Inc() }
 	if strings.HasPrefix(cfg.SparkMaster, "spark://") && cfg.DeployMode == "cluster" {
 		log.Info("drivers run on the Spark standalone cluster", "rest", cfg.StandaloneRESTURLs, "web", cfg.StandaloneWebURLs)
-		return standalone.New(l, standalone.NewMaster(cfg.StandaloneRESTURLs, cfg.StandaloneWebURLs), standalone.Config{
+		master := standalone.NewMaster(cfg.StandaloneRESTURLs, cfg.StandaloneWebURLs)
+		if cfg.StandaloneRESTSecretFile != "" {
+			key, err := standalone.ReadRESTSecret(cfg.StandaloneRESTSecretFile)
+			if err == nil {
+				err = master.SignWith(key)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return standalone.New(l, master, standalone.Config{
 			SubmitCmd: []string{self, "standalone-submit"}, SubmitWait: cfg.ClusterSubmitWait,
-			PollInterval: cfg.ClusterPollInterval, Requests: requests}, log.With("component", "standalone"))
+			PollInterval: cfg.ClusterPollInterval, Requests: requests, RESTSecretFile: cfg.StandaloneRESTSecretFile}, log.With("component", "standalone")), nil
 	}
 	if cfg.SparkMaster != "yarn" {
-		return l
+		return l, nil
 	}
 	log.Info("applications run on YARN", "rm", cfg.YarnRMURL, "deploy_mode", cfg.DeployMode)
 	return yarn.New(l, yarn.NewResourceManager(cfg.YarnRMURL, transport), yarn.Config{PollInterval: cfg.ClusterPollInterval,
-		Requests: requests, LaunchTimeout: cfg.LaunchTimeout}, log.With("component", "yarn"))
+		Requests: requests, LaunchTimeout: cfg.LaunchTimeout}, log.With("component", "yarn")), nil
 }
 
 // forgetFiles removes what a purged session leaves outside the store: its application's

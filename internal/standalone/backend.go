@@ -3,8 +3,9 @@
 // standalone cluster mode) spark-submit is the driver, here, under the local launcher's
 // supervisor. In cluster mode the driver runs on a Worker: the supervisor runs this binary's
 // standalone-submit, which sends spark-submit's request to the Master's REST submission server
-// (no JVM here at all) and records the driver's id in the application's directory; the
-// Master's /json/ page then tells every driver's state at once.
+// (no JVM here at all; signed for a JWSFilter) or, when no REST server is configured, runs
+// spark-submit over the Master's RPC port (rpc.go), and records the driver's id in the
+// application's directory; the Master's /json/ page then tells every driver's state at once.
 package standalone
 
 import (
@@ -46,6 +47,8 @@ type Config struct {
 	PollInterval time.Duration
 	// Requests, when set, counts the Master requests by outcome ("ok", "error").
 	Requests func(outcome string)
+	// RESTSecretFile, with REST servers, holds the key their requests are signed with.
+	RESTSecretFile string
 }
 
 // Backend is the Spark standalone cluster backend (launcher.Backend).
@@ -138,6 +141,9 @@ func (b *Backend) Start(ctx context.Context, tag string, argv []string, extraEnv
 	if !launcher.ClusterMode(argv) {
 		return b.Launcher.Start(ctx, tag, argv, extraEnv...)
 	}
+	if !b.master.HasREST() {
+		return b.startRPC(ctx, tag, argv, extraEnv)
+	}
 	d, err := b.Dir(tag)
 	if err != nil {
 		return 0, err
@@ -163,6 +169,9 @@ func (b *Backend) Start(ctx context.Context, tag string, argv []string, extraEnv
 	submit := append(slices.Clone(b.cfg.SubmitCmd),
 		"--request="+filepath.Join(string(d), requestFile), "--record="+filepath.Join(string(d), recordFile),
 		"--rest="+strings.Join(b.master.rest, ","), "--wait="+b.cfg.SubmitWait.String())
+	if b.cfg.RESTSecretFile != "" {
+		submit = append(submit, "--rest-secret-file="+b.cfg.RESTSecretFile)
+	}
 	return b.Launcher.Start(ctx, tag, submit, extraEnv...)
 }
 
@@ -178,7 +187,7 @@ func (b *Backend) Inspect(ctx context.Context, tag string) (launcher.App, error)
 		return launcher.App{}, err
 	}
 	if !recorded {
-		if _, err := os.Stat(filepath.Join(string(d), requestFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(string(d), requestFile)); err != nil && !submittedOverRPC(string(d)) {
 			return b.Launcher.Inspect(ctx, tag) // client mode, or never started
 		}
 		st, exit, err := b.Process(tag)
@@ -285,6 +294,10 @@ func (b *Backend) refresh(ctx context.Context, want []string) (map[string]Driver
 		if looked[id] {
 			continue
 		}
+		if !b.master.HasREST() {
+			looked[id] = true // over RPC the /json/ page is all there is: absent from it
+			continue
+		}
 		drv, ok, err := b.master.Status(ctx, id)
 		if err != nil {
 			b.cfg.Requests("error")
@@ -318,10 +331,14 @@ func (b *Backend) Kill(ctx context.Context, tag string, force bool) (bool, error
 	if err != nil || !known || drv.ended() {
 		return sent, err
 	}
-	if err := b.master.Kill(ctx, rec.DriverID); err != nil {
+	kill := b.master.Kill
+	if !b.master.HasREST() {
+		kill = func(ctx context.Context, id string) error { return b.killRPC(ctx, tag, id) }
+	}
+	if err := kill(ctx, rec.DriverID); err != nil {
 		return sent, err
 	}
-	b.log.Info("asked the Spark Master to kill the driver", "tag", tag, "driver", rec.DriverID)
+	b.log.Info("asked the Spark Master to kill the driver", "tag", tag, "driver", rec.DriverID, "rest", b.master.HasREST())
 	return true, nil
 }
 

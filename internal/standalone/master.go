@@ -37,10 +37,27 @@ func (d *Driver) ended() bool {
 // cluster, one of which is ALIVE): its REST submission server (submit, status, kill) and its
 // web UI's /json/ page (every driver at once).
 type Master struct {
-	rest []string // http://host:6066
+	rest []string // http://host:6066; none when drivers are submitted over RPC
 	web  []string // http://host:8080
 	http *http.Client
+	// token, when set, signs each request to the REST servers (their JWSFilter).
+	token func() (string, error)
 }
+
+// SignWith makes every request to the REST servers carry a token signed with key, for
+// Masters whose REST servers a JWSFilter protects (jws.go).
+func (m *Master) SignWith(key []byte) error {
+	token, err := signer(key)
+	if err != nil {
+		return err
+	}
+	m.token = token
+	return nil
+}
+
+// HasREST reports whether drivers are submitted, asked about and killed through the Masters'
+// REST servers; otherwise spark-submit submits them over the Masters' RPC port.
+func (m *Master) HasREST() bool { return len(m.rest) > 0 }
 
 // NewMaster returns a client of the Masters whose REST submission servers and web UIs are at
 // those addresses.
@@ -108,6 +125,14 @@ func (m *Master) Kill(ctx context.Context, id string) error {
 	return err
 }
 
+// authAdvice says what to do about a REST server that refused a request's credentials.
+func (m *Master) authAdvice() string {
+	if m.token == nil {
+		return "its requests must be signed (Spark's JWSFilter): give the filter's secretKey with --standalone-rest-secret-file"
+	}
+	return "the signed token was refused: the key of --standalone-rest-secret-file is not the JWSFilter's secretKey"
+}
+
 // refusal is a Master's answer without success: its message says why.
 type refusal struct{ message string }
 
@@ -124,6 +149,13 @@ func (m *Master) ask(ctx context.Context, method, path string, body []byte) (*su
 			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/json;charset=UTF-8")
+		if m.token != nil {
+			token, err := m.token()
+			if err != nil {
+				return nil, fmt.Errorf("sign the request: %w", err)
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
 		resp, err := m.http.Do(req)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", base, err))
@@ -136,6 +168,9 @@ func (m *Master) ask(ctx context.Context, method, path string, body []byte) (*su
 		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out)
 		resp.Body.Close()
 		switch {
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			// a JWSFilter's answer: nothing was done
+			errs = append(errs, &refusal{message: fmt.Sprintf("%s answered %s: %s", base, resp.Status, m.authAdvice())})
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s %s: %s: %w", base, path, resp.Status, err))
 		case !out.Success:

@@ -39,9 +39,16 @@ func Submit(args []string, stdout, stderr io.Writer) int {
 	request := fs.String("request", "", "the CreateSubmissionRequest to send (JSON)")
 	record := fs.String("record", "", "where to record the answer")
 	rest := fs.String("rest", "", "the Masters' REST submission servers, comma-separated")
+	secretFile := fs.String("rest-secret-file", "", "the key the requests to the REST servers are signed with")
+	rpc := fs.Bool("rpc", false, "run the spark-submit command after -- instead (over the Masters' RPC port)")
 	wait := fs.Duration("wait", 15*time.Minute, "how long to keep trying while no Master can be reached")
-	if err := fs.Parse(args); err != nil || *request == "" || *record == "" || *rest == "" {
-		fmt.Fprintln(stderr, "usage: sparkgate standalone-submit --request FILE --record FILE --rest URL[,URL] [--wait D]")
+	err := fs.Parse(args)
+	if err == nil && *rpc && *record != "" && fs.NArg() > 0 {
+		return submitRPC(fs.Args(), *record, *wait, stdout, stderr)
+	}
+	if err != nil || *request == "" || *record == "" || *rest == "" {
+		fmt.Fprintln(stderr, "usage: sparkgate standalone-submit --request FILE --record FILE --rest URL[,URL] [--rest-secret-file FILE] [--wait D]\n"+
+			"       sparkgate standalone-submit --rpc --record FILE [--wait D] -- spark-submit ...")
 		return 64
 	}
 	var req CreateRequest
@@ -53,26 +60,45 @@ func Submit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sparkgate: read the submission: %v\n", err)
 		return 1
 	}
+	m := NewMaster(strings.Split(*rest, ","), nil)
+	if *secretFile != "" {
+		key, err := ReadRESTSecret(*secretFile)
+		if err == nil {
+			err = m.SignWith(key)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "sparkgate: %v\n", err)
+			return finish(stderr, *record, Record{Refused: err.Error(), SubmittedAt: time.Now()}, 1)
+		}
+	}
+	return submitUntilReached(*record, *wait, stdout, stderr, func(ctx context.Context) (string, error) { return m.Create(ctx, &req) })
+}
+
+// submitUntilReached submits with try and records the outcome. While no Master can be reached
+// (try's error wraps ErrUnreachable: nothing was submitted) it tries again, with a backoff of
+// 1, 2, 4 … s (at most 30 s), for wait; a SIGTERM stops it.
+func submitUntilReached(record string, wait time.Duration, stdout, stderr io.Writer, try func(context.Context) (string, error)) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	m := NewMaster(strings.Split(*rest, ","), nil)
-	deadline := time.Now().Add(*wait)
+	deadline := time.Now().Add(wait)
 	for backoff := time.Second; ; backoff = min(2*backoff, submitRetryMax) {
-		id, err := m.Create(ctx, &req)
+		id, err := try(ctx)
 		switch {
 		case err == nil:
 			fmt.Fprintf(stdout, "sparkgate: the Spark Master accepted the driver as %s\n", id)
-			return finish(stderr, *record, Record{DriverID: id, SubmittedAt: time.Now()}, 0)
+			return finish(stderr, record, Record{DriverID: id, SubmittedAt: time.Now()}, 0)
+		case ctx.Err() != nil:
 		case !errors.Is(err, ErrUnreachable) || time.Now().Add(backoff).After(deadline):
-			why := unsubmitted(err, *wait)
+			why := unsubmitted(err, wait)
 			fmt.Fprintf(stdout, "sparkgate: %s\n", why)
-			return finish(stderr, *record, Record{Refused: why, SubmittedAt: time.Now()}, 1)
+			return finish(stderr, record, Record{Refused: why, SubmittedAt: time.Now()}, 1)
+		default:
+			fmt.Fprintf(stdout, "sparkgate: %v; trying again in %s\n", err, backoff)
 		}
-		fmt.Fprintf(stdout, "sparkgate: %v; trying again in %s\n", err, backoff)
 		select {
 		case <-ctx.Done():
 			fmt.Fprintln(stdout, "sparkgate: the submission was stopped before a Master could be reached")
-			return finish(stderr, *record, Record{Refused: "stopped before a Spark Master could be reached", SubmittedAt: time.Now()}, 1)
+			return finish(stderr, record, Record{Refused: "stopped before a Spark Master could be reached", SubmittedAt: time.Now()}, 1)
 		case <-time.After(backoff):
 		}
 	}
@@ -81,8 +107,9 @@ func Submit(args []string, stdout, stderr io.Writer) int {
 // unsubmitted says why a submission that ended with err has no driver.
 func unsubmitted(err error, wait time.Duration) string {
 	var refused *refusal
+	var failed *notSubmitted
 	switch {
-	case errors.As(err, &refused):
+	case errors.As(err, &refused), errors.As(err, &failed):
 		return err.Error()
 	case errors.Is(err, ErrUnreachable):
 		return fmt.Sprintf("no Spark Master could be reached for %s: %v", wait, err)

@@ -158,6 +158,9 @@ func TestStandaloneClusterBatches(t *testing.T) {
 		down := freePort() // nothing listens there for now
 		late := startServer(t, serverOpts{sparkHome: home, env: []string{"SPARK_LOCAL_IP=127.0.0.1"},
 			args: append(slices.Clone(args), "--standalone-rest-url", "http://"+down)})
+		if out := late.output(); !strings.Contains(out, "REST server http://"+down) || !strings.Contains(out, "cannot be reached") {
+			t.Errorf("the server did not say at start that the REST server cannot be reached:\n%s", out)
+		}
 		id := late.createBatch(job("Marker", t.TempDir(), "runs"))
 		time.Sleep(3 * time.Second)
 		if st := late.state(id); st != "starting" {
@@ -171,6 +174,43 @@ func TestStandaloneClusterBatches(t *testing.T) {
 		stop := forward(ln, strings.TrimPrefix(c.rest, "http://"))
 		defer stop()
 		late.endsAs(t, id, "success", "trying again")
+	})
+}
+
+// Without a REST server (Spark ships it off, and it authenticates nobody), spark-submit submits
+// the driver over the Master's RPC port: the batch runs on a Worker, is followed through the
+// Master's page, and DELETE has Spark's own client kill it.
+func TestStandaloneClusterOverRPC(t *testing.T) {
+	home := sparkHome(t)
+	t.Parallel()
+	c := sharedStandalone(t, home)
+	jobs := javaJobs(t, home)
+	s := startServer(t, serverOpts{sparkHome: home, env: []string{"SPARK_LOCAL_IP=127.0.0.1"}, args: []string{"--spark-master", c.master,
+		"--spark-deploy-mode", "cluster", "--standalone-web-url", c.webUI, "--cluster-poll-interval", "300ms", "--local-dir-whitelist", jobs}})
+	t.Run("SparkPi", func(t *testing.T) {
+		t.Parallel()
+		id := s.createBatch(fmt.Sprintf(`{"file":"%s","args":["4"],"driverMemory":"512m","executorMemory":"512m"}`, filepath.Join(jobs, "pi.jar")))
+		s.endsAs(t, id, "success", "Pi is roughly")
+		view := s.do("GET", fmt.Sprintf("/batches/%d", id), "").json(t)
+		if driver, _ := view["appId"].(string); !strings.HasPrefix(driver, "driver-") || c.appState(driver) != "FINISHED" {
+			t.Errorf("appId %q: the Master says %q; want its FINISHED driver", driver, c.appState(driver))
+		}
+		if log := strings.Join(s.allLog(id, 1000), "\n"); !strings.Contains(log, "Driver successfully submitted as") {
+			t.Errorf("the batch's log lacks spark-submit's RPC submission:\n%s", log)
+		}
+	})
+	t.Run("delete", func(t *testing.T) {
+		t.Parallel()
+		id := s.createBatch(fmt.Sprintf(`{"file":"%s","className":"Sleep","args":["600"],"driverMemory":"512m"}`, filepath.Join(jobs, "jobs.jar")))
+		var driver string
+		waitFor(t, sparkTimeout, "the driver to run on the Worker", func() bool {
+			driver, _ = s.do("GET", fmt.Sprintf("/batches/%d", id), "").json(t)["appId"].(string)
+			return driver != "" && c.appState(driver) == "RUNNING"
+		})
+		if r := s.do("DELETE", fmt.Sprintf("/batches/%d", id), ""); r.status != 200 {
+			t.Fatalf("DELETE = %d %s", r.status, r.body)
+		}
+		waitFor(t, sparkTimeout, "Spark's client to have the Master kill the driver", func() bool { return c.appState(driver) == "KILLED" })
 	})
 }
 
