@@ -183,7 +183,8 @@ func (s *Server) Run(ctx context.Context) error {
 	backend := clusterBackend(cfg, l, s.launcher.SupervisorCmd[0], clusterTransport, m, log)
 	logs := logfile.New()
 	inst := instance.New(instance.Config{ID: cfg.InstanceID, Addr: cfg.AdvertiseAddr, Volume: volume, Lease: cfg.Lease,
-		RetainFinished: cfg.RetainFinished, IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL},
+		RetainFinished: cfg.RetainFinished, IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL,
+		Holdings: appDirs{launcher: l, appsDir: s.launcher.AppsDir, logs: logs}},
 		st, func(sess *store.Session) { forgetFiles(l, logs, sess, log) }, m, log.With("component", "instance"))
 	if err := inst.Join(ctx); err != nil {
 		return err
