@@ -359,15 +359,16 @@ func parseRef(ref string) (id int64, name string, err error) {
 	return 0, ref, nil
 }
 
-// queryInt reads a non-negative integer query parameter.
+// queryInt reads an integer query parameter. A negative one is Livy's too: a from of -1 is a
+// log's tail, a size of -1 every item (see livyPaging).
 func queryInt(r *http.Request, key string) (int, bool, error) {
 	v := r.URL.Query().Get(key)
 	if v == "" {
 		return 0, false, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, false, errkind.Invalidf("%s must be a non-negative integer, not %q", key, v)
+	if err != nil {
+		return 0, false, errkind.Invalidf("%s must be an integer, not %q", key, v)
 	}
 	return n, true, nil
 }

@@ -40,20 +40,39 @@ func (s *Server) batchView(sess *store.Session) *livy.Batch {
 
 func createdAt(sess *store.Session) string { return sess.CreatedAt.UTC().Format(time.RFC3339) }
 
-// pageParams reads a list's from (default 0) and size (default 100, at most maxPageSize), as
-// Livy does.
-func pageParams(r *http.Request) (from, size int, err error) {
-	if from, _, err = queryInt(r, "from"); err != nil {
+// livyPaging reads from and size as Livy does: an absent or negative from is -1 (a log's tail,
+// a list's start), an absent size is 100 and a negative one is -1 (every item). Clients send
+// size=-1 for "all"; the page caps still apply (see pageParams and logPage).
+func livyPaging(r *http.Request) (from, size int, err error) {
+	from, given, err := queryInt(r, "from")
+	if err != nil {
 		return 0, 0, err
 	}
-	size, given, err := queryInt(r, "size")
+	if !given || from < 0 {
+		from = -1
+	}
+	size, given, err = queryInt(r, "size")
 	if err != nil {
 		return 0, 0, err
 	}
 	if !given {
 		size = defaultPageSize
 	}
-	return from, min(size, maxPageSize), nil
+	return from, max(size, -1), nil
+}
+
+// pageParams reads a list's from (default 0) and size (default 100, at most maxPageSize). A
+// negative from is the start, as Livy's slice of its sessions clamps it; a negative size is
+// every session, at most maxPageSize (Livy's slice would be empty, which no client means).
+func pageParams(r *http.Request) (from, size int, err error) {
+	from, size, err = livyPaging(r)
+	if err != nil {
+		return 0, 0, err
+	}
+	if size < 0 {
+		size = maxPageSize
+	}
+	return max(from, 0), min(size, maxPageSize), nil
 }
 
 func (s *Server) listBatches(r *http.Request) (*reply, error) {
@@ -161,26 +180,32 @@ func (s *Server) getBatchLog(r *http.Request) (*reply, error) {
 // logReader reads lines [from, from+size) of a log and its number of lines.
 type logReader func(from, size int) ([]string, int, error)
 
-// logPage answers GET /{type}/{id}/log as Livy does: size defaults to 100, and without from
-// the page is the log's tail. Paging parameters are checked before the session is looked up.
+// logPage answers GET /{type}/{id}/log as Livy's serializeLogs does: size defaults to 100, a
+// negative size is every line from from, and without from (or with a negative one) the page
+// is the log's tail of that size; then the page holds at most maxPageSize lines (and
+// logfile.MaxPageBytes). Paging parameters are checked before the session is looked up.
 func logPage(r *http.Request, lookup func() (int64, logReader, error)) (*reply, error) {
-	from, size, err := pageParams(r)
+	from, size, err := livyPaging(r)
 	if err != nil {
 		return nil, err
 	}
-	fromGiven := r.URL.Query().Get("from") != ""
 	id, read, err := lookup()
 	if err != nil {
 		return nil, err
 	}
-	if !fromGiven {
+	if from < 0 || size < 0 {
 		_, total, err := read(0, 0)
 		if err != nil {
 			return nil, err
 		}
-		from = max(0, total-size)
+		if size < 0 {
+			size = total
+		}
+		if from < 0 {
+			from = max(0, total-size)
+		}
 	}
-	lines, total, err := read(from, size)
+	lines, total, err := read(from, min(size, maxPageSize))
 	if err != nil {
 		return nil, err
 	}

@@ -71,9 +71,10 @@ func (s *Server) listStatements(r *http.Request, sess *store.Session) (*reply, e
 	if err != nil {
 		return nil, err
 	}
-	if !given {
+	if !given || size < 0 { // Livy's size=-1: every statement, a page at most
 		size = maxStatementPage
 	}
+	from = max(from, 0) // Livy's slice clamps a negative from to the first
 	order := strings.TrimSpace(r.URL.Query().Get("order"))
 	page, err := s.sessions.Statements(r.Context(), &store.ListStatementsParams{SessionID: sess.ID,
 		From: from, Size: min(size, maxStatementPage), Desc: strings.EqualFold(order, "desc")})

@@ -32,6 +32,7 @@ type Config struct {
 	// no meaning here.
 	Notes              []string
 	Addr               string
+	AdvertiseAddr      string
 	DebugAddr          string
 	MetricsAddr        string
 	DataDir            string
@@ -112,12 +113,13 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.ConfigFile, "config", "", "read settings from this file (lines of key = value, keys named as these flags)")
 	fs.StringVar(&c.LivyConf, "livy-conf", "", "read Apache Livy's livy.conf (default: $LIVY_CONF_DIR/livy.conf when present), and spark-blacklist.conf beside it; every other source of settings overrides it")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8998", "address to serve Livy's REST API on")
+	fs.StringVar(&c.AdvertiseAddr, "advertise-addr", "", "host:port by which peers forward calls to this instance and drivers reach it (a host alone takes --addr's port; default: --addr, or this host's name and --addr's port when --addr is every interface, such as 0.0.0.0:8998); Livy's livy.rsc.launcher.address")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "address of a separate listener for Go's pprof profiles (empty: none)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "address of a listener of its own for /metrics, without authentication, for a Prometheus on a private network (empty: /metrics on --addr, behind --auth)")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the session store and the applications' logs")
 	fs.StringVar(&c.Store, "store", "", "session store: empty for the embedded store in --data-dir, or a postgres:// URL shared by several instances")
 	fs.StringVar(&c.InstanceID, "instance-id", "", "this server's name among instances sharing a store (default: host name and port); keep it stable across restarts")
-	fs.StringVar(&c.DriverURL, "driver-url", "", "URL by which interactive sessions' drivers reach this gateway (default: http:// and --addr, https:// with --tls-cert); with several instances, the load balancer's")
+	fs.StringVar(&c.DriverURL, "driver-url", "", "URL by which interactive sessions' drivers reach this gateway (default: http:// and --advertise-addr, https:// with --tls-cert); with several instances, the load balancer's")
 	fs.DurationVar(&c.Lease, "lease", 15*time.Second, "how long this instance counts as alive after each renewal; peers adopt its unfinished sessions once it expires")
 	fs.StringVar(&c.SparkHome, "spark-home", os.Getenv("SPARK_HOME"), "Spark installation whose bin/spark-submit runs applications (default $SPARK_HOME)")
 	fs.StringVar(&c.SparkMaster, "spark-master", "local[*]", "Spark master applications are submitted to")
@@ -245,10 +247,12 @@ func (c *Config) derive() {
 		_, port, _ := net.SplitHostPort(c.Addr)
 		c.InstanceID = host + "-" + port
 	}
+	host, _ := os.Hostname()
+	c.AdvertiseAddr = advertisedAddr(c.Addr, c.AdvertiseAddr, host)
 	if c.DriverURL == "" {
-		c.DriverURL = "http://" + c.Addr
+		c.DriverURL = "http://" + c.AdvertiseAddr
 		if c.TLS.On() {
-			c.DriverURL = "https://" + c.Addr
+			c.DriverURL = "https://" + c.AdvertiseAddr
 		}
 	}
 	if hosts, ok := strings.CutPrefix(c.SparkMaster, "spark://"); ok && c.DeployMode == "cluster" && len(c.StandaloneWebURLs) == 0 {
@@ -313,6 +317,11 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data-dir must not be empty"))
+	}
+	if note, err := checkAdvertised(c.AdvertiseAddr, c.Store != ""); err != nil {
+		errs = append(errs, err)
+	} else if note != "" && !slices.Contains(c.Notes, note) {
+		c.Notes = append(c.Notes, note)
 	}
 	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
 		errs = append(errs, fmt.Errorf("store must be empty (embedded) or a postgres:// URL, not %q", redactURL(c.Store)))

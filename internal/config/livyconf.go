@@ -68,6 +68,7 @@ func asDuration(flagName string) livySetting {
 var livyKeys = map[string]livySetting{
 	"livy.server.host":                         livyAddr,
 	"livy.server.port":                         livyAddr,
+	"livy.rsc.launcher.address":                as("advertise-addr"), // where drivers connect back
 	"livy.server.spark-home":                   as("spark-home"),
 	"livy.spark.master":                        as("spark-master"),
 	"livy.spark.deploy-mode":                   as("spark-deploy-mode"),

@@ -34,6 +34,9 @@ type Config struct {
 	IdempotencyRetention time.Duration
 	// ReservationTTL is how long a reserved id waits for its PUT.
 	ReservationTTL time.Duration
+	// Holdings, when set, are the sessions' files on this instance's disk, swept against the
+	// store (see sweep).
+	Holdings Holdings
 }
 
 func (c *Config) withDefaults() {

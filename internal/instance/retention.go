@@ -12,13 +12,15 @@ const purgeBatch = 500
 
 // purgeLoop forgets finished sessions of every kind past RetainFinished, with their
 // application's files, and idempotency keys past their retention: a record and a directory
-// are purged the same way whatever ran in them.
+// are purged the same way whatever ran in them. Then it sweeps the files this instance holds
+// of sessions purged or ended elsewhere.
 func (in *Instance) purgeLoop() {
 	every := min(max(in.cfg.RetainFinished/10, time.Second), time.Minute)
 	periodic.Every(in.ctx, every, func() bool {
 		for _, kind := range []store.Kind{store.KindBatch, store.KindInteractive} {
 			in.purge(kind)
 		}
+		in.sweep()
 		return true
 	})
 }

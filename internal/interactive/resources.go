@@ -204,7 +204,11 @@ func (m *Manager) Touch(ctx context.Context, id int64) error {
 	return err
 }
 
-// uploadDir is in the session's application directory, which retention removes with it.
+// UploadsDir is the directory of a session's uploads in its application directory, which
+// retention removes with it (and every instance's sweep of its own data directory once the
+// session is not running any more).
+const UploadsDir = "uploads"
+
 func (m *Manager) uploadDir(tag string) string {
-	return filepath.Join(filepath.Dir(m.launcher.LogPath(tag)), "uploads")
+	return filepath.Join(filepath.Dir(m.launcher.LogPath(tag)), UploadsDir)
 }

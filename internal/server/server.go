@@ -96,6 +96,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	if host, port, err := net.SplitHostPort(cfg.AdvertiseAddr); err == nil && port == "0" {
+		// --addr host:0 (tests): peers dial the port the listener got
+		_, bound, _ := net.SplitHostPort(s.Addr())
+		cfg.AdvertiseAddr = net.JoinHostPort(host, bound)
+	}
 	if cfg.DebugAddr != "" {
 		if s.debugLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
 			s.Close()
@@ -182,8 +187,9 @@ func (s *Server) Run(ctx context.Context) error {
 		cancel()
 	}
 	logs := logfile.New()
-	inst := instance.New(instance.Config{ID: cfg.InstanceID, Addr: cfg.Addr, Volume: caps.Scope, Lease: cfg.Lease,
-		RetainFinished: cfg.RetainFinished, IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL},
+	inst := instance.New(instance.Config{ID: cfg.InstanceID, Addr: cfg.AdvertiseAddr, Volume: caps.Scope, Lease: cfg.Lease,
+		RetainFinished: cfg.RetainFinished, IdempotencyRetention: cfg.IdempotencyRetention, ReservationTTL: cfg.ReservationTTL,
+		Holdings: appDirs{launcher: l, appsDir: s.launcher.AppsDir, logs: logs}},
 		st, func(sess *store.Session) { forgetFiles(l, logs, sess, log) }, m, log.With("component", "instance"))
 	if err := inst.Join(ctx); err != nil {
 		return err
@@ -269,7 +275,7 @@ func (s *Server) Run(ctx context.Context) error {
 		ln = tls.NewListener(s.ln, s.cert.Config())
 	}
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("sparkgate ready", "instance", cfg.InstanceID, "addr", s.Addr(), "data_dir", s.dataDir, "store", storeName,
+	log.Info("sparkgate ready", "instance", cfg.InstanceID, "addr", s.Addr(), "advertise_addr", cfg.AdvertiseAddr, "data_dir", s.dataDir, "store", storeName,
 		"spark_master", cfg.SparkMaster, "tls", s.cert != nil, "auth", cfg.Auth.Type, "access_control", cfg.Access.Enabled, "local_dir_whitelist", strings.Join(cfg.LocalDirWhitelist, ","),
 		"startup", time.Since(s.started).Round(time.Millisecond))
 
