@@ -19,15 +19,15 @@ func (m *Manager) launchWorker() {
 		if !ok {
 			return
 		}
-		if tag, pid := m.launch(id); tag != "" {
-			m.awaitLaunchPhase(id, tag, pid)
+		if tag := m.launch(id); tag != "" {
+			m.awaitLaunchPhase(id, tag)
 		}
 	}
 }
 
 // launch starts the application of batch id unless it was already started, and returns its
-// tag and the supervisor pid when this call started it.
-func (m *Manager) launch(id int64) (string, int) {
+// tag when this call started it.
+func (m *Manager) launch(id int64) string {
 	ctx := m.ctx
 	sess, err := m.store.GetSession(ctx, store.KindBatch, id)
 	if err != nil {
@@ -35,10 +35,10 @@ func (m *Manager) launch(id int64) (string, int) {
 			m.log.Error("launch: read batch", "id", id, "err", err)
 			m.retryLater(id)
 		}
-		return "", 0
+		return ""
 	}
 	if sess.State != store.StateStarting && sess.State != store.StateRunning {
-		return "", 0
+		return ""
 	}
 	// Look for the tag first: a previous server may have started it just before dying.
 	app, err := m.launcher.Inspect(ctx, sess.Tag)
@@ -48,45 +48,45 @@ func (m *Manager) launch(id int64) (string, int) {
 			m.log.Error("launch: inspect application", "id", id, "err", err)
 			m.retryLater(id)
 		}
-		return "", 0
+		return ""
 	case app.Status == supervisor.Finished:
 		m.finish(id, sess.Tag, app.End)
-		return "", 0
+		return ""
 	case app.Status == supervisor.Running:
 		m.watch(id, sess.Tag) // which marks it running once it runs
-		return "", 0
+		return ""
 	}
 	if wait := sess.ResubmitWait(m.cfg.ResubmitGrace, m.now()); wait > 0 {
 		m.log.Info("launched but not yet known to the cluster manager; waiting before launching again", "id", id, "wait", wait.Round(time.Second))
 		m.retryAfter(id, wait)
-		return "", 0
+		return ""
 	}
 	var req livy.CreateBatchRequest
 	if err := json.Unmarshal(sess.Request, &req); err != nil {
 		m.fail(id, sess.Tag, "stored request is unreadable: "+err.Error())
-		return "", 0
+		return ""
 	}
 	argv, err := m.launcher.Command(specOf(&req), sess.Tag)
 	if err != nil {
 		m.fail(id, sess.Tag, "refused at launch: "+err.Error())
-		return "", 0
+		return ""
 	}
 	pid, wanted, err := m.run.Start(ctx, sess.Tag, argv, nil, runner.Record(m.store, store.KindBatch, id))
 	if err != nil {
 		if ctx.Err() != nil {
-			return "", 0 // shutting down; the next start will look for the tag again
+			return "" // shutting down; the next start will look for the tag again
 		}
 		m.fail(id, sess.Tag, err.Error())
-		return "", 0
+		return ""
 	}
 	m.metrics.Launches.Inc()
 	if !wanted {
-		return "", 0
+		return ""
 	}
 	m.recordLaunch(id, &store.Launch{SupervisorPID: pid, LaunchedAt: m.now()})
 	m.watch(id, sess.Tag)
 	m.log.Info("launched batch", "id", id, "tag", sess.Tag, "supervisor_pid", pid)
-	return sess.Tag, pid
+	return sess.Tag
 }
 
 func (m *Manager) retryLater(id int64) { m.retryAfter(id, time.Second) }
@@ -103,36 +103,66 @@ func (m *Manager) retryAfter(id int64, wait time.Duration) {
 }
 
 // awaitLaunchPhase holds the caller's launch slot until the application's SparkContext is up,
-// it ended, or the launch timeout passed, reading the app id and UI URL on the way.
-func (m *Manager) awaitLaunchPhase(id int64, tag string, pid int) {
-	path := m.launcher.LogPath(tag)
+// it ended, or the launch timeout passed, and records the app id and UI URL its log led to. A
+// start slower than the timeout (a loaded host) gives its slot to the next launch and is read
+// on, on a goroutine of the manager's, until its SparkContext is up or it ended: its id is
+// recorded late rather than never.
+func (m *Manager) awaitLaunchPhase(id int64, tag string) {
+	r := &launchReading{path: m.launcher.LogPath(tag)}
 	timeout := time.NewTimer(m.cfg.LaunchTimeout)
 	defer timeout.Stop()
+	if m.readLaunch(r, tag, timeout.C) {
+		m.recordLaunchPhase(id, tag, &r.seen)
+		return
+	}
+	if m.ctx.Err() == nil {
+		m.life.Go(func() {
+			if m.readLaunch(r, tag, nil) {
+				m.recordLaunchPhase(id, tag, &r.seen)
+			}
+		})
+	}
+}
+
+// launchReading is how far a launch's log was read, and what it told.
+type launchReading struct {
+	path string
+	read int
+	seen launchLog
+}
+
+// readLaunch reads the application's log until its SparkContext is up or it ended (true), or
+// until giveUp fires or the manager stops (false).
+func (m *Manager) readLaunch(r *launchReading, tag string, giveUp <-chan time.Time) bool {
 	tick := time.NewTicker(m.cfg.PollInterval)
 	defer tick.Stop()
-	read := 0
-	var seen launchLog
-	for !seen.up {
+	for !r.seen.up {
 		select {
 		case <-m.ctx.Done():
-			return
-		case <-timeout.C:
-			return
+			return false
+		case <-giveUp:
+			return false
 		case <-tick.C:
 		}
-		lines, total, err := m.Logs.Lines(path, read, 10000)
+		lines, total, err := m.Logs.Lines(r.path, r.read, 10000)
 		if err != nil {
-			return
+			return false
 		}
-		read = min(total, read+len(lines))
+		r.read = min(total, r.read+len(lines))
 		for _, line := range lines {
-			seen.scan(line)
+			r.seen.scan(line)
 		}
 		if app, _ := m.launcher.Inspect(m.ctx, tag); app.Status == supervisor.Finished || app.ID != "" {
 			// ended, or a cluster manager runs it (cluster mode: spark-submit lets go)
-			seen.up = true
+			r.seen.up = true
 		}
 	}
+	return true
+}
+
+// recordLaunchPhase records the app id and UI URL of the UI the log proposed that serves the
+// application of tag.
+func (m *Manager) recordLaunchPhase(id int64, tag string, seen *launchLog) {
 	p := &store.UpdateParams{Kind: store.KindBatch, ID: id, Now: m.now()}
 	var appID, ui string
 	if candidates := seen.uiCandidates(); len(candidates) > 0 {

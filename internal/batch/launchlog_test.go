@@ -6,7 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
+	"time"
+
+	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
+	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/store"
+	"github.com/sparkgate/sparkgate/internal/store/storetest"
 )
 
 // Lines as Spark 3.5 and 4.x print them at a driver's start, in local and standalone mode.
@@ -85,4 +92,38 @@ func TestAppIDOnlyFromTheApplicationsOwnUI(t *testing.T) {
 	if got := askUI(ctx, "http://127.0.0.1:1", "sparkgate-batch-3-ab"); got != "" {
 		t.Errorf("no UI gave id %q", got)
 	}
+}
+
+// A start slower than the launch timeout (a loaded host) gives up its launch slot, and its
+// application's id is still read from its UI once its SparkContext is up: late, not never.
+func TestASlowStartStillGetsItsAppID(t *testing.T) {
+	st, fl := storetest.Embedded(t), launchertest.New(t.TempDir())
+	m := newTestManager(t, st, fl) // a launch timeout of 20 ms
+	created, err := m.Create(context.Background(), &livy.CreateBatchRequest{File: "/job.py"}, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := created.Session.Tag
+	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/applications":
+			io.WriteString(w, `[{"id":"local-1764590000001"}]`)
+		case "/api/v1/applications/local-1764590000001/environment":
+			fmt.Fprintf(w, `{"sparkProperties":[["spark.sparkgate.tag",%q]]}`, tag)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer ui.Close()
+	launchertest.Eventually(t, "the launch", func() bool { return len(fl.Starts(tag)) == 1 })
+	time.Sleep(100 * time.Millisecond) // past the launch timeout
+	lines := "INFO SparkUI: Bound SparkUI to 0.0.0.0, and started at " + ui.URL + "\n" +
+		"INFO BlockManagerMaster: Registered BlockManager BlockManagerId(driver, 127.0.0.1, 40000, None)\n"
+	if err := os.WriteFile(fl.LogPath(tag), []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	launchertest.Eventually(t, "the app id of a start slower than the launch timeout", func() bool {
+		sess, err := st.GetSession(context.Background(), store.KindBatch, created.Session.ID)
+		return err == nil && sess.AppID == "local-1764590000001" && sess.AppInfo.SparkUIURL == ui.URL
+	})
 }
