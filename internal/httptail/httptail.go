@@ -39,6 +39,11 @@ func last(r io.Reader, limit int) ([]byte, bool, error) {
 	chunk := make([]byte, min(max(limit, 1), 64<<10))
 	for {
 		n, err := r.Read(chunk)
+		if len(kept)+n > cap(kept) { // grow by doubling, up to the most it holds
+			grown := make([]byte, len(kept), min(max(2*cap(kept), len(kept)+n), 2*limit+len(chunk)))
+			copy(grown, kept)
+			kept = grown
+		}
 		kept = append(kept, chunk[:n]...)
 		if len(kept) >= 2*limit {
 			kept, whole = append(kept[:0], kept[len(kept)-limit:]...), false
