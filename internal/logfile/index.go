@@ -24,7 +24,7 @@ const (
 
 type checkpoint struct {
 	line   int   // the number of the line that starts at offset
-	offset int64 //
+	offset int64 // where it starts
 }
 
 type fileIndex struct {
