@@ -1,10 +1,15 @@
 // Package logfile serves pages of lines from append-only log files of any length without
-// reading them whole: it keeps, per file, the offsets of the lines it has already seen and
-// scans only what was appended since.
+// reading them whole: it keeps, per file, a sparse index of where its lines start (a
+// checkpoint every so many bytes, so that its size follows the file's bytes, never its number
+// of lines) and scans only what was appended since. The indexes of many files are cached
+// within a budget of bytes. The last lines of a file are read from its end (Tail), without an
+// index.
 package logfile
 
 import (
+	"bufio"
 	"bytes"
+	"container/list"
 	"errors"
 	"io"
 	"io/fs"
@@ -12,94 +17,83 @@ import (
 	"sync"
 )
 
-// maxFiles bounds how many files' indexes are cached.
-const maxFiles = 4096
+// maxCacheBytes bounds the memory of the cached indexes of all files together: the least
+// recently used are dropped beyond it (a re-scan is only a cost).
+const maxCacheBytes = 32 << 20
 
-// Index caches line offsets of log files. The zero value is not usable; use New.
+// Index caches sparse line indexes of log files. The zero value is not usable; use New.
 type Index struct {
-	mu    sync.Mutex
-	files map[string]*fileIndex
+	mu     sync.Mutex
+	budget int64 // maxCacheBytes, smaller in tests
+	shape  shape
+	bytes  int64 // what the cached indexes cost, by their own account
+	lru    *list.List
+	files  map[string]*list.Element // of *entry; the front is the most recently used
 }
 
-type fileIndex struct {
-	mu sync.Mutex
-	// tail caches the last lines served by Tail, valid while the file keeps tailSize bytes.
-	tail     []string
-	tailN    int
-	tailSize int64
-	// newlines holds the offset of every newline seen; line i ends at newlines[i].
-	newlines []int64
-	scanned  int64 // bytes examined so far
+type entry struct {
+	path string
+	fi   *fileIndex
+	cost int64
 }
 
 // New returns an empty index.
-func New() *Index { return &Index{files: map[string]*fileIndex{}} }
+func New() *Index {
+	return &Index{budget: maxCacheBytes, shape: shape{stride: baseStride, maxCheckpoints: maxCheckpoints},
+		lru: list.New(), files: map[string]*list.Element{}}
+}
 
-func (ix *Index) get(path string) *fileIndex {
+func (ix *Index) get(path string) *entry {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	fi := ix.files[path]
-	if fi == nil {
-		if len(ix.files) >= maxFiles {
-			for k := range ix.files { // evict an arbitrary entry; a re-scan is only a cost
-				delete(ix.files, k)
-				break
-			}
-		}
-		fi = &fileIndex{}
-		ix.files[path] = fi
+	if el := ix.files[path]; el != nil {
+		ix.lru.MoveToFront(el)
+		return el.Value.(*entry)
 	}
-	return fi
+	e := &entry{path: path, fi: newFileIndex(ix.shape)}
+	ix.files[path] = ix.lru.PushFront(e)
+	ix.charge(e, e.fi.cost())
+	return e
+}
+
+// charge records that e now costs cost bytes and drops the least recently used indexes,
+// never e itself, until the cache is within its budget. ix.mu is held.
+func (ix *Index) charge(e *entry, cost int64) {
+	if el := ix.files[e.path]; el == nil || el.Value != e {
+		return // dropped meanwhile: it costs the cache nothing
+	}
+	ix.bytes += cost - e.cost
+	e.cost = cost
+	for ix.bytes > ix.budget {
+		oldest := ix.lru.Back()
+		if oldest == nil || oldest.Value == e {
+			return
+		}
+		ix.drop(oldest)
+	}
+}
+
+func (ix *Index) drop(el *list.Element) {
+	e := el.Value.(*entry)
+	ix.lru.Remove(el)
+	delete(ix.files, e.path)
+	ix.bytes -= e.cost
 }
 
 // Forget drops the cached index of path (for a file that was removed).
 func (ix *Index) Forget(path string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	delete(ix.files, path)
+	if el := ix.files[path]; el != nil {
+		ix.drop(el)
+	}
 }
 
-// refresh brings the index up to the file's current size and returns the number of lines.
-func (fi *fileIndex) refresh(f *os.File) (int, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	size := st.Size()
-	if size < fi.scanned { // truncated or replaced: start over
-		*fi = fileIndex{}
-	}
-	if size > fi.scanned {
-		buf := make([]byte, min(64<<10, size-fi.scanned))
-		for off := fi.scanned; off < size; {
-			n, err := f.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
-			if n == 0 && err != nil {
-				return 0, err
-			}
-			for i := 0; i < n; {
-				j := bytes.IndexByte(buf[i:n], '\n')
-				if j < 0 {
-					break
-				}
-				fi.newlines = append(fi.newlines, off+int64(i+j))
-				i += j + 1
-			}
-			off += int64(n)
-		}
-		fi.scanned = size
-	}
-	total := len(fi.newlines)
-	if fi.lineStart(total) < fi.scanned {
-		total++ // a last line still being written
-	}
-	return total, nil
-}
-
-func (fi *fileIndex) lineStart(i int) int64 {
-	if i == 0 {
-		return 0
-	}
-	return fi.newlines[i-1] + 1
+// Cached tells how many files' indexes the cache holds and what they cost in bytes.
+func (ix *Index) Cached() (files int, bytes int64) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return len(ix.files), ix.bytes
 }
 
 // MaxPageBytes bounds the bytes one page of lines reads and holds, whatever the request: a
@@ -110,6 +104,8 @@ const MaxPageBytes = 8 << 20
 // Lines returns lines [from, from+size) of the file at path and its total number of lines.
 // A missing file has no lines. A line being written (no newline yet) counts as a line. The
 // page holds at most MaxPageBytes of text: fewer lines than asked for when they are longer.
+// Every argument is safe: negative or overflowing values select nothing or the rest of the
+// file.
 func (ix *Index) Lines(path string, from, size int) ([]string, int, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -119,85 +115,107 @@ func (ix *Index) Lines(path string, from, size int) ([]string, int, error) {
 		return nil, 0, err
 	}
 	defer f.Close()
-	start, stop, count, total, err := ix.get(path).span(f, from, size)
-	if err != nil || count == 0 {
-		return []string{}, total, err
-	}
-	buf := make([]byte, min(stop-start, MaxPageBytes))
-	n, err := f.ReadAt(buf, start)
-	if err != nil && !errors.Is(err, io.EOF) {
+	e := ix.get(path)
+	snap, cost, err := e.fi.refresh(f, from)
+	ix.mu.Lock()
+	ix.charge(e, cost)
+	ix.mu.Unlock()
+	if err != nil {
 		return nil, 0, err
 	}
-	buf = buf[:n]
-	lines := []string{}
-	for len(buf) > 0 && len(lines) < count {
-		i := bytes.IndexByte(buf, '\n')
-		if i < 0 {
-			if len(lines) == 0 || start+int64(n) == stop {
-				lines = append(lines, string(bytes.TrimSuffix(buf, []byte{'\r'}))) // the last line, or one longer than the budget
-			}
-			break
+	if from < 0 || size <= 0 || from >= snap.total {
+		return []string{}, snap.total, nil
+	}
+	count := min(size, snap.total-from) // no from+size: it may overflow
+	start, err := skipLines(f, snap.near.offset, snap.size, from-snap.near.line)
+	if err != nil {
+		return nil, 0, err
+	}
+	lines, err := readLines(f, start, snap.size, count)
+	if err != nil {
+		return nil, 0, err
+	}
+	return lines, snap.total, nil
+}
+
+// scanChunk is how much of a file one read scans.
+const scanChunk = 64 << 10
+
+// chunks and readers hold the buffers of scans and pages for the next request: a page costs
+// the heap its lines only.
+var (
+	chunks  = sync.Pool{New: func() any { b := make([]byte, scanChunk); return &b }}
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, scanChunk) }}
+)
+
+// skipLines returns where the line n lines after the one that starts at off starts, reading
+// no further than end.
+func skipLines(f *os.File, off, end int64, n int) (int64, error) {
+	if n == 0 {
+		return off, nil
+	}
+	chunk := chunks.Get().(*[]byte)
+	defer chunks.Put(chunk)
+	buf := *chunk
+	for off < end {
+		k, err := f.ReadAt(buf[:min(int64(len(buf)), end-off)], off)
+		if k == 0 && err != nil {
+			return 0, err
 		}
-		lines = append(lines, string(bytes.TrimSuffix(buf[:i], []byte{'\r'})))
-		buf = buf[i+1:]
+		if c := bytes.Count(buf[:k], []byte{'\n'}); c < n { // the line starts past this chunk
+			n -= c
+			off += int64(k)
+			continue
+		}
+		for i := 0; i < k; {
+			j := bytes.IndexByte(buf[i:k], '\n')
+			if j < 0 {
+				break
+			}
+			i += j + 1
+			if n--; n == 0 {
+				return off + int64(i), nil
+			}
+		}
+		off += int64(k)
 	}
-	return lines, total, nil
+	return end, nil
 }
 
-// span brings the index up to date and returns the byte range [start, stop) of lines
-// [from, from+size), how many lines that is, and the file's number of lines. Every argument is
-// safe: negative or overflowing values select nothing or the rest of the file.
-func (fi *fileIndex) span(f *os.File, from, size int) (start, stop int64, count, total int, err error) {
-	fi.mu.Lock()
-	defer fi.mu.Unlock()
-	total, err = fi.refresh(f)
-	if err != nil || from < 0 || size <= 0 || from >= total {
-		return 0, 0, 0, total, err
+// readLines reads up to count lines from start, the file being end bytes long, within
+// MaxPageBytes: a line whose newline lies past the budget is left for the next page, unless
+// it is the first (then it comes cut short); the file's last line, being written, comes whole
+// when it fits.
+func readLines(f *os.File, start, end int64, count int) ([]string, error) {
+	limit := min(end, start+MaxPageBytes)
+	r := readers.Get().(*bufio.Reader)
+	defer readers.Put(r)
+	r.Reset(io.NewSectionReader(f, start, limit-start))
+	defer r.Reset(nil) // the file is closed after this page
+	lines := []string{}
+	var long []byte // a line longer than the reader's buffer, gathered
+	for len(lines) < count {
+		part, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long, part...)
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		line := part
+		if long != nil {
+			line, long = append(long, part...), nil
+		}
+		if err == nil { // a whole line, ended by its newline within the budget
+			lines = append(lines, string(bytes.TrimSuffix(line[:len(line)-1], []byte{'\r'})))
+			continue
+		}
+		if len(line) > 0 && (len(lines) == 0 || limit == end) {
+			// the last line, or one longer than the budget
+			lines = append(lines, string(bytes.TrimSuffix(line, []byte{'\r'})))
+		}
+		break
 	}
-	count = min(size, total-from) // no from+size: it may overflow
-	start, stop = fi.lineStart(from), fi.scanned
-	if from+count < total {
-		stop = fi.lineStart(from + count)
-	}
-	return start, stop, count, total, nil
-}
-
-// Tail returns the last n lines of the file. A file that has not grown since the last call
-// costs one stat; a file the caller knows is final (its writer is gone) costs nothing.
-func (ix *Index) Tail(path string, n int, final bool) ([]string, error) {
-	fi := ix.get(path)
-	if tail, ok := fi.cachedTail(n, -1); ok && final {
-		return tail, nil
-	}
-	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return []string{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if tail, ok := fi.cachedTail(n, st.Size()); ok {
-		return tail, nil
-	}
-	_, total, err := ix.Lines(path, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	lines, _, err := ix.Lines(path, max(0, total-n), n)
-	if err != nil {
-		return nil, err
-	}
-	fi.mu.Lock()
-	defer fi.mu.Unlock()
-	fi.tail, fi.tailN, fi.tailSize = lines, n, fi.scanned
 	return lines, nil
-}
-
-// cachedTail returns the cached last n lines if they were read from a file of size bytes
-// (any size when size is -1: the caller knows the file is final).
-func (fi *fileIndex) cachedTail(n int, size int64) ([]string, bool) {
-	fi.mu.Lock()
-	defer fi.mu.Unlock()
-	ok := fi.tail != nil && fi.tailN == n && (size < 0 || fi.tailSize == size)
-	return fi.tail, ok
 }

@@ -41,12 +41,12 @@ func TestLinesPagesAGrowingFile(t *testing.T) {
 	check(2, 2, []string{"cc", ""}, 5)
 	check(5, 10, []string{}, 5)
 	check(9, 10, []string{}, 5)
-	tail, _ := ix.Tail(path, 2, false)
+	tail, _ := Tail(path, 2)
 	if fmt.Sprint(tail) != "[ d]" {
 		t.Errorf("Tail = %q", tail)
 	}
 	appendTo("e\n")
-	if tail, _ := ix.Tail(path, 2, false); fmt.Sprint(tail) != "[d e]" {
+	if tail, _ := Tail(path, 2); fmt.Sprint(tail) != "[d e]" {
 		t.Errorf("Tail after growth = %q", tail)
 	}
 }

@@ -57,7 +57,7 @@ func TestLinesTakesAnyPagingArguments(t *testing.T) {
 				t.Errorf("Lines(%d, %d) = %q, %d, %v; want %q, 4", tc.from, tc.size, got, total, err, tc.want)
 			}
 			// the index stays usable after any request: a tail and a page still answer
-			if tail, err := ix.Tail(path, 2, false); err != nil || !slices.Equal(tail, []string{"c", "d"}) {
+			if tail, err := Tail(path, 2); err != nil || !slices.Equal(tail, []string{"c", "d"}) {
 				t.Errorf("Tail after Lines(%d, %d) = %q, %v", tc.from, tc.size, tail, err)
 			}
 		})
@@ -104,10 +104,31 @@ func FuzzLines(f *testing.F) {
 			t.Fatalf("Lines(%q, %d, %d) = %q, %d, %v; want %q, %d", content, from, size, got, total, err, want, wantTotal)
 		}
 		n := int(uint(size) % 16)
-		tail, err := ix.Tail(path, n, false)
+		tail, err := Tail(path, n)
 		wantTail, _ := naiveLines(content, max(0, wantTotal-n), n)
 		if err != nil || !slices.Equal(tail, wantTail) {
 			t.Fatalf("Tail(%q, %d) = %q, %v; want %q", content, n, tail, err, wantTail)
+		}
+		// a sparse index with checkpoints every few bytes, thinned often, over a file that grew
+		// after it was first read, finds every page the naive way does
+		sparse := New()
+		sparse.shape = shape{stride: 1 + int64(uint(from)%7), maxCheckpoints: 2 + int(uint(size)%4)}
+		half := len(content) / 2
+		grown := writeLog(t, content[:half])
+		sparse.Lines(grown, from, size)
+		f, err := os.OpenFile(grown, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(content[half:])
+		f.Close()
+		pageSize := 1 + int(uint(size)%5)
+		for from := range min(wantTotal, 512) + 1 {
+			got, total, err := sparse.Lines(grown, from, pageSize)
+			want, _ := naiveLines(content, from, pageSize)
+			if err != nil || total != wantTotal || !slices.Equal(got, want) {
+				t.Fatalf("sparse Lines(%q, %d, %d) = %q, %d, %v; want %q, %d", content, from, pageSize, got, total, err, want, wantTotal)
+			}
 		}
 	})
 }

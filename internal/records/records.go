@@ -63,8 +63,8 @@ func (r Reader) Log(sess *store.Session, from, size int) ([]string, int, error) 
 	return r.Logs.Lines(r.LogPath(sess.Tag), from, size)
 }
 
-// LogTail returns the last n lines of the session's log. A finished session's log is
-// complete (its end is recorded after its application exited), so its tail is cached.
+// LogTail returns the last n lines of the session's log, read from its end (a bounded read
+// that indexes nothing: a list of sessions costs no index of their logs).
 func (r Reader) LogTail(sess *store.Session, n int) ([]string, error) {
-	return r.Logs.Tail(r.LogPath(sess.Tag), n, sess.State.Terminal())
+	return logfile.Tail(r.LogPath(sess.Tag), n)
 }

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sparkgate/sparkgate/internal/httptail"
 )
 
 // Driver is what the Master tells of one cluster-mode driver.
@@ -256,30 +258,19 @@ func (m *Master) getJSON(ctx context.Context, u string, out any) error {
 }
 
 // driverLog reads one of a driver's files (stdout, stderr) from the Worker that ran it: the
-// last limit bytes of it.
+// last limit bytes of it, which the Worker's log page serves (byteLength).
 func (m *Master) driverLog(ctx context.Context, workerUI, id, name string, limit int) (string, error) {
 	u := fmt.Sprintf("%s/log/?driverId=%s&logType=%s&byteLength=%d", strings.TrimRight(workerUI, "/"),
 		url.QueryEscape(id), url.QueryEscape(name), limit)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	// The Worker heads the text with "==== Bytes 0-21 of 21 of /path ====": room for it.
+	b, whole, err := httptail.Get(ctx, m.http, u, limit+4096)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("the Worker %s: %w", workerUI, err)
 	}
-	resp, err := m.http.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("the Worker %s: %s", workerUI, resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+4096))
-	if err != nil {
-		return "", err
-	}
-	// The Worker heads the text with "==== Bytes 0-21 of 21 of /path ====".
 	text := string(b)
-	if head, rest, ok := strings.Cut(text, "\n"); ok && strings.HasPrefix(head, "==== Bytes ") {
+	if head, rest, ok := strings.Cut(text, "\n"); whole && ok && strings.HasPrefix(head, "==== Bytes ") {
 		text = rest
 	}
+	text = text[max(0, len(text)-limit):] // a Worker that sent more than asked
 	return strings.TrimRight(text, "\n"), nil
 }

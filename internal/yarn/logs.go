@@ -3,10 +3,9 @@ package yarn
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 
+	"github.com/sparkgate/sparkgate/internal/httptail"
 	"github.com/sparkgate/sparkgate/internal/launcher"
 )
 
@@ -22,32 +21,20 @@ func (b *Backend) keepDriverLog(ctx context.Context, tag string, a *Application)
 	})
 }
 
-// containerLog reads one log file of a container from the NodeManager's REST API. amLogs is
-// the RM's amContainerLogs link, http://nm:port/node/containerlogs/CONTAINER/USER.
+// containerLog reads the end of one log file of a container from the NodeManager's REST API:
+// its last MaxDriverLogBytes, asked for with size=-N (YARN-5088; a NodeManager older than that
+// sends it whole, and no more than the end is held either way). amLogs is the RM's
+// amContainerLogs link, http://nm:port/node/containerlogs/CONTAINER/USER.
 func (b *Backend) containerLog(ctx context.Context, amLogs, name string) (string, error) {
 	base, rest, ok := strings.Cut(amLogs, "/node/containerlogs/")
 	if !ok {
 		return "", fmt.Errorf("unexpected container log link")
 	}
 	container, _, _ := strings.Cut(rest, "/")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ws/v1/node/containerlogs/"+container+"/"+name, nil)
+	u := fmt.Sprintf("%s/ws/v1/node/containerlogs/%s/%s?size=-%d", base, container, name, launcher.MaxDriverLogBytes)
+	tail, _, err := httptail.Get(ctx, b.rm.http, u, launcher.MaxDriverLogBytes)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("NodeManager: %w", err)
 	}
-	resp, err := b.rm.http.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("NodeManager: %s", resp.Status)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if len(body) > launcher.MaxDriverLogBytes {
-		body = body[len(body)-launcher.MaxDriverLogBytes:]
-	}
-	return strings.TrimRight(string(body), "\n"), nil
+	return strings.TrimRight(string(tail), "\n"), nil
 }

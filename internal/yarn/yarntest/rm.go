@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,8 @@ type RM struct {
 	apps     []*yarn.Application
 	requests atomic.Int64
 	down     atomic.Bool
+	logs     map[string][]byte // container/file: what the NodeManager serves of it
+	logURLs  []string          // the requests for container logs, path and query
 }
 
 // New starts a stub RM; it is closed when the caller calls Close.
@@ -43,9 +46,22 @@ func New() *RM {
 		rm.Add(a)
 		w.Write([]byte(id))
 	})
-	// the NodeManager's part: every container's files say what they are
+	// the NodeManager's part: every container's files say what they are, unless set; size=-N
+	// asks for the last N bytes, size=N for the first N (YARN-5088)
 	mux.HandleFunc("GET /ws/v1/node/containerlogs/{container}/{file}", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(r.PathValue("file") + " of " + r.PathValue("container") + "\n"))
+		rm.mu.Lock()
+		rm.logURLs = append(rm.logURLs, r.URL.RequestURI())
+		content, ok := rm.logs[r.PathValue("container")+"/"+r.PathValue("file")]
+		rm.mu.Unlock()
+		if !ok {
+			content = []byte(r.PathValue("file") + " of " + r.PathValue("container") + "\n")
+		}
+		if size, err := strconv.ParseInt(r.URL.Query().Get("size"), 10, 64); err == nil && size < 0 {
+			content = content[max(0, int64(len(content))+size):]
+		} else if err == nil {
+			content = content[:min(size, int64(len(content)))]
+		}
+		w.Write(content)
 	})
 	rm.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rm.requests.Add(1)
@@ -61,6 +77,24 @@ func New() *RM {
 // ContainerLogs is the RM's link to the logs of container, served by this stub.
 func (rm *RM) ContainerLogs(container string) string {
 	return rm.URL + "/node/containerlogs/" + container + "/user"
+}
+
+// ServeContainerLog makes the NodeManager serve content as file (stdout, stderr) of container.
+func (rm *RM) ServeContainerLog(container, file string, content []byte) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if rm.logs == nil {
+		rm.logs = map[string][]byte{}
+	}
+	rm.logs[container+"/"+file] = content
+}
+
+// ContainerLogRequests are the requests the NodeManager was sent for container logs (path and
+// query), in order.
+func (rm *RM) ContainerLogRequests() []string {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	return slices.Clone(rm.logURLs)
 }
 
 // Add makes the RM know a (its ApplicationTags as the RM keeps them: comma-separated).
