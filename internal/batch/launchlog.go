@@ -77,9 +77,10 @@ func (l *launchLog) uiCandidates() []string {
 // serves) and returns the id and UI of the one that carries tag: a job that prints look-alikes
 // of Spark's lines proposes UIs of its choosing, whose ids are never taken. A UI lists its
 // application a moment after the SparkContext's start (longer on a loaded host), so the
-// candidates are asked again for half a minute; "" when none told by then.
+// candidates are asked again for two minutes, each request given 10 s (a UI on a loaded host
+// answers in seconds); "" when none told by then.
 func appIDFromUI(ctx context.Context, candidates []string, tag string) (id, ui string) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for {
 		for _, c := range candidates {
@@ -96,7 +97,7 @@ func appIDFromUI(ctx context.Context, candidates []string, tag string) (id, ui s
 }
 
 func askUI(ctx context.Context, ui, tag string) string {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	base := strings.TrimRight(ui, "/") + "/api/v1/applications"
 	var apps []struct {
