@@ -40,7 +40,7 @@ type Launcher = launcher.Backend
 
 // Config tunes the manager.
 type Config struct {
-	// DataDir receives the driver program, written once per version.
+	// DataDir receives the driver program, checked against its hash before every launch.
 	DataDir string
 	// DriverURL is how drivers reach the gateway (any instance).
 	DriverURL  string
@@ -137,24 +137,14 @@ func (m *Manager) EndPolls() {
 	m.endPolls.Do(func() { close(m.pollsEnded) })
 }
 
-// Start writes the driver program and resumes the sessions this instance supervises:
+// Start writes the driver program (checked again before every launch) and resumes the sessions this instance supervises:
 // running drivers are watched (they reconnect by themselves), unlaunched ones are launched.
 func (m *Manager) Start(ctx context.Context) error {
 	m.ctx = m.life.Start(ctx)
 	m.apps = tracking.New(&m.life, m.launcher, m.cfg.FollowInterval, m.log)
-	sum := sha256.Sum256(driverProgram)
-	m.driverFile = filepath.Join(m.cfg.DataDir, "driver", "sparkgate_driver-"+hex.EncodeToString(sum[:6])+".py")
-	if _, err := os.Stat(m.driverFile); err != nil {
-		if err := os.MkdirAll(filepath.Dir(m.driverFile), 0o750); err != nil {
-			return err
-		}
-		tmp := m.driverFile + ".tmp"
-		if err := os.WriteFile(tmp, driverProgram, 0o640); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, m.driverFile); err != nil {
-			return err
-		}
+	m.driverFile = driverProgramPath(m.cfg.DataDir)
+	if err := ensureDriverProgram(m.driverFile); err != nil {
+		return err
 	}
 	active, err := m.store.ListActive(ctx, store.KindInteractive)
 	if err != nil {
@@ -288,7 +278,11 @@ func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
 	}
 	kind, _ := livy.SessionKind(req.Kind)
 	dir := filepath.Dir(m.launcher.LogPath(sess.Tag))
-	secretEnv, err := m.secretFor(dir, secret)
+	err = ensureDriverProgram(m.driverFile)
+	var secretEnv string
+	if err == nil {
+		secretEnv, err = m.secretFor(dir, secret)
+	}
 	var pid int
 	if err == nil {
 		env := []string{EnvURL + "=" + m.cfg.DriverURL, fmt.Sprintf("%s=%d", EnvSessionID, sess.ID), secretEnv,
