@@ -58,6 +58,11 @@ type Config struct {
 	// spark-warehouse and metastore_db) stays put, and never in the directory the server
 	// happened to be started from.
 	WorkDir string
+	// AppUser, when set, is the OS user every application runs as (spark-submit and all under
+	// it), never the gateway's; each application then works in a directory of its own under
+	// AppWorkRoot, which that user may create entries in but not list.
+	AppUser     string
+	AppWorkRoot string
 	// SubmitWait is how long a submission keeps trying while the cluster manager cannot be
 	// reached (on YARN, Hadoop's client's yarn.resourcemanager.connect.max-wait.ms); 0 leaves
 	// the client's own default.
@@ -116,6 +121,16 @@ func New(cfg Config) (*Launcher, error) {
 	}
 	if cfg.ClusterTag == "" {
 		cfg.ClusterTag = DefaultClusterTag
+	}
+	if cfg.AppUser != "" {
+		if cfg.AppWorkRoot == "" {
+			return nil, errors.New("launcher: AppWorkRoot is required with AppUser")
+		}
+		// who the application is, and the gateway's own ticket cache, are not the gateway's
+		cfg.Env = slices.DeleteFunc(slices.Clone(cfg.Env), func(kv string) bool {
+			name, _, _ := strings.Cut(kv, "=")
+			return slices.Contains([]string{"HOME", "USER", "LOGNAME", "KRB5CCNAME"}, name)
+		})
 	}
 	l := &Launcher{cfg: cfg}
 	for _, d := range cfg.LocalDirWhitelist {
@@ -244,7 +259,28 @@ func (l *Launcher) Start(ctx context.Context, tag string, argv []string, extraEn
 			return 0, fmt.Errorf("make the applications' working directory: %w", err)
 		}
 	}
-	return supervisor.Spawn(ctx, l.cfg.SupervisorCmd, d, l.cfg.WorkDir, argv, env)
+	supervise := l.cfg.SupervisorCmd
+	if l.cfg.AppUser != "" {
+		if err := makeAppWorkRoot(l.cfg.AppWorkRoot); err != nil {
+			return 0, err
+		}
+		as := &supervisor.AppUser{Name: l.cfg.AppUser, WorkDir: filepath.Join(l.cfg.AppWorkRoot, tag)}
+		supervise = append(slices.Clone(supervise), as.Args()...)
+	}
+	return supervisor.Spawn(ctx, supervise, d, l.cfg.WorkDir, argv, env)
+}
+
+// makeAppWorkRoot makes the parent of the applications' own working directories: every user
+// may create an entry in it, none may list it, and only an entry's owner may remove or rename
+// it (the sticky bit, as /tmp).
+func makeAppWorkRoot(root string) error {
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return fmt.Errorf("make the applications' working directories: %w", err)
+	}
+	if err := os.Chmod(root, 0o733|os.ModeSticky); err != nil {
+		return fmt.Errorf("make the applications' working directories: %w", err)
+	}
+	return nil
 }
 
 // Inspect tells what became of the application tagged tag, from its directory.
@@ -291,6 +327,10 @@ func (l *Launcher) Remove(tag string) error {
 	}
 	if err := os.RemoveAll(string(d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
+	}
+	if l.cfg.AppUser != "" {
+		// the application's user owns it: a gateway that is not root may fail to remove it
+		_ = os.RemoveAll(filepath.Join(l.cfg.AppWorkRoot, tag))
 	}
 	return nil
 }

@@ -81,6 +81,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		AppsDir: filepath.Join(dataDir, "apps"), SupervisorCmd: []string{self, "supervise", "--detach"},
 		Env: launcher.AppEnvironment(os.Environ(), cfg.AppEnv), ClusterTag: cfg.ClusterTag, SubmitWait: cfg.ClusterSubmitWait,
 		WorkDir: filepath.Join(dataDir, "work"),
+		AppUser: cfg.AppUser, AppWorkRoot: filepath.Join(dataDir, appWorkDirName),
+	}
+	if cfg.AppUser != "" {
+		if err := checkAppUser(cfg.AppUser); err != nil {
+			return nil, err
+		}
 	}
 	if s.auth, err = authenticator(cfg.Auth, log); err != nil {
 		return nil, err
@@ -133,6 +139,12 @@ func (s *Server) Run(ctx context.Context) error {
 		log.Warn("no --spark-home and no SPARK_HOME: spark-submit is looked up on PATH")
 	} else if _, err := os.Stat(filepath.Join(cfg.SparkHome, "bin", "spark-submit")); err != nil {
 		log.Warn("spark-submit not found under --spark-home; launches will fail", "spark_home", cfg.SparkHome)
+	}
+	warnUserCodeReach(cfg, s.dataDir, log)
+	if cfg.AppUser != "" {
+		if err := confineDataDir(s.dataDir); err != nil {
+			return err
+		}
 	}
 	dsn, err := storeDSN(cfg.Store, cfg.StorePasswordFile)
 	if err != nil {

@@ -1,0 +1,196 @@
+package integration
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// osUser creates an OS user of the test's own (no home directory, no login shell), removed when
+// the test ends. Creating users needs root: without it the test is skipped, unless
+// SPARKGATE_REQUIRE_SPARK is set, where it fails.
+func osUser(t *testing.T) *user.User {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("SPARKGATE_REQUIRE_SPARK") != "" {
+			t.Fatal("this test creates an OS user and runs applications as it: run it as root")
+		}
+		t.Skip("this test creates an OS user and runs applications as it: it runs as root only")
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "sparkgate-app-" + hex.EncodeToString(b)
+	if out, err := exec.Command("useradd", "-M", "-r", "-s", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
+		t.Fatalf("useradd %s: %v: %s", name, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("userdel", "-f", name).CombinedOutput(); err != nil {
+			t.Errorf("userdel %s: %v: %s", name, err, out)
+		}
+	})
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// appUserDataDir is a data directory whose parents an application's OS user may pass through
+// (to the driver program, and its own working directory), as --app-user requires; the
+// sparkgate binary, which runs the application's first step as that user, is made executable
+// by it too.
+func appUserDataDir(t *testing.T) string {
+	t.Helper()
+	base := t.TempDir()
+	for _, dir := range []string{base, filepath.Dir(base), filepath.Dir(binPath)} {
+		if err := os.Chmod(dir, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(base, "data")
+}
+
+// pythonOf is a Python the OS user u can run: $PYSPARK_PYTHON when it can, else the system's
+// python3 (Spark puts its own pyspark on the path). --app-user requires Spark, Java and Python
+// to be readable and executable by the applications' user; a Python under /root is not.
+func pythonOf(t *testing.T, u *user.User) string {
+	t.Helper()
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	for _, python := range []string{os.Getenv("PYSPARK_PYTHON"), "/usr/bin/python3"} {
+		if python == "" {
+			continue
+		}
+		cmd := exec.Command(python, "-c", "pass")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+		if err := cmd.Run(); err == nil {
+			return python
+		}
+		t.Logf("%s cannot run %s; trying another Python", u.Username, python)
+	}
+	t.Skipf("no Python that %s can run", u.Username)
+	return ""
+}
+
+// User code of a server with --app-user runs as that OS user, in a directory of its own: it
+// cannot change the driver program, read the store, forge another application's outcome,
+// read another application's log, the htpasswd file or the gateway's ticket cache, nor get
+// root back; and a pyspark session still works end to end as that user.
+func TestAppUserKeepsUserCodeAwayFromTheGateway(t *testing.T) {
+	home := sparkHome(t)
+	app := osUser(t)
+	dataDir := appUserDataDir(t)
+	secrets := t.TempDir()
+	ccache := filepath.Join(secrets, "gateway.ccache")
+	if err := os.WriteFile(ccache, []byte("the gateway's ticket"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	htpasswd := htpasswdFile(t, map[string]string{"alice": "wonder land"})
+	s := startServer(t, serverOpts{sparkHome: home, dataDir: dataDir,
+		args: []string{"--app-user", app.Username, "--auth", "basic", "--htpasswd", htpasswd},
+		env:  []string{"KRB5CCNAME=FILE:" + ccache, "PYSPARK_PYTHON=" + pythonOf(t, app)}})
+	s.authorize = func(r *http.Request) { r.SetBasicAuth("alice", "wonder land") }
+	if strings.Contains(s.output(), "users' code runs on this host as the gateway's own OS user") {
+		t.Error("a server with --app-user warns that users' code runs as the gateway's user")
+	}
+
+	first := s.createBatch(fmt.Sprintf(`{"file":%q}`, testdata(t, "jobs/ok.py")))
+	if st := s.waitState(first, sparkTimeout, "success", "dead"); st != "success" {
+		t.Fatalf("a batch run as %s ended %s:\n%s", app.Username, st, strings.Join(s.allLog(first, 1000), "\n"))
+	}
+	other := appDir(t, s, first)
+	otherExit, err := os.ReadFile(filepath.Join(other, "exit.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drivers, _ := filepath.Glob(filepath.Join(dataDir, "driver", "sparkgate_driver-*.py"))
+	if len(drivers) != 1 {
+		t.Fatalf("driver programs: %v", drivers)
+	}
+	driver, _ := os.ReadFile(drivers[0])
+
+	id := s.createBatch(fmt.Sprintf(`{"file":%q,"args":[%q,%q,%q,%q]}`, testdata(t, "jobs/reach.py"), dataDir, other, htpasswd, ccache))
+	s.waitState(id, sparkTimeout, "success", "dead")
+	log := strings.Join(s.allLog(id, 1000), "\n")
+	if !strings.Contains(log, fmt.Sprintf("uid=%s cwd=%s", app.Uid, filepath.Join(dataDir, "app-work"))) {
+		t.Errorf("the job does not run as %s (uid %s) in a directory of its own under app-work:\n%s", app.Username, app.Uid, log)
+	}
+	if !strings.Contains(log, "CapEff:\t0000000000000000") {
+		t.Errorf("the job has capabilities:\n%s", log)
+	}
+	for _, reach := range []string{"relative-driver", "driver", "driver-dir", "store", "data-dir-list", "other-exit", "other-log",
+		"htpasswd", "ticket-cache", "ticket-of-environment", "setuid-root"} {
+		if !strings.Contains(log, "reach "+reach+": denied") {
+			t.Errorf("user code was not denied %s:\n%s", reach, log)
+		}
+	}
+	if b, _ := os.ReadFile(drivers[0]); !bytes.Equal(b, driver) {
+		t.Error("the driver program was changed")
+	}
+	if b, _ := os.ReadFile(filepath.Join(other, "exit.json")); !bytes.Equal(b, otherExit) {
+		t.Errorf("another application's exit.json was changed: %s", b)
+	}
+	if planted, _ := filepath.Glob(filepath.Join(dataDir, "driver", "*evil*")); len(planted) > 0 {
+		t.Errorf("user code planted %v", planted)
+	}
+
+	r := s.do("POST", "/sessions", `{"kind":"pyspark","conf":{"spark.ui.enabled":"false"}}`)
+	if r.status != 201 {
+		t.Fatalf("POST /sessions = %d %s", r.status, r.body)
+	}
+	sid := int(r.json(t)["id"].(float64))
+	waitFor(t, sparkTimeout, "the session to be idle", func() bool { return s.sessionState(sid) == "idle" })
+	if got := textOf(t, s.runStatement(sid, `{"code":"1+1"}`)); got != "2" {
+		t.Errorf("1+1 = %q", got)
+	}
+	if got := textOf(t, s.runStatement(sid, `{"code":"import os\nos.getuid()"}`)); got != app.Uid {
+		t.Errorf("the session's code runs as uid %q, want %s's %s", got, app.Username, app.Uid)
+	}
+	if r := s.do("DELETE", fmt.Sprintf("/sessions/%d", sid), ""); r.status != 200 {
+		t.Errorf("DELETE /sessions/%d = %d %s", sid, r.status, r.body)
+	}
+}
+
+// A server that authenticates its users but runs their code as its own OS user says so once
+// at start; and --app-user is refused at start by a gateway that cannot switch users.
+func TestUserCodeAsTheGatewaysUserIsWarnedOf(t *testing.T) {
+	t.Parallel()
+	htpasswd := htpasswdFile(t, map[string]string{"alice": "wonder land"})
+	s := startServer(t, serverOpts{sparkHome: testdata(t, "stubspark"), args: []string{"--auth", "basic", "--htpasswd", htpasswd}})
+	const warning = "users' code runs on this host as the gateway's own OS user"
+	if n := strings.Count(s.output(), warning); n != 1 {
+		t.Errorf("the warning is printed %d times, want once:\n%s", n, s.output())
+	}
+	open := startServer(t, serverOpts{sparkHome: testdata(t, "stubspark")})
+	if strings.Contains(open.output(), warning) {
+		t.Errorf("a server without authentication warns:\n%s", open.output())
+	}
+}
+
+// --app-user needs CAP_SETUID, CAP_SETGID and CAP_KILL: a gateway without them stops at start
+// and says which it lacks.
+func TestAppUserIsRefusedWithoutTheCapabilities(t *testing.T) {
+	app := osUser(t)
+	dataDir := appUserDataDir(t)
+	uid, _ := strconv.Atoi(app.Uid)
+	gid, _ := strconv.Atoi(app.Gid)
+	cmd := exec.Command(binPath, "serve", "--addr", freeAddr(t), "--data-dir", dataDir, "--app-user", "nobody")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "lacks CAP_SETUID, CAP_SETGID, CAP_KILL") {
+		t.Errorf("a gateway without the capabilities started with --app-user (%v):\n%s", err, out)
+	}
+	if _, err := os.Stat(dataDir); err == nil {
+		t.Error("the refused server made its data directory")
+	}
+}
