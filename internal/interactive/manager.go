@@ -69,6 +69,10 @@ type Config struct {
 	// RemoteDrivers says that drivers run in the cluster (YARN cluster mode), where the
 	// gateway's disk is out of their reach: they download the local files added to them.
 	RemoteDrivers bool
+	// DriversApart says that drivers run as an OS user of their own (--app-user), to whom the
+	// gateway's files are closed: like remote drivers, they download the local files added
+	// to them (through their channel, which checks what they may have).
+	DriversApart bool
 	// DriverCAFile, when set, holds the CAs drivers trust for an https:// DriverURL.
 	DriverCAFile string
 }

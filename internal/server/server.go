@@ -216,7 +216,8 @@ func (s *Server) Run(ctx context.Context) error {
 		Limits: limits, Bounds: bounds, MaxStatements: cfg.Bounds.MaxStatementsPerSession,
 		MaxOutputBytes: cfg.Bounds.MaxStatementOutputBytes, MaxSessionUploadBytes: cfg.Bounds.MaxSessionUploadBytes,
 		Timeouts:       interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL},
-		GatewayTimeout: cfg.DriverGatewayTimeout, RemoteDrivers: yarnClusterMode(cfg), DriverCAFile: cfg.TLS.CAFile},
+		GatewayTimeout: cfg.DriverGatewayTimeout, RemoteDrivers: yarnClusterMode(cfg), DriverCAFile: cfg.TLS.CAFile,
+		DriversApart: cfg.AppUser != ""},
 		st, backend, logs, log.With("component", "sessions"))
 	if err := sessions.Start(ctx); err != nil {
 		return err

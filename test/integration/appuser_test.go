@@ -85,7 +85,8 @@ func pythonOf(t *testing.T, u *user.User) string {
 // User code of a server with --app-user runs as that OS user, in a directory of its own: it
 // cannot change the driver program, read the store, forge another application's outcome,
 // read another application's log, the htpasswd file or the gateway's ticket cache, nor get
-// root back; and a pyspark session still works end to end as that user.
+// root back; and a pyspark session still works end to end as that user, with a file added to
+// it and one uploaded to it (which it downloads from the gateway).
 func TestAppUserKeepsUserCodeAwayFromTheGateway(t *testing.T) {
 	home := sparkHome(t)
 	app := osUser(t)
@@ -156,6 +157,8 @@ func TestAppUserKeepsUserCodeAwayFromTheGateway(t *testing.T) {
 	if got := textOf(t, s.runStatement(sid, `{"code":"import os\nos.getuid()"}`)); got != app.Uid {
 		t.Errorf("the session's code runs as uid %q, want %s's %s", got, app.Username, app.Uid)
 	}
+	// uploads and whitelisted files live on the gateway's side: the driver downloads them
+	addAndUseFiles(t, s, sid)
 	if r := s.do("DELETE", fmt.Sprintf("/sessions/%d", sid), ""); r.status != 200 {
 		t.Errorf("DELETE /sessions/%d = %d %s", sid, r.status, r.body)
 	}
