@@ -63,6 +63,10 @@ type Config struct {
 	// AppWorkRoot, which that user may create entries in but not list.
 	AppUser     string
 	AppWorkRoot string
+	// ProxyUserAccounts runs, with AppUser, the application of a proxy user (impersonation)
+	// as that user's own OS account where one exists (runAs). Only where the proxy user is
+	// authenticated, or allowed by the impersonation rules: an anonymous client may name any.
+	ProxyUserAccounts bool
 	// SubmitWait is how long a submission keeps trying while the cluster manager cannot be
 	// reached (on YARN, Hadoop's client's yarn.resourcemanager.connect.max-wait.ms); 0 leaves
 	// the client's own default.
@@ -264,7 +268,7 @@ func (l *Launcher) Start(ctx context.Context, tag string, argv []string, extraEn
 		if err := makeAppWorkRoot(l.cfg.AppWorkRoot); err != nil {
 			return 0, err
 		}
-		as := &supervisor.AppUser{Name: l.cfg.AppUser, WorkDir: filepath.Join(l.cfg.AppWorkRoot, tag)}
+		as := &supervisor.AppUser{Name: l.runAs(argv), WorkDir: filepath.Join(l.cfg.AppWorkRoot, tag)}
 		supervise = append(slices.Clone(supervise), as.Args()...)
 	}
 	return supervisor.Spawn(ctx, supervise, d, l.cfg.WorkDir, argv, env)

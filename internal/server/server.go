@@ -82,6 +82,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		Env: launcher.AppEnvironment(os.Environ(), cfg.AppEnv), ClusterTag: cfg.ClusterTag, SubmitWait: cfg.ClusterSubmitWait,
 		WorkDir: filepath.Join(dataDir, "work"),
 		AppUser: cfg.AppUser, AppWorkRoot: filepath.Join(dataDir, appWorkDirName),
+		ProxyUserAccounts: cfg.Impersonation && cfg.Auth.Type != "none",
 	}
 	if cfg.AppUser != "" {
 		if err := checkAppUser(cfg.AppUser); err != nil {

@@ -19,7 +19,10 @@ import (
 // osUser creates an OS user of the test's own (no home directory, no login shell), removed when
 // the test ends. Creating users needs root: without it the test is skipped, unless
 // SPARKGATE_REQUIRE_SPARK is set, where it fails.
-func osUser(t *testing.T) *user.User {
+func osUser(t *testing.T) *user.User { return osUserOf(t, true) }
+
+// osUserOf creates an OS user: a system one (a uid under 1000), or a person's.
+func osUserOf(t *testing.T, system bool) *user.User {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		if os.Getenv("SPARKGATE_REQUIRE_SPARK") != "" {
@@ -30,7 +33,11 @@ func osUser(t *testing.T) *user.User {
 	b := make([]byte, 4)
 	rand.Read(b)
 	name := "sparkgate-app-" + hex.EncodeToString(b)
-	if out, err := exec.Command("useradd", "-M", "-r", "-s", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
+	args := []string{"-M", "-s", "/usr/sbin/nologin", name}
+	if system {
+		args = append([]string{"-r"}, args...)
+	}
+	if out, err := exec.Command("useradd", args...).CombinedOutput(); err != nil {
 		t.Fatalf("useradd %s: %v: %s", name, err, out)
 	}
 	t.Cleanup(func() {
@@ -195,5 +202,34 @@ func TestAppUserIsRefusedWithoutTheCapabilities(t *testing.T) {
 	}
 	if _, err := os.Stat(dataDir); err == nil {
 		t.Error("the refused server made its data directory")
+	}
+}
+
+// With --impersonation and authentication on, an application runs as its proxy user's own OS
+// account when there is one (a person's, uid 1000 or more), as Hadoop's LinuxContainerExecutor
+// does; the application of a user without one runs as --app-user.
+func TestImpersonatedUsersRunAsTheirOwnOSAccount(t *testing.T) {
+	app := osUser(t)
+	person := osUserOf(t, false)
+	dataDir := appUserDataDir(t)
+	htpasswd := htpasswdFile(t, map[string]string{person.Username: "own account", "carol": "no account"})
+	s := startServer(t, serverOpts{sparkHome: testdata(t, "stubspark"), dataDir: dataDir,
+		args: []string{"--app-user", app.Username, "--impersonation", "--auth", "basic", "--htpasswd", htpasswd}})
+	for _, c := range []struct{ user, password, runsAs string }{
+		{person.Username, "own account", person.Username},
+		{"carol", "no account", app.Username},
+	} {
+		r := s.do("POST", "/batches", fmt.Sprintf(`{"file":%q}`, testdata(t, "jobs/printenv.py")),
+			"Authorization", "Basic "+basicHeader(c.user, c.password))
+		if r.status != 201 {
+			t.Fatalf("POST /batches as %s = %d %s", c.user, r.status, r.body)
+		}
+		id := int(r.json(t)["id"].(float64))
+		s.authorize = func(r *http.Request) { r.SetBasicAuth(c.user, c.password) }
+		s.waitState(id, sparkTimeout, "success", "dead")
+		log := strings.Join(s.allLog(id, 1000), "\n")
+		if !strings.Contains(log, "\nUSER="+c.runsAs+"\n") {
+			t.Errorf("the batch of %s does not run as %s:\n%s", c.user, c.runsAs, log)
+		}
 	}
 }
