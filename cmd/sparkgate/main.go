@@ -91,7 +91,12 @@ func supervise(args []string, stderr io.Writer) int {
 		handOver = append(handOver, v)
 		return nil
 	})
-	if err := fs.Parse(args); err != nil || *dir == "" || fs.NArg() == 0 || (*appUser != "" || *execApp) && *appWork == "" {
+	removeWork := fs.String("remove-work", "", "(run as its owner) remove an application's own working directory")
+	err := fs.Parse(args)
+	if err == nil && *removeWork != "" {
+		return supervisor.RemoveOwnWorkDir(*removeWork)
+	}
+	if err != nil || *dir == "" || fs.NArg() == 0 || (*appUser != "" || *execApp) && *appWork == "" {
 		fmt.Fprintln(stderr, "usage: sparkgate supervise [--detach] [--app-user USER --app-work DIR] --dir DIR -- COMMAND [ARG...]")
 		return supervisor.ExitUsage
 	}

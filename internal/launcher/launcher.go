@@ -333,8 +333,9 @@ func (l *Launcher) Remove(tag string) error {
 		return err
 	}
 	if l.cfg.AppUser != "" {
-		// the application's user owns it: a gateway that is not root may fail to remove it
-		_ = os.RemoveAll(filepath.Join(l.cfg.AppWorkRoot, tag))
+		if err := supervisor.RemoveWorkDir(filepath.Join(l.cfg.AppWorkRoot, tag)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

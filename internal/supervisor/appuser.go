@@ -325,3 +325,56 @@ func CanRunAsOthers() error {
 	}
 	return nil
 }
+
+// RemoveWorkDir removes an application's own working directory (AppUser.WorkDir). What the
+// application made in it is its user's: a gateway that is not root removes it through a
+// process of that user (RemoveOwnWorkDir), since it may not itself.
+func RemoveWorkDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || os.Geteuid() == 0 || int(st.Uid) == os.Geteuid() || st.Uid == 0 || !fi.IsDir() {
+		return os.RemoveAll(dir)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, "supervise", "--remove-work", dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: st.Uid, Gid: st.Gid}}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("remove %s as its owner: %w: %s", dir, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// RemoveOwnWorkDir is the supervise --remove-work command of RemoveWorkDir, run as the owner
+// of dir: without capabilities, it removes dir.
+func RemoveOwnWorkDir(dir string) int {
+	runtime.LockOSThread()
+	if err := dropCapabilities(); err != nil {
+		fmt.Fprintf(os.Stderr, "sparkgate supervise: %v\n", err)
+		return ExitUsage
+	}
+	// its parent (1733) may not be read by its owner, which os.RemoveAll(dir) would: what is
+	// in it goes first, then the empty directory
+	entries, err := os.ReadDir(dir)
+	for _, e := range entries {
+		if err == nil {
+			err = os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
+	if err == nil {
+		err = syscall.Rmdir(dir)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "sparkgate supervise: remove %s: %v\n", dir, err)
+		return ExitUsage
+	}
+	return ExitOK
+}

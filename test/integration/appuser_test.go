@@ -233,3 +233,80 @@ func TestImpersonatedUsersRunAsTheirOwnOSAccount(t *testing.T) {
 		}
 	}
 }
+
+// The deployment docs/security.md describes: the gateway runs as an OS user of its own with
+// only CAP_SETUID, CAP_SETGID and CAP_KILL (systemd's AmbientCapabilities, here setpriv's). The
+// job it runs as --app-user has no capability left (an ambient one would survive exec), cannot
+// get root or the gateway's user back, is denied the gateway's files; a DELETE ends an
+// application of the other user, and its working directory goes when its batch is purged.
+func TestAnUnprivilegedGatewayWithCapabilitiesRunsApplicationsAsAppUser(t *testing.T) {
+	home := sparkHome(t)
+	gateway := osUser(t)
+	app := osUser(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv (util-linux) is needed to start the gateway with ambient capabilities")
+	}
+	dataDir := appUserDataDir(t)
+	uid, _ := strconv.Atoi(gateway.Uid)
+	gid, _ := strconv.Atoi(gateway.Gid)
+	if err := os.Mkdir(dataDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dataDir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	caps := "+setuid,+setgid,+kill"
+	s := startServer(t, serverOpts{sparkHome: home, dataDir: dataDir, args: []string{"--app-user", app.Username, "--retain-finished", "2s"},
+		env:    []string{"PYSPARK_PYTHON=" + pythonOf(t, app), "HOME=" + dataDir},
+		prefix: []string{"setpriv", "--reuid=" + gateway.Uid, "--regid=" + gateway.Gid, "--clear-groups", "--inh-caps=" + caps, "--ambient-caps=" + caps}})
+
+	first := s.createBatch(fmt.Sprintf(`{"file":%q}`, testdata(t, "jobs/ok.py")))
+	if st := s.waitState(first, sparkTimeout, "success", "dead"); st != "success" {
+		t.Fatalf("a batch ended %s:\n%s", st, strings.Join(s.allLog(first, 1000), "\n"))
+	}
+	other := appDir(t, s, first)
+	id := s.createBatch(fmt.Sprintf(`{"file":%q,"args":[%q,%q,%q,%q]}`, testdata(t, "jobs/reach.py"), dataDir, other,
+		filepath.Join(dataDir, "sparkgate.db"), filepath.Join(dataDir, "sparkgate.db")))
+	s.waitState(id, sparkTimeout, "success", "dead")
+	tag := appDirOf(t, s, "batch", id)
+	log := strings.Join(s.allLog(id, 1000), "\n")
+	if !strings.Contains(log, fmt.Sprintf("uid=%s cwd=%s", app.Uid, filepath.Join(dataDir, "app-work", tag))) ||
+		!strings.Contains(log, "CapEff:\t0000000000000000") {
+		t.Errorf("the job does not run as %s (uid %s), without capabilities, in its own directory:\n%s", app.Username, app.Uid, log)
+	}
+	for _, reach := range []string{"driver", "driver-dir", "store", "data-dir-list", "other-exit", "other-log", "setuid-root"} {
+		if !strings.Contains(log, "reach "+reach+": denied") {
+			t.Errorf("user code was not denied %s:\n%s", reach, log)
+		}
+	}
+
+	sleeper := s.createBatch(fmt.Sprintf(`{"file":%q}`, testdata(t, "jobs/sleep.py")))
+	waitFor(t, sparkTimeout, "the sleeping job to run", func() bool {
+		return strings.Contains(strings.Join(processesOf(app.Uid), "\n"), "sleep.py")
+	})
+	if r := s.do("DELETE", fmt.Sprintf("/batches/%d", sleeper), ""); r.status != 200 {
+		t.Fatalf("DELETE = %d %s", r.status, r.body)
+	}
+	waitFor(t, sparkTimeout, "the deleted application's processes to end", func() bool { return len(processesOf(app.Uid)) == 0 })
+
+	work := filepath.Join(dataDir, "app-work", tag)
+	waitFor(t, sparkTimeout, "the purged batch's working directory to be removed", func() bool {
+		_, err := os.Lstat(work)
+		return os.IsNotExist(err)
+	})
+}
+
+// processesOf lists the command lines of the live processes of the user of uid.
+func processesOf(uid string) []string {
+	var found []string
+	statuses, _ := filepath.Glob("/proc/[0-9]*/status")
+	for _, p := range statuses {
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(b), "\nUid:\t"+uid+"\t") || strings.Contains(string(b), "\nState:\tZ") {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
+		found = append(found, strings.ReplaceAll(string(cmdline), "\x00", " "))
+	}
+	return found
+}
