@@ -14,6 +14,10 @@
 // started for one tag, concurrently or after crashes, and spark-submit runs at most once,
 // because only the holder of the lock may create "started", and nobody starts spark-submit
 // when "started" already exists.
+//
+// With an AppUser (--app-user) the supervisor stays the gateway's user and keeps this
+// directory, which the application's user can neither enter nor write; spark-submit runs as
+// that user in a working directory of its own (see AppUser).
 package supervisor
 
 import (
