@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,6 +24,9 @@ func checkAppUser(name string) error {
 	}
 	if u.Uid == "0" || u.Uid == strconv.Itoa(os.Getuid()) {
 		return fmt.Errorf("app-user %s must be a user of its own, neither root nor the gateway's user", name)
+	}
+	if groups, err := u.GroupIds(); err == nil && slices.Contains(groups, strconv.Itoa(os.Getgid())) {
+		return fmt.Errorf("app-user %s is in the gateway's group %d, which reads the applications' logs and the store's directory: give it a group of its own", name, os.Getgid())
 	}
 	if err := supervisor.CanRunAsOthers(); err != nil {
 		return fmt.Errorf("app-user %s: %w", name, err)

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // osUser creates an OS user of the test's own (no home directory, no login shell), removed when
@@ -21,8 +23,9 @@ import (
 // SPARKGATE_REQUIRE_SPARK is set, where it fails.
 func osUser(t *testing.T) *user.User { return osUserOf(t, true) }
 
-// osUserOf creates an OS user: a system one (a uid under 1000), or a person's.
-func osUserOf(t *testing.T, system bool) *user.User {
+// osUserOf creates an OS user: a system one (a uid under 1000), or a person's; extra are more
+// useradd options.
+func osUserOf(t *testing.T, system bool, extra ...string) *user.User {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		if os.Getenv("SPARKGATE_REQUIRE_SPARK") != "" {
@@ -33,7 +36,7 @@ func osUserOf(t *testing.T, system bool) *user.User {
 	b := make([]byte, 4)
 	rand.Read(b)
 	name := "sparkgate-app-" + hex.EncodeToString(b)
-	args := []string{"-M", "-s", "/usr/sbin/nologin", name}
+	args := append(append([]string{}, extra...), "-M", "-s", "/usr/sbin/nologin", name)
 	if system {
 		args = append([]string{"-r"}, args...)
 	}
@@ -194,7 +197,10 @@ func TestAppUserIsRefusedWithoutTheCapabilities(t *testing.T) {
 	dataDir := appUserDataDir(t)
 	uid, _ := strconv.Atoi(app.Uid)
 	gid, _ := strconv.Atoi(app.Gid)
-	cmd := exec.Command(binPath, "serve", "--addr", freeAddr(t), "--data-dir", dataDir, "--app-user", "nobody")
+	// a server that is not refused serves until the timeout ends it
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, "serve", "--addr", freeAddr(t), "--data-dir", dataDir, "--app-user", "nobody")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "lacks CAP_SETUID, CAP_SETGID, CAP_KILL") {
@@ -309,4 +315,17 @@ func processesOf(uid string) []string {
 		found = append(found, strings.ReplaceAll(string(cmdline), "\x00", " "))
 	}
 	return found
+}
+
+// An --app-user in the gateway's own group would read what the gateway keeps group-readable
+// (the applications' logs): the server refuses it at start.
+func TestAppUserInTheGatewaysGroupIsRefused(t *testing.T) {
+	app := osUserOf(t, true, "-g", strconv.Itoa(os.Getgid()))
+	dataDir := appUserDataDir(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binPath, "serve", "--addr", freeAddr(t), "--data-dir", dataDir, "--app-user", app.Username).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "is in the gateway's group") {
+		t.Errorf("an app user in the gateway's group was accepted (%v):\n%s", err, out)
+	}
 }
