@@ -141,8 +141,9 @@ func (m *Manager) EndPolls() {
 	m.endPolls.Do(func() { close(m.pollsEnded) })
 }
 
-// Start writes the driver program (checked again before every launch) and resumes the sessions this instance supervises:
-// running drivers are watched (they reconnect by themselves), unlaunched ones are launched.
+// Start writes the driver program (checked again before every launch) and resumes the
+// sessions this instance supervises: running drivers are watched (they reconnect by
+// themselves), unlaunched ones are launched.
 func (m *Manager) Start(ctx context.Context) error {
 	m.ctx = m.life.Start(ctx)
 	m.apps = tracking.New(&m.life, m.launcher, m.cfg.FollowInterval, m.log)
