@@ -83,9 +83,29 @@ func supervise(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	detach := fs.Bool("detach", false, "start the supervisor in its own session and print its pid")
 	dir := fs.String("dir", "", "the application directory")
-	if err := fs.Parse(args); err != nil || *dir == "" || fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: sparkgate supervise [--detach] --dir DIR -- COMMAND [ARG...]")
+	appUser := fs.String("app-user", "", "run the application as this OS user")
+	appWork := fs.String("app-work", "", "the working directory of its own the application runs in, with --app-user")
+	execApp := fs.Bool("exec-app", false, "(the exec stage of --app-user, run as that user) exec the command in --app-work")
+	var handOver []string
+	fs.Func("hand-over", "(with --exec-app) a file of --dir handed over as the next descriptor from 3", func(v string) error {
+		handOver = append(handOver, v)
+		return nil
+	})
+	removeWork := fs.String("remove-work", "", "(run as its owner) remove an application's own working directory")
+	err := fs.Parse(args)
+	if err == nil && *removeWork != "" {
+		return supervisor.RemoveOwnWorkDir(*removeWork)
+	}
+	if err != nil || *dir == "" || fs.NArg() == 0 || (*appUser != "" || *execApp) && *appWork == "" {
+		fmt.Fprintln(stderr, "usage: sparkgate supervise [--detach] [--app-user USER --app-work DIR] --dir DIR -- COMMAND [ARG...]")
 		return supervisor.ExitUsage
+	}
+	if *execApp {
+		return supervisor.ExecApp(supervisor.Dir(*dir), *appWork, handOver, fs.Args())
+	}
+	var as *supervisor.AppUser
+	if *appUser != "" {
+		as = &supervisor.AppUser{Name: *appUser, WorkDir: *appWork}
 	}
 	if *detach {
 		self, err := os.Executable()
@@ -93,9 +113,13 @@ func supervise(args []string, stderr io.Writer) int {
 			fmt.Fprintln(stderr, err)
 			return supervisor.ExitUsage
 		}
-		return supervisor.Detach([]string{self, "supervise"}, supervisor.Dir(*dir), fs.Args())
+		cmd := []string{self, "supervise"}
+		if as != nil {
+			cmd = append(cmd, as.Args()...)
+		}
+		return supervisor.Detach(cmd, supervisor.Dir(*dir), fs.Args())
 	}
-	return supervisor.Run(supervisor.Dir(*dir), fs.Args())
+	return supervisor.Run(supervisor.Dir(*dir), fs.Args(), as)
 }
 
 func newLogger(format, level string, w io.Writer) *slog.Logger {

@@ -59,6 +59,7 @@ type Config struct {
 	ConfBlacklist            []string
 	ConfAllowed              []string
 	AppEnv                   []string
+	AppUser                  string
 	StorePasswordFile        string
 	MaxConcurrentLaunches    int
 	LaunchTimeout            time.Duration
@@ -153,6 +154,7 @@ func (c *Config) FlagSet(out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.ShutdownDrain, "shutdown-drain", 0, "on SIGTERM, how long /readyz answers 503 while requests are still served, before the server stops taking them (behind a load balancer: longer than its health-check interval)")
 	fs.IntVar(&c.MaxConnections, "max-connections", 10000, "open connections at most; over it, the one waiting longest without a request (silent, or idle) is closed")
 	fs.IntVar(&c.MaxRequestsPerUser, "max-requests-per-user", 256, "requests one user (an anonymous client: one address) may have under way at once; more get 429")
+	appUserFlag(fs, &c.AppUser)
 	c.Bounds.flags(fs)
 	c.LaunchKerberos.flags(fs)
 	c.Auth.flags(fs)
@@ -387,6 +389,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Bounds.validate(c.MaxUploadBytes)...)
 	errs = append(errs, c.LaunchKerberos.validate()...)
+	errs = append(errs, c.validateAppUser()...)
 	errs = append(errs, c.Auth.validate(c.Addr)...)
 	errs = append(errs, c.Access.validate(c.Auth.Type)...)
 	errs = append(errs, c.TLS.validate()...)

@@ -57,6 +57,8 @@ func TestInvalidSettingsSayWhat(t *testing.T) {
 		{[]string{"--auth", "ldap", "--ldap-url", "ldap://d", "--ldap-base-dn", "dc=x", "--ldap-bind-dn", "cn=g"}, nil, "go together"},
 		{[]string{"--auth", "kerberos"}, nil, "auth kerberos needs --kerberos-keytab"},
 		{[]string{"--access-control"}, nil, "access-control needs an --auth other than none"},
+		{[]string{"--app-user", "root"}, nil, "app-user must not be root"},
+		{[]string{"--app-user", "apps", "--launch-kerberos-principal", "gw@R", "--launch-kerberos-keytab", "/k"}, nil, "app-user does not go with launch-kerberos-principal"},
 		{[]string{"--impersonation-rules", "alice"}, nil, "must be user=target|target"},
 		{[]string{"--impersonation-rules", "*=bob"}, nil, "must be user=target|target"},
 		{[]string{"--tls-cert", "/c.pem"}, nil, "tls-cert and tls-key go together"},

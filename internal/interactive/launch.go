@@ -116,7 +116,11 @@ func (m *Manager) startDriver(sess *store.Session, secret string, since time.Tim
 	}
 	kind, _ := livy.SessionKind(req.Kind)
 	dir := filepath.Dir(m.launcher.LogPath(sess.Tag))
-	secretEnv, err := m.secretFor(dir, secret)
+	err = ensureDriverProgram(m.driverFile)
+	var secretEnv string
+	if err == nil {
+		secretEnv, err = m.secretFor(dir, secret)
+	}
 	var pid int
 	wanted := true
 	if err == nil {

@@ -14,8 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -39,7 +37,7 @@ type Launcher = launcher.Backend
 
 // Config tunes the manager.
 type Config struct {
-	// DataDir receives the driver program, written once per version.
+	// DataDir receives the driver program, checked against its hash before every launch.
 	DataDir string
 	// DriverURL is how drivers reach the gateway (any instance).
 	DriverURL  string
@@ -68,6 +66,10 @@ type Config struct {
 	// RemoteDrivers says that drivers run in the cluster (YARN cluster mode), where the
 	// gateway's disk is out of their reach: they download the local files added to them.
 	RemoteDrivers bool
+	// DriversApart says that drivers run as an OS user of their own (--app-user), to whom the
+	// gateway's files are closed: like remote drivers, they download the local files added
+	// to them (through their channel, which checks what they may have).
+	DriversApart bool
 	// DriverCAFile, when set, holds the CAs drivers trust for an https:// DriverURL.
 	DriverCAFile string
 }
@@ -140,25 +142,16 @@ func (m *Manager) EndPolls() {
 	m.endPolls.Do(func() { close(m.pollsEnded) })
 }
 
-// Start writes the driver program and resumes the sessions this instance supervises:
-// running drivers are watched (they reconnect by themselves), unlaunched ones are launched.
+// Start writes the driver program (checked again before every launch) and resumes the
+// sessions this instance supervises: running drivers are watched (they reconnect by
+// themselves), unlaunched ones are launched.
 func (m *Manager) Start(ctx context.Context) error {
 	m.ctx = m.life.Start(ctx)
 	m.apps = tracking.New(&m.life, m.launcher, m.cfg.FollowInterval, m.log)
 	m.run = runner.New(&m.life, m.launcher, m.cfg.Limits, m.log)
-	sum := sha256.Sum256(driverProgram)
-	m.driverFile = filepath.Join(m.cfg.DataDir, "driver", "sparkgate_driver-"+hex.EncodeToString(sum[:6])+".py")
-	if _, err := os.Stat(m.driverFile); err != nil {
-		if err := os.MkdirAll(filepath.Dir(m.driverFile), 0o750); err != nil {
-			return err
-		}
-		tmp := m.driverFile + ".tmp"
-		if err := os.WriteFile(tmp, driverProgram, 0o640); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, m.driverFile); err != nil {
-			return err
-		}
+	m.driverFile = driverProgramPath(m.cfg.DataDir)
+	if err := ensureDriverProgram(m.driverFile); err != nil {
+		return err
 	}
 	active, err := m.store.ListActive(ctx, store.KindInteractive)
 	if err != nil {

@@ -61,7 +61,7 @@ func (m *Manager) AddResource(ctx context.Context, id int64, op, uri string) err
 }
 
 func (m *Manager) addResource(ctx context.Context, id int64, op, uri string) error {
-	answer, err := m.Call(ctx, id, &Call{Op: op, URI: uri, Fetch: m.cfg.RemoteDrivers && onGatewayDisk(uri)})
+	answer, err := m.Call(ctx, id, &Call{Op: op, URI: uri, Fetch: (m.cfg.RemoteDrivers || m.cfg.DriversApart) && onGatewayDisk(uri)})
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 		os.Setenv("LAUNCHER_TEST_ROLE", "run")
 		os.Exit(supervisor.Detach([]string{os.Args[0], "supervise"}, supervisor.Dir(os.Args[3]), os.Args[5:]))
 	case "run":
-		os.Exit(supervisor.Run(supervisor.Dir(os.Args[3]), os.Args[5:]))
+		os.Exit(supervisor.Run(supervisor.Dir(os.Args[3]), os.Args[5:], nil))
 	}
 	os.Exit(m.Run())
 }

@@ -57,6 +57,15 @@ type Config struct {
 	// spark-warehouse and metastore_db) stays put, and never in the directory the server
 	// happened to be started from.
 	WorkDir string
+	// AppUser, when set, is the OS user every application runs as (spark-submit and all under
+	// it), never the gateway's; each application then works in a directory of its own under
+	// AppWorkRoot, which that user may create entries in but not list.
+	AppUser     string
+	AppWorkRoot string
+	// ProxyUserAccounts runs, with AppUser, the application of a proxy user (impersonation)
+	// as that user's own OS account where one exists (runAs). Only where the proxy user is
+	// authenticated, or allowed by the impersonation rules: an anonymous client may name any.
+	ProxyUserAccounts bool
 	// SubmitWait is how long a submission keeps trying while the cluster manager cannot be
 	// reached (on YARN, Hadoop's client's yarn.resourcemanager.connect.max-wait.ms); 0 leaves
 	// the client's own default.
@@ -115,6 +124,16 @@ func New(cfg Config) (*Launcher, error) {
 	}
 	if cfg.ClusterTag == "" {
 		cfg.ClusterTag = DefaultClusterTag
+	}
+	if cfg.AppUser != "" {
+		if cfg.AppWorkRoot == "" {
+			return nil, errors.New("launcher: AppWorkRoot is required with AppUser")
+		}
+		// who the application is, and the gateway's own ticket cache, are not the gateway's
+		cfg.Env = slices.DeleteFunc(slices.Clone(cfg.Env), func(kv string) bool {
+			name, _, _ := strings.Cut(kv, "=")
+			return slices.Contains([]string{"HOME", "USER", "LOGNAME", "KRB5CCNAME"}, name)
+		})
 	}
 	l := &Launcher{cfg: cfg}
 	for _, d := range cfg.LocalDirWhitelist {
@@ -243,7 +262,28 @@ func (l *Launcher) Start(ctx context.Context, tag string, argv []string, extraEn
 			return 0, fmt.Errorf("make the applications' working directory: %w", err)
 		}
 	}
-	return supervisor.Spawn(ctx, l.cfg.SupervisorCmd, d, l.cfg.WorkDir, argv, env)
+	supervise := l.cfg.SupervisorCmd
+	if l.cfg.AppUser != "" {
+		if err := makeAppWorkRoot(l.cfg.AppWorkRoot); err != nil {
+			return 0, err
+		}
+		as := &supervisor.AppUser{Name: l.runAs(argv), WorkDir: filepath.Join(l.cfg.AppWorkRoot, tag)}
+		supervise = append(slices.Clone(supervise), as.Args()...)
+	}
+	return supervisor.Spawn(ctx, supervise, d, l.cfg.WorkDir, argv, env)
+}
+
+// makeAppWorkRoot makes the parent of the applications' own working directories: every user
+// may create an entry in it, none may list it, and only an entry's owner may remove or rename
+// it (the sticky bit, as /tmp).
+func makeAppWorkRoot(root string) error {
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return fmt.Errorf("make the applications' working directories: %w", err)
+	}
+	if err := os.Chmod(root, 0o733|os.ModeSticky); err != nil {
+		return fmt.Errorf("make the applications' working directories: %w", err)
+	}
+	return nil
 }
 
 // StartAside runs argv once, detached, under a supervisor of its own in the subdirectory name
@@ -314,6 +354,11 @@ func (l *Launcher) Remove(tag string) error {
 	}
 	if err := os.RemoveAll(string(d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
+	}
+	if l.cfg.AppUser != "" {
+		if err := supervisor.RemoveWorkDir(filepath.Join(l.cfg.AppWorkRoot, tag)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

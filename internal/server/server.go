@@ -81,6 +81,13 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		AppsDir: filepath.Join(dataDir, "apps"), SupervisorCmd: []string{self, "supervise", "--detach"},
 		Env: launcher.AppEnvironment(os.Environ(), cfg.AppEnv), ClusterTag: cfg.ClusterTag, SubmitWait: cfg.ClusterSubmitWait,
 		WorkDir: filepath.Join(dataDir, "work"),
+		AppUser: cfg.AppUser, AppWorkRoot: filepath.Join(dataDir, appWorkDirName),
+		ProxyUserAccounts: cfg.Impersonation && cfg.Auth.Type != "none",
+	}
+	if cfg.AppUser != "" {
+		if err := checkAppUser(cfg.AppUser); err != nil {
+			return nil, err
+		}
 	}
 	if s.auth, err = authenticator(cfg.Auth, log); err != nil {
 		return nil, err
@@ -138,6 +145,12 @@ func (s *Server) Run(ctx context.Context) error {
 		log.Warn("no --spark-home and no SPARK_HOME: spark-submit is looked up on PATH")
 	} else if _, err := os.Stat(filepath.Join(cfg.SparkHome, "bin", "spark-submit")); err != nil {
 		log.Warn("spark-submit not found under --spark-home; launches will fail", "spark_home", cfg.SparkHome)
+	}
+	warnUserCodeReach(cfg, s.dataDir, log)
+	if cfg.AppUser != "" {
+		if err := confineDataDir(s.dataDir); err != nil {
+			return err
+		}
 	}
 	dsn, err := storeDSN(cfg.Store, cfg.StorePasswordFile)
 	if err != nil {
@@ -209,7 +222,8 @@ func (s *Server) Run(ctx context.Context) error {
 		Limits: limits, Bounds: bounds, MaxStatements: cfg.Bounds.MaxStatementsPerSession,
 		MaxOutputBytes: cfg.Bounds.MaxStatementOutputBytes, MaxSessionUploadBytes: cfg.Bounds.MaxSessionUploadBytes,
 		Timeouts:       interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL},
-		GatewayTimeout: cfg.DriverGatewayTimeout, RemoteDrivers: caps.RemoteDrivers, DriverCAFile: cfg.TLS.CAFile},
+		GatewayTimeout: cfg.DriverGatewayTimeout, RemoteDrivers: caps.RemoteDrivers, DriverCAFile: cfg.TLS.CAFile,
+		DriversApart: cfg.AppUser != ""},
 		st, backend, logs, log.With("component", "sessions"))
 	if err := sessions.Start(ctx); err != nil {
 		return err

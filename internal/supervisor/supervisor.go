@@ -14,6 +14,10 @@
 // started for one tag, concurrently or after crashes, and spark-submit runs at most once,
 // because only the holder of the lock may create "started", and nobody starts spark-submit
 // when "started" already exists.
+//
+// With an AppUser (--app-user) the supervisor stays the gateway's user and keeps this
+// directory, which the application's user can neither enter nor write; spark-submit runs as
+// that user in a working directory of its own (see AppUser).
 package supervisor
 
 import (
@@ -22,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -145,9 +150,10 @@ func readExit(d Dir) (*Exit, error) {
 	return &e, nil
 }
 
-// Run is the supervise command: it starts argv once for the directory and waits for it.
-// The process's stdout and stderr are the application log (the spawner arranges that).
-func Run(d Dir, argv []string) int {
+// Run is the supervise command: it starts argv once for the directory and waits for it, as
+// the user of as when as is not nil (as this process's user otherwise). The process's stdout
+// and stderr are the application log (the spawner arranges that).
+func Run(d Dir, argv []string, as *AppUser) int {
 	if len(argv) == 0 {
 		fmt.Fprintln(os.Stderr, "sparkgate supervise: no command to run")
 		return ExitUsage
@@ -190,12 +196,19 @@ func Run(d Dir, argv []string) int {
 		return ExitUsage
 	}
 	ready.Close()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
+	cmd, err := command(d, argv, as)
+	if err == nil {
+		err = cmd.Start()
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "sparkgate: cannot start %s: %v\n", argv[0], err)
 		_ = WriteFileAtomic(d.path("exit.json"), mustJSON(&Exit{Code: -1, Error: err.Error(), FinishedAt: time.Now()}))
 		return ExitOK
+	}
+	for _, f := range cmd.ExtraFiles {
+		// handed over to the application (AppUser.execStage): the descriptor is its copy now
+		f.Close()
+		os.Remove(f.Name())
 	}
 	_ = WriteFileAtomic(d.path("info.json"), mustJSON(&info{PID: os.Getpid(), ChildPID: cmd.Process.Pid, StartedAt: started}))
 	waited := make(chan error, 1)
@@ -214,7 +227,7 @@ func Run(d Dir, argv []string) int {
 	exit := &Exit{FinishedAt: time.Now()}
 	var ee *exec.ExitError
 	switch {
-	case werr == nil:
+	case werr == nil, errors.Is(werr, exec.ErrWaitDelay):
 	case errors.As(werr, &ee):
 		exit.Code = ee.ExitCode()
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -227,6 +240,26 @@ func Run(d Dir, argv []string) int {
 		fmt.Fprintf(os.Stderr, "sparkgate supervise: record exit: %v\n", err)
 	}
 	return ExitOK
+}
+
+// command is how argv is started: as it is, writing into the log directly, or as the user of
+// as, writing into it through a pipe of this process (the log file, open for writing, could
+// otherwise be truncated by the application, which may not change anything of d).
+func command(d Dir, argv []string, as *AppUser) (*exec.Cmd, error) {
+	if as == nil {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		return cmd, nil
+	}
+	cmd, err := as.execStage(d, argv)
+	if err != nil {
+		return nil, err
+	}
+	log := struct{ io.Writer }{os.Stdout}
+	cmd.Stdout, cmd.Stderr = log, log
+	// a process the application left behind may hold the pipe open after spark-submit ended
+	cmd.WaitDelay = 5 * time.Second
+	return cmd, nil
 }
 
 // Detach is the first half of a double fork: it starts the supervisor for d in a new session
