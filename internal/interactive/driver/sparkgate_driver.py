@@ -377,28 +377,18 @@ class ScalaInterpreter:
     println output is captured by setting Console.out of the calling JVM thread, which is the
     calling Python thread's own (PySpark's pinned thread mode)."""
 
-    def __init__(self, jvm, out_dir):
-        """jvm is the driver's JVM (py4j), which is up before the SparkContext; out_dir is
-        spark.repl.class.outputDir, where executors load the compiled classes from."""
-        self._jvm = jvm
-        self.output_dir = out_dir
+    def __init__(self, spark, eager=False):
+        self.spark = spark
+        self._jvm = spark.sparkContext._jvm
         self._intp = None
-        self._prelude_done = False
         self._lock = threading.RLock()
         self.scala_version = None
-
-    def start_compiler(self):
-        """Starts the compiler (seconds: its classes and symbol tables), which needs no
-        SparkContext: the driver runs it beside the SparkContext's start, so that a Scala
-        statement sent once the session is idle does not wait for it."""
-        try:
+        if eager:
             with self._lock:
-                self._start_compiler()
-        except Exception as e:  # the first statement will report it
-            print("sparkgate driver: Scala compiler did not start: %s" % e, file=sys.stderr)
+                self._start()
 
     def warm_up(self):
-        """Binds the session into the interpreter (the prelude) before the first Scala
+        """Starts the interpreter (seconds of compiler start-up) before the first Scala
         statement needs it; that statement waits on the lock meanwhile."""
         try:
             with self._lock:
@@ -408,22 +398,17 @@ class ScalaInterpreter:
 
     # ------------------------------------------------------------------ setup
     def _start(self):
-        """The interpreter, with the session bound (the SparkContext must exist)."""
-        self._start_compiler()
-        if self._prelude_done:
-            return
-        res = self._run_locked(_PRELUDE)
-        if res["status"] != "ok":
-            raise RuntimeError("Scala interpreter prelude failed: %r" % (res,))
-        self._prelude_done = True
-
-    def _start_compiler(self):
         if self._intp is not None:
             return
         jvm = self._jvm
         self.scala_version = str(jvm.scala.util.Properties.versionNumberString())
-        out_dir = self.output_dir
+        out_dir = self.spark.sparkContext.getConf().get(OUTPUT_DIR_KEY, None)
+        if not out_dir:
+            # Without it executors cannot load the compiled classes (closures
+            # and case classes fail with ClassNotFoundException).
+            out_dir = tempfile.mkdtemp(prefix="sparkgate-repl-")
         os.makedirs(out_dir, exist_ok=True)
+        self.output_dir = out_dir
 
         # Parent loader = the thread's context loader (includes --jars); add
         # those jars to the compile classpath too, java.class.path is covered
@@ -455,14 +440,10 @@ class ScalaInterpreter:
             intp.initializeCompiler()
         self._console = jvm.java.lang.Class.forName("scala.Console$") \
             .getField("MODULE$").get(None)
-        try:
-            # The first compilation costs what the compiler loads on first use; this one
-            # defines nothing a statement sees, nor takes a res number.
-            intp.compileString("object SparkgateCompilerWarmUp")
-        except Exception:
-            pass
-        self._rep_buf.reset()
         self._intp = intp
+        res = self._run_locked(_PRELUDE)
+        if res["status"] != "ok":
+            raise RuntimeError("Scala interpreter prelude failed: %r" % (res,))
 
     def _loader_jars(self, loader):
         jars = []
@@ -617,7 +598,7 @@ def repl_class_dir():
 
 
 class Driver:
-    def __init__(self, spark, scala):
+    def __init__(self, spark):
         self.spark = spark
         self.sc = spark.sparkContext
         namespace = {"spark": spark, "sc": self.sc, "__name__": "__main__"}
@@ -628,10 +609,7 @@ class Driver:
         except Exception:  # removed in some Spark versions; spark is the way anyway
             pass
         self.interpreters = {"pyspark": PythonInterpreter(namespace), "sql": SQLInterpreter(spark),
-                             "spark": scala}
-        if KIND == "spark":  # its interpreter is ready before the session is idle
-            with scala._lock:
-                scala._start()
+                             "spark": ScalaInterpreter(spark, eager=KIND == "spark")}
         self.statements = queue.Queue()
         self.lock = threading.Lock()
         self.assigned = None  # the statement handed to this driver and not yet answered
@@ -801,16 +779,8 @@ def main():
     configure(os.environ)
     from pyspark.sql import SparkSession
 
-    from pyspark import SparkContext
-
-    out_dir = repl_class_dir()
-    # The driver's JVM (spark-submit's) is up before the SparkContext: the Scala compiler starts
-    # beside the SparkContext's start.
-    SparkContext._ensure_initialized()
-    scala = ScalaInterpreter(SparkContext._jvm, out_dir)
-    threading.Thread(target=scala.start_compiler, name="sparkgate-scala-compiler", daemon=True).start()
-    spark = SparkSession.builder.config(OUTPUT_DIR_KEY, out_dir).getOrCreate()
-    driver = Driver(spark, scala)
+    spark = SparkSession.builder.config(OUTPUT_DIR_KEY, repl_class_dir()).getOrCreate()
+    driver = Driver(spark)
     signal.signal(signal.SIGINT, driver.on_sigint)
     sc = spark.sparkContext
     call_until_answered("POST", "/driver/sessions/%s/ready" % SESSION,
