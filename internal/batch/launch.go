@@ -28,6 +28,10 @@ func (m *Manager) launchWorker() {
 // launch starts the application of batch id unless it was already started, and returns its
 // tag when this call started it.
 func (m *Manager) launch(id int64) string {
+	if !m.launching.begin(id) {
+		return "" // another worker launches it
+	}
+	defer m.launching.end(id)
 	ctx := m.ctx
 	sess, err := m.store.GetSession(ctx, store.KindBatch, id)
 	if err != nil {

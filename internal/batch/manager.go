@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/sparkgate/sparkgate/internal/idempotency"
@@ -67,6 +68,10 @@ type Manager struct {
 	now            func() time.Time
 
 	queue *launchQueue
+	// launching are the batches this process is launching: a replayed create queues its
+	// batch again while a worker launches it, and two launches of one batch at once would
+	// both start (the directory keeps one; the other's errors would end the batch dead).
+	launching inflight
 
 	apps *tracking.Tracker // the applications followed; made by Start
 	run  *runner.Runner    // starts and kills them; made by Start
@@ -236,3 +241,29 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 }
 
 func (m *Manager) enqueue(id int64) { m.queue.add(id) }
+
+// inflight is a set of batch ids, safe for concurrent use.
+type inflight struct {
+	mu  sync.Mutex
+	ids map[int64]bool
+}
+
+// begin adds id, and reports false when it was there already.
+func (f *inflight) begin(id int64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ids[id] {
+		return false
+	}
+	if f.ids == nil {
+		f.ids = map[int64]bool{}
+	}
+	f.ids[id] = true
+	return true
+}
+
+func (f *inflight) end(id int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.ids, id)
+}
