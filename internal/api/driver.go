@@ -105,7 +105,7 @@ func (s *Server) driverFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Header.Get(forwardedHeader) == "" {
-		if addr := s.sessions.CallPeer(r.Context(), sess); addr != "" {
+		if addr, _ := s.sessions.CallPeer(r.Context(), sess); addr != "" {
 			proxy := &httputil.ReverseProxy{
 				Rewrite: func(pr *httputil.ProxyRequest) {
 					pr.SetURL(&url.URL{Scheme: s.peers.scheme, Host: addr})

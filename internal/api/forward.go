@@ -22,7 +22,11 @@ const forwardedHeader = "X-Sparkgate-Forwarded"
 func (s *Server) toDriver(h sessionHandler) sessionHandler {
 	return func(r *http.Request, sess *store.Session) (*reply, error) {
 		if r.Header.Get(forwardedHeader) == "" {
-			if addr := s.sessions.CallPeer(r.Context(), sess); addr != "" {
+			addr, err := s.sessions.CallPeer(r.Context(), sess)
+			if err != nil {
+				return nil, err
+			}
+			if addr != "" {
 				return s.peers.forward(r, addr)
 			}
 		}

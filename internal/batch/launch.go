@@ -11,17 +11,19 @@ import (
 	"github.com/sparkgate/sparkgate/internal/supervisor"
 )
 
-// launchWorker takes queued batches one at a time; the number of workers is the bound on
-// concurrent launches.
+// launchWorker takes queued batches one at a time, each in a launch slot of the instance's
+// (shared with the sessions' drivers) that it holds through the launch phase. A worker takes a
+// slot only once it has a batch: an idle worker holds none.
 func (m *Manager) launchWorker() {
 	for {
 		id, ok := m.queue.next(m.ctx)
-		if !ok {
+		if !ok || !m.cfg.Slots.Take(m.ctx) {
 			return
 		}
 		if tag := m.launch(id); tag != "" {
 			m.awaitLaunchPhase(id, tag)
 		}
+		m.cfg.Slots.Give()
 	}
 }
 

@@ -40,6 +40,9 @@ type Config struct {
 	// SweepInterval is how often never-launched batches are looked for, in case a launch was
 	// lost with an error.
 	SweepInterval time.Duration
+	// Slots are the instance's launch slots, shared with the interactive sessions
+	// (MaxConcurrentLaunches of the manager's own when nil).
+	Slots *runner.Slots
 }
 
 func (c *Config) withDefaults() {
@@ -50,6 +53,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = 5 * time.Second
+	}
+	if c.Slots == nil {
+		c.Slots = runner.NewSlots(c.MaxConcurrentLaunches)
 	}
 }
 

@@ -296,16 +296,52 @@ func (m *Manager) Call(ctx context.Context, id int64, call *Call) (*CallAnswer, 
 }
 
 // CallPeer returns the address of the live instance the session's driver polls, when that is
-// another instance: a call must be forwarded there, since calls wait in memory.
-func (m *Manager) CallPeer(ctx context.Context, sess *store.Session) string {
+// another instance: a call must be forwarded there, since calls wait in memory. A driver that
+// has not polled yet (it is starting) is waited for, up to the call timeout, rather than the
+// call posted here for a driver that may poll a peer: it would wait here unanswered.
+func (m *Manager) CallPeer(ctx context.Context, sess *store.Session) (string, error) {
+	if sess.PolledBy == "" && !sess.State.Terminal() {
+		var err error
+		if sess, err = m.awaitFirstPoll(ctx, sess.ID); err != nil {
+			return "", err
+		}
+	}
 	if sess.PolledBy == "" || sess.PolledBy == m.cfg.InstanceID {
-		return ""
+		return "", nil
 	}
 	inst, err := m.store.GetInstance(ctx, sess.PolledBy)
 	if err != nil || !inst.LeaseUntil.After(m.now()) || inst.Addr == "" {
-		return "" // gone: its driver will poll a live instance, maybe this one
+		return "", nil // gone: its driver will poll a live instance, maybe this one
 	}
-	return inst.Addr
+	return inst.Addr, nil
+}
+
+// firstPollCheck is how often a call for a driver that has not polled yet looks again.
+const firstPollCheck = 250 * time.Millisecond
+
+// awaitFirstPoll waits until the driver of session id polled an instance, or the session
+// ended, and returns the session then.
+func (m *Manager) awaitFirstPoll(ctx context.Context, id int64) (*store.Session, error) {
+	deadline := time.NewTimer(callTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(firstPollCheck)
+	defer tick.Stop()
+	for {
+		select {
+		case <-deadline.C:
+			return nil, errkind.New(errkind.Unavailable, "the driver of session %d has not connected within %s; retry once the session is idle", id, callTimeout)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+		sess, err := m.store.GetSession(ctx, store.KindInteractive, id)
+		if err != nil {
+			return nil, err
+		}
+		if sess.PolledBy != "" || sess.State.Terminal() {
+			return sess, nil
+		}
+	}
 }
 
 // Answer delivers the driver's answer to a call; an answer nobody waits for any more is dropped.

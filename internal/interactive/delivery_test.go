@@ -2,11 +2,15 @@ package interactive
 
 import (
 	"context"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/sparkgate/sparkgate/internal/launcher/launchertest"
 	"github.com/sparkgate/sparkgate/internal/livy"
+	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/store"
+	"github.com/sparkgate/sparkgate/internal/store/storetest"
 )
 
 // A statement handed to a driver whose answer never reached it (a proxy reset, the driver's
@@ -58,5 +62,33 @@ func TestAStatementWhoseHandOutWasLostIsHandedOutAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 		m.mustState(t, sess.ID, st.ID, store.StatementAvailable)
+	}
+}
+
+// A call for a session whose driver has not polled yet (it is starting) waits for its first
+// poll, and goes where the driver polls: posted here, it would wait unanswered while the driver
+// polled a peer.
+func TestACallWaitsForTheDriversFirstPollAndGoesWhereItPolls(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Embedded(t)
+	m := New(Config{DataDir: t.TempDir(), InstanceID: "me"}, st, launchertest.New(t.TempDir()), logfile.New(), slog.New(slog.DiscardHandler))
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	c, err := st.CreateSession(ctx, &store.CreateParams{Kind: store.KindInteractive, State: store.StateStarting,
+		Tag: "sparkgate-session-{id}-x", Supervisor: "peer", Request: []byte(`{"kind":"pyspark"}`), Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond) // the driver's first poll reaches the peer
+		st.RenewLease(ctx, &store.LeaseParams{InstanceID: "peer", Addr: "peer.example:8998", LeaseUntil: time.Now().Add(time.Minute)})
+		peer := "peer"
+		st.UpdateSession(ctx, &store.UpdateParams{Kind: store.KindInteractive, ID: c.Session.ID, PolledBy: &peer, Now: time.Now()})
+	}()
+	addr, err := m.CallPeer(ctx, c.Session)
+	if err != nil || addr != "peer.example:8998" {
+		t.Fatalf("CallPeer of a starting session = %q, %v; want the peer its driver polls", addr, err)
 	}
 }

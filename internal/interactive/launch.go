@@ -84,17 +84,15 @@ func (m *Manager) newSecret(id int64) (string, bool) {
 // launchWithSecret starts the driver of a starting session in a start slot, which it keeps
 // until the session is ready (holdWhileStarting).
 func (m *Manager) launchWithSecret(sess *store.Session, secret string) {
-	select {
-	case m.starting <- struct{}{}:
-	case <-m.ctx.Done():
+	if !m.slots.Take(m.ctx) {
 		return // the next start of this instance launches it
 	}
 	if cur, err := m.store.GetSession(m.ctx, store.KindInteractive, sess.ID); err != nil || cur.State != store.StateStarting {
-		<-m.starting // deleted while it waited for a slot
+		m.slots.Give() // deleted while it waited for a slot
 		return
 	}
 	if !m.startDriver(sess, secret, m.now()) {
-		<-m.starting
+		m.slots.Give()
 		return
 	}
 	m.life.Go(func() { m.holdWhileStarting(sess.ID) })
@@ -203,7 +201,7 @@ func (m *Manager) forgetSecret(tag string) {
 // holdWhileStarting keeps a start slot until the session is no longer starting (its driver
 // is ready, or it ended) or LaunchTimeout passed.
 func (m *Manager) holdWhileStarting(id int64) {
-	defer func() { <-m.starting }()
+	defer m.slots.Give()
 	deadline := m.now().Add(m.cfg.LaunchTimeout)
 	periodic.Every(m.ctx, m.cfg.PollInterval, func() bool {
 		sess, err := m.store.GetSession(m.ctx, store.KindInteractive, id)

@@ -42,10 +42,12 @@ type Config struct {
 	// DriverURL is how drivers reach the gateway (any instance).
 	DriverURL  string
 	InstanceID string
-	// Limits pace the drivers: MaxConcurrentLaunches of them start at once (from spark-submit to
-	// ready) while more sessions wait, starting, for a slot; LaunchTimeout frees a slot a start
-	// holds too long.
+	// Limits pace the drivers: a driver takes one of Slots from spark-submit to ready while
+	// more sessions wait, starting, for one; LaunchTimeout frees a slot a start holds too long.
 	launcher.Limits
+	// Slots are the instance's launch slots, shared with the batches (MaxConcurrentLaunches of
+	// the manager's own when nil).
+	Slots *runner.Slots
 	// PollWait is how long a driver's poll waits for a statement before an empty answer.
 	PollWait time.Duration
 	// Bounds are what one user may hold, and how long a reserved id waits for its PUT.
@@ -85,10 +87,10 @@ type Manager struct {
 	now            func() time.Time // the clock; tests may set their own
 	driverFile     string
 
-	mailbox  *mailbox
-	apps     *tracking.Tracker // the drivers followed; made by Start
-	run      *runner.Runner    // starts and kills them; made by Start
-	starting chan struct{}     // a token per driver starting
+	mailbox *mailbox
+	apps    *tracking.Tracker // the drivers followed; made by Start
+	run     *runner.Runner    // starts and kills them; made by Start
+	slots   *runner.Slots     // drivers in their launch phase (Config.Slots)
 	// startGrace is how long a started driver may show no sign of its supervisor before it
 	// is started again (neverStartedGrace; tests shorten it).
 	startGrace time.Duration
@@ -112,6 +114,9 @@ const (
 // New returns a manager; call Start.
 func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.Logger) *Manager {
 	cfg.Limits = cfg.Limits.WithDefaults()
+	if cfg.Slots == nil {
+		cfg.Slots = runner.NewSlots(cfg.MaxConcurrentLaunches)
+	}
 	if cfg.PollWait <= 0 {
 		cfg.PollWait = 20 * time.Second
 	}
@@ -132,7 +137,7 @@ func New(cfg Config, st store.Store, l Launcher, logs *logfile.Index, log *slog.
 		Reader: records.Reader{Kind: store.KindInteractive, Store: st, Logs: logs, LogPath: l.LogPath},
 		cfg:    cfg, store: st, launcher: l, log: log, now: time.Now,
 		mailbox: newMailbox(), startGrace: neverStartedGrace,
-		starting: make(chan struct{}, cfg.MaxConcurrentLaunches), pollsEnded: make(chan struct{})}
+		slots: cfg.Slots, pollsEnded: make(chan struct{})}
 }
 
 // EndPolls answers every waiting and future driver poll at once, empty, and every waiting

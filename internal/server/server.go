@@ -34,6 +34,7 @@ import (
 	"github.com/sparkgate/sparkgate/internal/leakcheck"
 	"github.com/sparkgate/sparkgate/internal/logfile"
 	"github.com/sparkgate/sparkgate/internal/metrics"
+	"github.com/sparkgate/sparkgate/internal/runner"
 	"github.com/sparkgate/sparkgate/internal/standalone"
 	"github.com/sparkgate/sparkgate/internal/store"
 	"github.com/sparkgate/sparkgate/internal/store/bolt"
@@ -212,14 +213,16 @@ func (s *Server) Run(ctx context.Context) error {
 		FollowInterval: caps.FollowInterval, ResubmitGrace: caps.ResubmitGrace}
 	bounds := idempotency.Bounds{ReservationTTL: cfg.ReservationTTL, MaxActive: cfg.Bounds.MaxActivePerUser,
 		MaxReservations: cfg.Bounds.MaxReservationsPerUser}
+	// one set of launch slots: --max-concurrent-launches counts the JVMs starting on this host
+	slots := runner.NewSlots(cfg.MaxConcurrentLaunches)
 	batches := batch.New(batch.Config{Limits: limits, InstanceID: cfg.InstanceID, Bounds: bounds,
-		SweepInterval: cfg.Lease / 3}, st, backend, logs, m, log.With("component", "batches"))
+		SweepInterval: cfg.Lease / 3, Slots: slots}, st, backend, logs, m, log.With("component", "batches"))
 	if err := batches.Start(ctx); err != nil {
 		return err
 	}
 	defer batches.Stop()
 	sessions := interactive.New(interactive.Config{DataDir: s.dataDir, DriverURL: cfg.DriverURL, InstanceID: cfg.InstanceID,
-		Limits: limits, Bounds: bounds, MaxStatements: cfg.Bounds.MaxStatementsPerSession,
+		Limits: limits, Slots: slots, Bounds: bounds, MaxStatements: cfg.Bounds.MaxStatementsPerSession,
 		MaxOutputBytes: cfg.Bounds.MaxStatementOutputBytes, MaxSessionUploadBytes: cfg.Bounds.MaxSessionUploadBytes,
 		Timeouts:       interactive.Timeouts{Idle: cfg.SessionIdleTimeout, TTL: cfg.SessionTTL},
 		GatewayTimeout: cfg.DriverGatewayTimeout, RemoteDrivers: caps.RemoteDrivers, DriverCAFile: cfg.TLS.CAFile,
