@@ -1,8 +1,9 @@
 // Package runner is where a session manager's applications are started and killed, whatever
-// kind of session they serve: a start that a DELETE overtook is killed once it started, and a
-// kill escalates from SIGTERM to SIGKILL. It knows applications by their tag, and asks the
-// manager (through the durable record) whether a session still wants its application; it never
-// knows what a batch or an interactive session is.
+// kind of session they serve: the instance's launch slots (Slots, shared by both kinds), a
+// start that a DELETE overtook killed once it started, a kill by tag that escalates from gentle
+// to forced. It knows applications by their tag, and asks the manager (through the durable
+// record) whether a session still wants its application; it never knows what a batch or an
+// interactive session is.
 package runner
 
 import (
