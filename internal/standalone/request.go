@@ -81,9 +81,7 @@ func RequestOf(argv []string, defaults map[string]string, sparkVersion string) (
 	if props["spark.app.name"] == "" {
 		props["spark.app.name"] = req.MainClass // spark-submit's default; Spark 3.5's server requires one
 	}
-	if _, set := props[driverDefaultJavaOptions]; !set && strings.HasPrefix(sparkVersion, "3.") {
-		// Spark 3's Worker starts the driver without the module options Java 17 needs, which
-		// spark-submit gives a JVM it starts itself (and Spark 4's Worker gives the driver)
+	if _, set := props[driverDefaultJavaOptions]; moduleOptionsNeeded(set, sparkVersion) {
 		props[driverDefaultJavaOptions] = javaModuleOptions
 	}
 	req.SparkProperties = props
@@ -91,6 +89,14 @@ func RequestOf(argv []string, defaults map[string]string, sparkVersion string) (
 }
 
 const driverDefaultJavaOptions = "spark.driver.defaultJavaOptions"
+
+// moduleOptionsNeeded reports whether a cluster-mode driver of Spark sparkVersion is to be given
+// javaModuleOptions, unless its settings set driverDefaultJavaOptions: Spark 3's Worker starts
+// the driver without the module options Java 17 needs, which spark-submit gives a JVM it starts
+// itself (and Spark 4's Worker gives the driver), whether the driver came over REST or RPC.
+func moduleOptionsNeeded(set bool, sparkVersion string) bool {
+	return !set && strings.HasPrefix(sparkVersion, "3.")
+}
 
 // javaModuleOptions are Spark's own (org.apache.spark.launcher.JavaModuleOptions, Spark 3.3+).
 const javaModuleOptions = "-XX:+IgnoreUnrecognizedVMOptions" +

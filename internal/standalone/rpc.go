@@ -39,19 +39,29 @@ func (b *Backend) startRPC(ctx context.Context, tag string, argv, extraEnv []str
 	if err := os.WriteFile(filepath.Join(string(d), rpcMarkerFile), nil, 0o600); err != nil {
 		return 0, err
 	}
+	options := []string{restDisabled}
+	defaults, err := ReadDefaults(b.SparkConfDir())
+	if err != nil {
+		return 0, fmt.Errorf("read spark-defaults.conf: %w", err)
+	}
+	_, inDefaults := defaults[driverDefaultJavaOptions]
+	inArgv := slices.ContainsFunc(argv, func(a string) bool { return strings.HasPrefix(a, "--conf="+driverDefaultJavaOptions+"=") })
+	if moduleOptionsNeeded(inDefaults || inArgv, b.version) {
+		options = append(options, "--conf="+driverDefaultJavaOptions+"="+javaModuleOptions)
+	}
 	submit := append(slices.Clone(b.cfg.SubmitCmd), "--rpc", "--record="+filepath.Join(string(d), recordFile),
 		"--wait="+b.cfg.SubmitWait.String(), "--")
-	return b.Launcher.Start(ctx, tag, append(submit, withRESTDisabled(argv)...), extraEnv...)
+	return b.Launcher.Start(ctx, tag, append(submit, withOptions(argv, options...)...), extraEnv...)
 }
 
-// withRESTDisabled adds restDisabled last among spark-submit's options, where it overrides
-// any other setting of the key.
-func withRESTDisabled(argv []string) []string {
+// withOptions adds options last among spark-submit's, where a setting overrides any other of
+// its key (restDisabled: whatever the user's conf or the defaults say).
+func withOptions(argv []string, options ...string) []string {
 	i := 1
 	for i < len(argv) && strings.HasPrefix(argv[i], "--") {
 		i++
 	}
-	return slices.Concat(argv[:i], []string{restDisabled}, argv[i:])
+	return slices.Concat(argv[:i], options, argv[i:])
 }
 
 // submittedOverRPC reports whether the application of directory d is a driver submitted over RPC.
