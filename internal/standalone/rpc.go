@@ -44,14 +44,32 @@ func (b *Backend) startRPC(ctx context.Context, tag string, argv, extraEnv []str
 	if err != nil {
 		return 0, fmt.Errorf("read spark-defaults.conf: %w", err)
 	}
-	_, inDefaults := defaults[driverDefaultJavaOptions]
-	inArgv := slices.ContainsFunc(argv, func(a string) bool { return strings.HasPrefix(a, "--conf="+driverDefaultJavaOptions+"=") })
-	if moduleOptionsNeeded(inDefaults || inArgv, b.version) {
-		options = append(options, "--conf="+driverDefaultJavaOptions+"="+javaModuleOptions)
+	_, defaultsSet := confOf(argv, defaults, driverDefaultJavaOptions)
+	if moduleOptionsNeeded(defaultsSet, b.version) {
+		// Spark 3's RPC client gives the driver spark.driver.extraJavaOptions alone (its REST
+		// server reads defaultJavaOptions too): the module options go first in it.
+		extra, _ := confOf(argv, defaults, driverExtraJavaOptions)
+		options = append(options, "--conf="+driverExtraJavaOptions+"="+strings.TrimSpace(javaModuleOptions+" "+extra))
 	}
 	submit := append(slices.Clone(b.cfg.SubmitCmd), "--rpc", "--record="+filepath.Join(string(d), recordFile),
 		"--wait="+b.cfg.SubmitWait.String(), "--")
 	return b.Launcher.Start(ctx, tag, append(submit, withOptions(argv, options...)...), extraEnv...)
+}
+
+// driverExtraJavaOptions is the driver's own JVM options (a restricted key: set by users only
+// where the operator opened it).
+const driverExtraJavaOptions = "spark.driver.extraJavaOptions"
+
+// confOf is the value of key as spark-submit would take it: the last --conf of argv, else
+// spark-defaults.conf; ok says whether either sets it.
+func confOf(argv []string, defaults map[string]string, key string) (string, bool) {
+	for i := len(argv) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(argv[i], "--conf="+key+"="); ok {
+			return v, true
+		}
+	}
+	v, ok := defaults[key]
+	return v, ok
 }
 
 // withOptions adds options last among spark-submit's, where a setting overrides any other of

@@ -101,7 +101,7 @@ func TestADriverSubmittedOverRPC(t *testing.T) {
 	if i, j := strings.LastIndex(props, "spark.master.rest.enabled=false"), strings.LastIndex(props, "spark.master.rest.enabled=true"); i < 0 || i < j {
 		t.Errorf("the user's spark.master.rest.enabled is not overridden:\n%s", props)
 	}
-	if !strings.Contains(props, "spark.driver.defaultJavaOptions=-XX:+IgnoreUnrecognizedVMOptions") {
+	if !strings.Contains(props, "spark.driver.extraJavaOptions=-XX:+IgnoreUnrecognizedVMOptions") {
 		t.Errorf("a Spark 3 driver submitted over RPC lacks the module options Java 17 needs:\n%s", props)
 	}
 	if strings.Contains(read(t, filepath.Join(home, "submits")), "spark.master.rest") {
