@@ -57,6 +57,19 @@ func (m *Master) SignWith(key []byte) error {
 	return nil
 }
 
+// sign gives a request to a REST server the token of its JWSFilter, when there is one.
+func (m *Master) sign(req *http.Request) error {
+	if m.token == nil {
+		return nil
+	}
+	token, err := m.token()
+	if err != nil {
+		return fmt.Errorf("sign the request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return nil
+}
+
 // HasREST reports whether drivers are submitted, asked about and killed through the Masters'
 // REST servers; otherwise spark-submit submits them over the Masters' RPC port.
 func (m *Master) HasREST() bool { return len(m.rest) > 0 }
@@ -151,12 +164,8 @@ func (m *Master) ask(ctx context.Context, method, path string, body []byte) (*su
 			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/json;charset=UTF-8")
-		if m.token != nil {
-			token, err := m.token()
-			if err != nil {
-				return nil, fmt.Errorf("sign the request: %w", err)
-			}
-			req.Header.Set("Authorization", "Bearer "+token)
+		if err := m.sign(req); err != nil {
+			return nil, err
 		}
 		resp, err := m.http.Do(req)
 		if err != nil {

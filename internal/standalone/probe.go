@@ -49,13 +49,9 @@ func (m *Master) probeREST(ctx context.Context) []string {
 			problems = append(problems, err.Error())
 			continue
 		}
-		if m.token != nil {
-			token, err := m.token()
-			if err != nil {
-				problems = append(problems, err.Error())
-				continue
-			}
-			req.Header.Set("Authorization", "Bearer "+token)
+		if err := m.sign(req); err != nil {
+			problems = append(problems, err.Error())
+			continue
 		}
 		resp, err := m.http.Do(req)
 		if err != nil {
